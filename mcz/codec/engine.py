@@ -1,0 +1,279 @@
+"""Glue between images, models and the container: the encode and decode pipelines.
+
+encode: stored pixels -> [0, 1] (intensity mapping) -> per frame, per tile:
+encoder -> min-max quantiser -> Brotli -> ``TILE`` chunk; the encoder also runs
+the decoder on its own symbols so that the header can carry a digest of the exact
+reconstruction a decoder must reproduce.
+
+decode: ``TILE`` chunks -> Brotli -> dequantise -> decoder -> stored pixels,
+then the digest is checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mcz.codec import lossless, quantize, tiling, zoo
+from mcz.codec.cae import build_model
+from mcz.codec.registry import ModelSpec
+from mcz.container import Container, Header, Tile, read_container, write_container
+from mcz.errors import ChecksumError, FormatError, ModelError, UsageError
+from mcz.intensity import Intensity, from_unit, to_unit
+from mcz.io import MedicalImage
+
+Progress = Callable[[int], None]
+
+#: Threads used by the synthesis transform; fixed so a decode repeats exactly.
+CODEC_THREADS = 2
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A model ready to code: its spec, its network (eval mode) and its weights' hash."""
+
+    spec: ModelSpec
+    model: torch.nn.Module
+    checkpoint_sha256: str
+
+
+def codec_from_state(spec: ModelSpec, state: dict[str, torch.Tensor], sha256: str) -> Codec:
+    """Build a codec from weights already in memory (used by training and tests)."""
+    model = build_model(spec.family, spec.config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelError(
+            f"weights for {spec.id!r} do not fit its architecture {spec.config}: {exc}"
+        ) from exc
+    return Codec(spec, model.eval(), sha256)
+
+
+@functools.lru_cache(maxsize=8)
+def load_codec(model_id: str) -> Codec:
+    """Load a model from the checkpoint zoo (verified by sha256), cached per id."""
+    entry = zoo.find_checkpoint(model_id)
+    return codec_from_state(entry.spec, zoo.load_state_dict(entry), entry.sha256)
+
+
+def digest(pixels: np.ndarray) -> str:
+    """``sha256:<hex>`` of an array's little-endian C-order bytes."""
+    data = np.ascontiguousarray(pixels)
+    return "sha256:" + hashlib.sha256(data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()).hexdigest()
+
+
+def _check_quality(spec: ModelSpec, quality: int | None) -> int:
+    bits = spec.quantiser_bits if quality is None else quality
+    lo, hi = spec.quality_range
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not lo <= bits <= hi:
+        raise UsageError(
+            f"quality {quality!r} is not valid for model {spec.id!r}; expected an integer "
+            f"{lo}..{hi} (latent quantisation bits; default {spec.quantiser_bits})"
+        )
+    return int(bits)
+
+
+class _Runner:
+    """Runs one codec's network on single tiles, under fixed threads and no autograd."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+
+    def analyse(self, tile: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32))[None, None]
+            return self.codec.model.encode(x)[0].numpy()
+
+    def synthesise(self, latent: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.codec.model.decode(torch.from_numpy(latent)[None])[0, 0].numpy()
+
+
+@contextlib.contextmanager
+def _pinned_threads() -> Iterator[None]:
+    """Run with :data:`CODEC_THREADS` intra-op threads, then restore the caller's setting.
+
+    The thread count changes the blocking of the convolutions and so the last
+    bits of their float output (measured: up to 6e-8), which can flip a rounded
+    pixel and the reconstruction digest; a fixed count makes decodes repeat.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(CODEC_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def coding_window(pixels: np.ndarray, intensity: Intensity) -> Intensity:
+    """The intensity mapping the network sees: the image's own min..max -> [0, 1].
+
+    A 16-bit CT whose values span -1000..2000 would otherwise use 5 % of the
+    network's input range.  The window lies inside the stored domain, so the
+    decoder's clip to it can never leave the dtype's range.
+    """
+    if intensity.is_float:
+        return intensity
+    low, high = float(pixels.min()), float(pixels.max())
+    if high == low:  # a flat image: any window of width 1 that stays in the domain
+        low, high = (low, low + 1) if low < intensity.high else (low - 1, low)
+    return dataclasses.replace(intensity, low=low, high=high)
+
+
+def _encode_tile(runner: _Runner, tile: np.ndarray, bits: int, frame: int, index: int) -> tuple[Tile, np.ndarray]:
+    spec = runner.codec.spec
+    q = quantize.quantise(runner.analyse(tile), bits, spec.rounding)
+    side = struct.pack(">HHH", *q.symbols.shape)
+    chunk = Tile(frame=frame, index=index, params=(q.low, q.high), side=side, payload=lossless.pack(q.symbols))
+    return chunk, runner.synthesise(quantize.dequantise(q))
+
+
+def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, recon: np.ndarray) -> Header:
+    spec = codec.spec
+    return Header(
+        codec_id=spec.id,
+        checkpoint_sha256=codec.checkpoint_sha256,
+        quality=bits,
+        rows=image.rows,
+        columns=image.columns,
+        frames=image.frames,
+        samples=1,
+        dtype=image.intensity.dtype,
+        original_shape=tuple(image.original_shape),
+        layout=image.layout,
+        bits_stored=image.intensity.bits_stored,
+        signed=image.intensity.signed,
+        photometric=image.intensity.photometric,
+        intensity=image.intensity.to_dict(),
+        quantiser={"method": "minmax", "bits": bits, "rounding": spec.rounding, "backend": "brotli"},
+        tiling={"tile": spec.tile, "pad_multiple": spec.downsampling, "pad_mode": "edge"},
+        digest=digest(recon),
+        extra={"source_format": image.source_format, "window": [window.low, window.high]},
+    )
+
+
+def encode_image(
+    image: MedicalImage,
+    codec: Codec,
+    quality: int | None = None,
+    metadata: dict[str, bytes] | None = None,
+    progress: Progress | None = None,
+) -> bytes:
+    """Encode a :class:`~mcz.io.MedicalImage` with ``codec`` into ``.mcz`` bytes."""
+    bits = _check_quality(codec.spec, quality)
+    runner = _Runner(codec)
+    grid = tiling.tile_grid(image.rows, image.columns, codec.spec.tile, codec.spec.downsampling)
+    recon_unit = np.empty(image.pixels.shape, np.float32)
+    window = coding_window(image.pixels, image.intensity)
+    tiles = []
+    with _pinned_threads():
+        for f in range(image.frames):
+            unit = to_unit(image.pixels[f], window)
+            for box in grid:
+                chunk, recon = _encode_tile(runner, tiling.extract(unit, box), bits, f, box.index)
+                tiling.place(recon_unit[f], box, recon)
+                tiles.append(chunk)
+            if progress:
+                progress(1)
+    recon_pixels = from_unit(recon_unit, window)
+    header = _header(image, codec, bits, window, recon_pixels)
+    return write_container(Container(header=header, tiles=tuple(tiles), metadata=dict(metadata or {})))
+
+
+def _codec_for(header: Header, codec: Codec | None) -> Codec:
+    codec = codec or load_codec(header.codec_id)
+    if codec.spec.id != header.codec_id or codec.checkpoint_sha256 != header.checkpoint_sha256:
+        raise ModelError(
+            f"the file was encoded with {header.codec_id!r} weights {header.checkpoint_sha256[:12]}..., "
+            f"but the available {codec.spec.id!r} weights are {codec.checkpoint_sha256[:12]}...; "
+            "decoding with other weights would give wrong pixels. Install the checkpoint that made the file"
+        )
+    return codec
+
+
+def _tile_symbols(chunk: Tile, box: tiling.TileBox, spec: ModelSpec, bits: int) -> quantize.Quantised:
+    if len(chunk.params) != 2 or len(chunk.side) != 6:
+        raise FormatError(
+            f"tile {chunk.frame}/{chunk.index} has {len(chunk.params)} quantiser parameters and "
+            f"{len(chunk.side)} side bytes; expected 2 and 6 for a min-max CAE tile"
+        )
+    shape = struct.unpack(">HHH", chunk.side)
+    ds = spec.downsampling
+    expected = (spec.config["channels"][-1], box.padded_rows // ds, box.padded_columns // ds)
+    if shape != expected:
+        raise FormatError(f"tile {chunk.frame}/{chunk.index} declares latent {shape}, expected {expected}")
+    symbols = lossless.unpack(chunk.payload, shape, quantize.symbol_dtype(bits))
+    return quantize.Quantised(symbols, chunk.params[0], chunk.params[1], bits)
+
+
+def _index_tiles(container: Container, grid: list[tiling.TileBox]) -> dict[tuple[int, int], Tile]:
+    tiles = {(t.frame, t.index): t for t in container.tiles}
+    expected = {(f, box.index) for f in range(container.header.frames) for box in grid}
+    if set(tiles) != expected:
+        missing = sorted(expected - set(tiles))[:3]
+        extra = sorted(set(tiles) - expected)[:3]
+        raise FormatError(
+            f"the file has {len(tiles)} tiles, expected {len(expected)} (missing e.g. {missing}, "
+            f"unexpected e.g. {extra}); it is damaged or was written by another encoder"
+        )
+    return tiles
+
+
+def _window_of(header: Header) -> Intensity:
+    domain = Intensity.from_dict(header.intensity)
+    window = header.extra.get("window")
+    if domain.is_float:
+        return domain
+    if not (isinstance(window, list) and len(window) == 2 and all(isinstance(v, (int, float)) for v in window)):
+        raise FormatError(f"the header's intensity window is {window!r}; expected [low, high]")
+    low, high = float(window[0]), float(window[1])
+    if not domain.low <= low < high <= domain.high:
+        raise FormatError(f"the header's window {low}..{high} is not inside the domain {domain.low}..{domain.high}")
+    return dataclasses.replace(domain, low=low, high=high)
+
+
+def decode_container(
+    container: Container,
+    codec: Codec | None = None,
+    verify: bool = True,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Reconstruct the stored pixels, shape (frames, rows, columns), original dtype."""
+    header = container.header
+    codec = _codec_for(header, codec)
+    spec, bits = codec.spec, header.quality
+    if not spec.quality_range[0] <= bits <= spec.quality_range[1]:
+        raise FormatError(f"the file declares quality {bits}, outside {spec.id!r}'s range {spec.quality_range}")
+    grid = tiling.tile_grid(header.rows, header.columns, int(header.tiling["tile"]), spec.downsampling)
+    tiles = _index_tiles(container, grid)
+    runner = _Runner(codec)
+    unit = np.empty((header.frames, header.rows, header.columns), np.float32)
+    with _pinned_threads():
+        for f in range(header.frames):
+            for box in grid:
+                q = _tile_symbols(tiles[(f, box.index)], box, spec, bits)
+                tiling.place(unit[f], box, runner.synthesise(quantize.dequantise(q)))
+            if progress:
+                progress(1)
+    pixels = from_unit(unit, _window_of(header))
+    if verify and digest(pixels) != header.digest:
+        raise ChecksumError(
+            f"the decoded pixels have digest {digest(pixels)[:19]}..., the encoder recorded "
+            f"{header.digest[:19]}...; this decoder did not reproduce the encoder's reconstruction "
+            "(corrupt payload, or a different CPU/backend/thread count changed the network's output). "
+            "Re-encode on this machine, or pass --no-verify (verify=False) to accept the pixels"
+        )
+    return pixels
+
+
+def decode_bytes(data: bytes, verify: bool = True, codec: Codec | None = None) -> np.ndarray:
+    """Shorthand: parse ``.mcz`` bytes and decode them."""
+    return decode_container(read_container(data), codec=codec, verify=verify)

@@ -1,0 +1,174 @@
+"""The codec registry: stable string ids for every model mcz knows.
+
+A *model id* names one architecture, its configuration and its quantiser (e.g.
+``"cae-seed"``).  The id and the checkpoint's sha256 are written into every
+``.mcz`` file; a file never stores an index into this table, so re-ordering or
+adding models can never change how an old file decodes.
+
+Built-in presets are registered here; models trained by users are registered
+from their manifest entries (see :mod:`mcz.codec.zoo`).  Registering an id twice
+with a different definition raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcz.errors import ModelError, UsageError
+
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+#: Families whose model classes mcz can build.
+FAMILIES = ("cae",)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to build a model and code with it, except its weights.
+
+    Parameters
+    ----------
+    id : str
+        Stable model id, lower case, e.g. ``"cae-seed"``.
+    family : str
+        Model family, one of :data:`FAMILIES`.
+    config : dict
+        Keyword arguments of the family's model class (JSON-serialisable).
+    quantiser_bits : int
+        Default latent quantisation bits (the ``quality`` used when none is given).
+    quality_range : tuple of int
+        Inclusive range of ``quality`` values the model accepts.
+    rounding : str
+        ``"floor"`` (the founding paper's Eq. 2) or ``"nearest"``.
+    tile : int
+        Tile edge in pixels; larger images are coded tile by tile.
+    description : str
+        One line for ``mcz models``.
+    """
+
+    id: str
+    family: str
+    config: dict[str, Any] = field(hash=False)
+    quantiser_bits: int = 8
+    quality_range: tuple[int, int] = (1, 8)
+    rounding: str = "nearest"
+    tile: int = 512
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not _ID_PATTERN.match(self.id):
+            raise UsageError(
+                f"model id {self.id!r} is not valid; expected lower-case letters, digits, "
+                "'.', '_' or '-', at most 64 characters"
+            )
+        if self.family not in FAMILIES:
+            raise UsageError(f"model {self.id!r} has family {self.family!r}; known: {FAMILIES}")
+        lo, hi = self.quality_range
+        if not lo <= self.quantiser_bits <= hi:
+            raise UsageError(f"model {self.id!r}: default quality {self.quantiser_bits} outside {lo}..{hi}")
+        if self.rounding not in ("floor", "nearest"):
+            raise UsageError(f"model {self.id!r}: rounding {self.rounding!r} is not floor/nearest")
+
+    @property
+    def downsampling(self) -> int:
+        """Spatial reduction of the encoder; images are padded to a multiple of it."""
+        return 2 ** len(self.config["channels"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe description (used in manifests and ``mcz models --json``)."""
+        return {
+            "id": self.id,
+            "family": self.family,
+            "config": self.config,
+            "quantiser_bits": self.quantiser_bits,
+            "quality_range": list(self.quality_range),
+            "rounding": self.rounding,
+            "tile": self.tile,
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelSpec":
+        """Inverse of :meth:`to_dict`; raises :class:`ModelError` on a malformed entry."""
+        try:
+            return cls(
+                id=data["id"],
+                family=data["family"],
+                config=dict(data["config"]),
+                quantiser_bits=int(data.get("quantiser_bits", 8)),
+                quality_range=tuple(data.get("quality_range", (1, 8))),  # type: ignore[arg-type]
+                rounding=data.get("rounding", "nearest"),
+                tile=int(data.get("tile", 512)),
+                description=str(data.get("description", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(
+                f"malformed model entry {data.get('id', '?')!r}: {exc}; expected the keys "
+                "id, family, config (see checkpoints/manifest.json)"
+            ) from exc
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a model to the registry.
+
+    Registering the identical spec again is a no-op; a different spec under an
+    existing id raises :class:`ModelError`, because an id must always mean one model.
+    """
+    known = _REGISTRY.get(spec.id)
+    if known is not None and known != spec:
+        raise ModelError(
+            f"model id {spec.id!r} is already registered with a different definition; "
+            "choose a new id for a changed architecture or configuration"
+        )
+    _REGISTRY[spec.id] = spec
+    return spec
+
+
+def get_spec(model_id: str) -> ModelSpec:
+    """Look up a registered model, with a helpful error for unknown ids."""
+    try:
+        return _REGISTRY[model_id]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ModelError(
+            f"unknown model id {model_id!r}; registered models: {known}. "
+            "Run `mcz models` to list them"
+        ) from None
+
+
+def registered() -> list[ModelSpec]:
+    """All registered specs, sorted by id."""
+    return [_REGISTRY[key] for key in sorted(_REGISTRY)]
+
+
+# The founding paper's codec (shared/papers/002): five 3x3 conv + 2x2 max-pool
+# stages, 32..512 filters, 8-bit min-max quantisation with floor (its Eq. 2).
+register(
+    ModelSpec(
+        id="cae-seed",
+        family="cae",
+        config={"channels": [32, 64, 128, 256, 512]},
+        quantiser_bits=8,
+        rounding="floor",
+        description="Founding paper's CAE + Brotli (512x512 -> 16x16x512 latent, 8-bit min-max)",
+    )
+)
+
+# A compact member of the same family for low rates: the paper's latent alone
+# costs 512*8/1024 = 4 bpp before Brotli; 16 channels at /16 and 6 bits cost
+# 16*6/256 = 0.375 bpp before Brotli.
+register(
+    ModelSpec(
+        id="cae-compact",
+        family="cae",
+        config={"channels": [32, 64, 96, 16], "decoder": [96, 64, 32, 1]},
+        quantiser_bits=6,
+        rounding="nearest",
+        description="Compact CAE + Brotli for low rates (/16, 16 latent channels, 6-bit)",
+    )
+)

@@ -1,0 +1,19 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def seeded_zoo(tmp_path_factory, monkeypatch):
+    """MCZ_CHECKPOINTS pointing at seeded (untrained) cae-seed and cae-compact weights."""
+    from tests.zoo import write_checkpoint
+
+    folder = tmp_path_factory.mktemp("zoo")
+    entries = {mid: write_checkpoint(folder, mid) for mid in ("cae-seed", "cae-compact")}
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(folder))
+    yield folder, entries
+    from mcz.codec import engine
+
+    engine.load_codec.cache_clear()

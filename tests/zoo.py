@@ -1,0 +1,35 @@
+"""Test helper: a checkpoint folder holding deterministically initialised weights.
+
+These weights are NOT trained; they exercise the real loading, hashing and coding
+path exactly as shipped weights do (the registry refuses to invent weights).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from mcz.codec import engine, registry, zoo
+from mcz.codec.cae import build_model
+
+
+def write_checkpoint(folder: Path, model_id: str, seed: int = 0) -> dict:
+    """Save seeded weights of ``model_id`` into ``folder`` and list them in its manifest."""
+    spec = registry.get_spec(model_id)
+    torch.manual_seed(seed)
+    model = build_model(spec.family, spec.config)
+    tmp = folder / f"{model_id}.tmp"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    sha = zoo.sha256_file(tmp)
+    path = folder / f"{model_id}-{sha[:8]}.safetensors"
+    tmp.rename(path)
+    entry = {**spec.to_dict(), "file": path.name, "sha256": sha, "note": f"untrained, torch seed {seed}"}
+    manifest = folder / zoo.MANIFEST_NAME
+    data = json.loads(manifest.read_text()) if manifest.exists() else {"format": 1, "models": []}
+    data["models"] = [m for m in data["models"] if m["id"] != model_id] + [entry]
+    manifest.write_text(json.dumps(data, indent=2))
+    engine.load_codec.cache_clear()
+    return entry

@@ -1,0 +1,1 @@
+"""The ``mcz`` command line: argument parsing only; work is done by the public API."""

@@ -1,0 +1,1 @@
+"""Benchmark: standard-codec adapters, metrics, sweeps and reports (``mcz bench``)."""

@@ -1,0 +1,34 @@
+"""The settings of one training run (light: importable without torch or Lightning)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``mcz train`` takes; recorded in the state and the manifest."""
+
+    model: str
+    data: str = "br35h"
+    out: str = "runs/train"
+    model_id: str | None = None
+    bits: int | None = None
+    patch: int = 128
+    batch_size: int = 8
+    max_steps: int = 1000
+    lr: float = 1e-4
+    loss: str = "mse"
+    schedule: str = "cosine"
+    warmup: int = 200
+    total_steps: int | None = None
+    val_images: int = 64
+    val_every: int = 500
+    save_every: int = 200
+    seed: int = 0
+    accelerator: str = "cpu"
+    devices: str = "1"
+    threads: int = 2
+    limit_images: int | None = None
+    export_to: str | None = None
+    epochs: int | None = None

@@ -1,0 +1,84 @@
+"""Export trained weights: fp16 safetensors named by hash, plus a manifest entry."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+
+from mcz.codec import zoo
+from mcz.codec.registry import ModelSpec
+from mcz.fsutil import atomic_write_bytes
+
+
+def export_weights(
+    model: torch.nn.Module,
+    spec: ModelSpec,
+    folder: Path,
+    provenance: dict[str, Any],
+    half: bool = True,
+) -> dict[str, Any]:
+    """Write ``<id>-<sha256[:8]>.safetensors`` and add (or replace) its manifest entry.
+
+    fp16 storage halves the file; weights are widened to float32 when loaded, and
+    the metrics in ``provenance`` must be measured on these exported weights.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to(dtype).contiguous().cpu() for k, v in model.state_dict().items()}
+    # The name depends on the content's hash, so write first, then rename.
+    fd, name = tempfile.mkstemp(prefix=f".{spec.id}-", suffix=".safetensors", dir=folder)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        save_file(tensors, str(tmp), metadata={"model_id": spec.id, "format": "mcz-weights-1"})
+        sha = zoo.sha256_file(tmp)
+        final = folder / f"{spec.id}-{sha[:8]}.safetensors"
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    entry = {**spec.to_dict(), "file": final.name, "sha256": sha, "weights_dtype": str(dtype).removeprefix("torch."), **provenance}
+    update_manifest(folder, entry)
+    return entry
+
+
+def update_manifest(folder: Path, entry: dict[str, Any]) -> None:
+    """Replace the entry with the same id (its old weights file is removed) or append it."""
+    path = folder / zoo.MANIFEST_NAME
+    data = json.loads(path.read_text()) if path.is_file() else {"format": 1, "models": []}
+    for old in data["models"]:
+        if old["id"] == entry["id"] and old["file"] != entry["file"]:
+            (folder / old["file"]).unlink(missing_ok=True)
+    data["models"] = sorted([m for m in data["models"] if m["id"] != entry["id"]] + [entry], key=lambda m: m["id"])
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), overwrite=True)
+
+
+def export_run(run: Path, folder: Path, evaluate_on: list | None = None, half: bool = True) -> dict[str, Any]:
+    """Export the weights of a training run's saved state, measured on ``evaluate_on``.
+
+    The metrics are taken with the exported (fp16-rounded) weights, through the
+    real codec, and stored in the manifest entry as ``validation``.
+    """
+    from mcz.codec import engine
+    from mcz.codec.cae import build_model
+    from mcz.training.run import provenance
+    from mcz.training.state import load_state
+
+    meta = json.loads((Path(run) / "state.json").read_text())
+    spec = ModelSpec.from_dict(meta["spec"])
+    model = build_model(spec.family, spec.config)
+    load_state(Path(run), model, None)
+    entry = export_weights(model, spec, folder, provenance(meta), half=half)
+    if evaluate_on:
+        from mcz.training.evaluate import evaluate
+
+        weights = zoo.load_state_dict(zoo.CheckpointEntry(spec, folder / entry["file"], entry["sha256"], entry))
+        scores = evaluate(engine.codec_from_state(spec, weights, entry["sha256"]), evaluate_on)
+        entry["validation"] = scores.to_dict()
+        update_manifest(folder, entry)
+    return entry

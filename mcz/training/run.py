@@ -1,0 +1,109 @@
+"""``mcz train``: build the data, train with Lightning, save resumable state, export weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from mcz.codec.registry import ModelSpec, get_spec
+from mcz.training.config import TrainConfig
+from mcz.training.bank import CentreCrops, RandomPatches
+from mcz.training.export import export_weights
+from mcz.training.sources import load_bank
+from mcz.training.state import has_state, load_state, save_state
+from mcz.training.system import CodecSystem
+
+
+class _SaveState(L.Callback):
+    """Writes the resumable state every ``every`` steps and at the end."""
+
+    def __init__(self, folder: Path, config: TrainConfig, start: int, every: int) -> None:
+        self.folder, self.config, self.start, self.every = folder, config, start, every
+        self.t0 = time.time()
+
+    def _save(self, trainer: L.Trainer, module: CodecSystem) -> None:
+        meta = {
+            "step": self.start + trainer.global_step,
+            "config": dataclasses.asdict(self.config),
+            "spec": module.spec.to_dict(),
+            "seconds_this_run": round(time.time() - self.t0, 1),
+            "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
+        }
+        save_state(self.folder, module.model, trainer.optimizers[0], meta)
+
+    def on_train_start(self, trainer, module) -> None:
+        # Restore weights and Adam's moments here: the optimizer exists only now.
+        if has_state(self.folder):
+            load_state(self.folder, module.model, trainer.optimizers[0])
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step and trainer.global_step % self.every == 0:
+            self._save(trainer, module)
+
+    def on_train_end(self, trainer, module) -> None:
+        self._save(trainer, module)
+
+
+def _spec(config: TrainConfig) -> ModelSpec:
+    base = get_spec(config.model)
+    if config.model_id and config.model_id != base.id:
+        return dataclasses.replace(base, id=config.model_id, description=f"{base.description} (trained as {config.model_id})")
+    return base
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train (resuming from ``config.out`` when it holds a state) and return the state's meta."""
+    torch.set_num_threads(config.threads)
+    L.seed_everything(config.seed, workers=True)
+    spec, out = _spec(config), Path(config.out)
+    start = load_state_meta(out)
+    system = CodecSystem(
+        spec, lr=config.lr, loss=config.loss, bits=config.bits, warmup=config.warmup,
+        total_steps=config.total_steps or config.max_steps, schedule=config.schedule, start_step=start,
+    )
+    bank = load_bank(config.data, "train", config.limit_images)
+    if config.epochs:  # one epoch = as many patches as training frames
+        config.max_steps = max(1, -(-config.epochs * len(bank) // config.batch_size))
+    train_set = RandomPatches(bank, config.patch, length=config.max_steps * config.batch_size, seed=config.seed + start)
+    val_bank = load_bank(config.data, "val", config.val_images)
+    val_loader = DataLoader(CentreCrops(val_bank, config.patch * 2), batch_size=8) if val_bank else None
+    trainer = L.Trainer(
+        max_steps=config.max_steps, accelerator=config.accelerator, devices=_devices(config.devices),
+        val_check_interval=min(config.val_every, config.max_steps), check_val_every_n_epoch=None,
+        limit_val_batches=1.0 if val_loader else 0,
+        enable_checkpointing=False, logger=L.pytorch.loggers.CSVLogger(str(out), name="logs"),
+        callbacks=[_SaveState(out, config, start, config.save_every)], num_sanity_val_steps=0,
+        enable_progress_bar=True, deterministic=False,
+    )
+    trainer.fit(system, DataLoader(train_set, batch_size=config.batch_size, shuffle=False, num_workers=0), val_loader)
+    meta = json.loads((out / "state.json").read_text())
+    if config.export_to:
+        meta["export"] = export_weights(system.model, spec, Path(config.export_to), provenance(meta))
+    return meta
+
+
+def load_state_meta(out: Path) -> int:
+    """Steps already done in ``out`` (0 for a new run)."""
+    return json.loads((out / "state.json").read_text())["step"] if has_state(out) else 0
+
+
+def _devices(devices: str) -> int | str:
+    return int(devices) if devices.isdigit() else devices
+
+
+def provenance(meta: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's record of how the weights were made."""
+    config = meta["config"]
+    return {
+        "data": config["data"],
+        "split": "train (validation: val)",
+        "recipe": {k: config[k] for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed")},
+        "steps": meta["step"],
+    }

@@ -1,0 +1,47 @@
+"""Training images by name: a named data set and split, or any folder of images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcz.datasets import br35h
+from mcz.datasets.splits import split_groups
+from mcz.errors import InputNotFoundError, UsageError
+from mcz.training.bank import BankImage
+
+NAMED = ("br35h",)
+IMAGE_SUFFIXES = (".dcm", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
+
+
+def load_bank(data: str, split: str, limit: int | None = None) -> list[BankImage]:
+    """Frames of ``split`` (train/val/test) of a named data set or a folder."""
+    if data == "br35h":
+        names = br35h.splits()["splits"][split][:limit]
+        return [BankImage.of(br35h.load_grey(name)) for name in names]
+    folder = Path(data)
+    if not folder.is_dir():
+        raise InputNotFoundError(f"training data {data!r} is neither a named data set {NAMED} nor a folder")
+    return _folder_bank(folder, split, limit)
+
+
+def folder_split(folder: Path, split: str) -> list[Path]:
+    """Files of ``split`` under ``folder``; each file (volume, series file) is one group."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES))
+    if not files:
+        raise InputNotFoundError(f"folder {folder} has no images ({', '.join(IMAGE_SUFFIXES)})")
+    index = split_groups([str(p.relative_to(folder).parent / p.name) for p in files])
+    if split not in index:
+        raise UsageError(f"split {split!r} is not one of {tuple(index)}")
+    return [files[i] for i in index[split]]
+
+
+def _folder_bank(folder: Path, split: str, limit: int | None) -> list[BankImage]:
+    from mcz.io import read_image
+
+    bank = []
+    for path in folder_split(folder, split)[:limit]:
+        image = read_image(path, grey=True)
+        low, high = float(image.pixels.min()), float(image.pixels.max())
+        # One window per volume, as the encoder uses (mcz.codec.engine.coding_window).
+        bank += [BankImage.of(frame, low, high) for frame in image.pixels]
+    return bank

@@ -1,0 +1,92 @@
+"""The LightningModule that trains any registered codec model."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+
+from mcz.codec.cae import build_model
+from mcz.codec.registry import ModelSpec
+from mcz.training.losses import distortion, psnr_unit
+
+
+def quantise_like_codec(y: torch.Tensor, bits: int, rounding: str) -> torch.Tensor:
+    """Per-image min-max quantisation and dequantisation, as the codec does it."""
+    flat = y.flatten(1)
+    low = flat.amin(1).view(-1, 1, 1, 1)
+    span = (flat.amax(1).view(-1, 1, 1, 1) - low).clamp_min(1e-12)
+    levels = 2**bits - 1
+    scaled = (y - low) / span * levels
+    q = torch.floor(scaled) if rounding == "floor" else torch.round(scaled)
+    return q.clamp(0, levels) / levels * span + low
+
+
+def lr_factor(step: int, warmup: int, total: int, floor: float = 0.1) -> float:
+    """Linear warm-up, then cosine decay to ``floor`` x the base rate at ``total`` steps."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class CodecSystem(L.LightningModule):
+    """Trains ``spec``'s model on patches in [0, 1] with a distortion loss.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model to train (its architecture and default quantiser bits).
+    lr : float
+        Adam learning rate.
+    loss : str
+        ``mse``, ``bce`` (the founding paper's) or ``ms-ssim``.
+    bits : int
+        Latent bits of the quantisation proxy during training.
+    warmup, total_steps : int
+        Learning-rate schedule (steps counted across resumed runs).
+    schedule : str
+        ``cosine`` (warm-up + cosine decay) or ``constant`` (the paper's).
+    start_step : int
+        Steps already done by earlier runs (for the schedule).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        lr: float = 1e-4,
+        loss: str = "mse",
+        bits: int | None = None,
+        warmup: int = 0,
+        total_steps: int = 10_000,
+        schedule: str = "cosine",
+        start_step: int = 0,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.model = build_model(spec.family, spec.config)
+        self.lr, self.loss_kind, self.bits = lr, loss, bits or spec.quantiser_bits
+        self.warmup, self.total_steps, self.schedule, self.start_step = warmup, total_steps, schedule, start_step
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        out = self.model(batch, self.bits)
+        loss = distortion(out["x_hat"], batch, self.loss_kind)
+        self.log("train_loss", loss, prog_bar=True)
+        self.log("train_psnr", psnr_unit(out["x_hat"].detach(), batch), prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        y = quantise_like_codec(self.model.encode(batch), self.bits, self.spec.rounding)
+        x_hat = self.model.decode(y)
+        mse = torch.mean((x_hat.clamp(0, 1) - batch) ** 2)
+        self.log("val_psnr", -10 * torch.log10(mse.clamp_min(1e-12)), prog_bar=True, batch_size=len(batch))
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        if self.schedule == "constant":
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: lr_factor(s + self.start_step, self.warmup, self.total_steps)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,458 @@
+"""DICOM: reading with pydicom (decoder checks, rescale, colour) and writing a data set back.
+
+pydicom is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mcz.errors import BitDepthError, ImageReadError, UnsupportedError, UsageError
+from mcz.intensity import PHOTOMETRICS, Intensity, bit_domain, intensity_for
+from mcz.io.colour import _luma
+from mcz.io.image import MedicalImage, _native, frames_view
+from mcz.io.sniff import _head, _raw_dicom
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pydicom
+
+    from mcz.io.dispatch import Writer
+
+# ----- reading
+
+
+# pip packages that provide pydicom's decoders, by transfer syntax family.
+_JPEG_PACKAGES = "pylibjpeg pylibjpeg-libjpeg"
+_DECODER_PACKAGES = {
+    "1.2.840.10008.1.2.4.50": _JPEG_PACKAGES,
+    "1.2.840.10008.1.2.4.51": _JPEG_PACKAGES,
+    "1.2.840.10008.1.2.4.57": _JPEG_PACKAGES,
+    "1.2.840.10008.1.2.4.70": _JPEG_PACKAGES,
+    "1.2.840.10008.1.2.4.80": _JPEG_PACKAGES,
+    "1.2.840.10008.1.2.4.81": _JPEG_PACKAGES,
+    "1.2.840.10008.1.2.4.90": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.4.91": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.4.201": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.4.202": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.4.203": "pylibjpeg pylibjpeg-openjpeg",
+    "1.2.840.10008.1.2.5": "pylibjpeg pylibjpeg-rle",
+}
+# Colour interpretations that pydicom decodes to RGB (or palette indices) and grey=True can convert.
+_DICOM_COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALETTE COLOR")
+_PIXEL_TAGS = (0x7FE00001, 0x7FE00002, 0x7FE00008, 0x7FE00009, 0x7FE00010, 0xFFFCFFFC)
+
+
+def _read_dicom(path: Path, grey: bool) -> MedicalImage:
+    import pydicom
+
+    head = _head(path)
+    preamble = head[128:132] == b"DICM"
+    if not preamble and not _raw_dicom(head):
+        raise ImageReadError(
+            f"{path} has no DICM preamble and does not start like a DICOM data set (it starts with "
+            f"{head[:8]!r}); expected a DICOM file. It may be corrupt or misnamed"
+        )
+    ds = pydicom.dcmread(path, force=not preamble)
+    _ensure_transfer_syntax(ds)
+    _check_pixel_data(ds, path)
+    _check_decoder(ds, path)
+    photometric = _dicom_photometric(ds, grey, path)  # before decoding: refuse colour early
+    arr = _native(np.asarray(_dicom_grey(_dicom_pixels(ds), ds, photometric)))
+    if arr.ndim < 2:
+        raise UnsupportedError(f"{path}: pixel data of shape {arr.shape}; expected an image (rows, columns)")
+    photometric = photometric if photometric in PHOTOMETRICS else "MONOCHROME2"
+    intensity = _dicom_intensity(arr, ds, photometric, path)
+    header = _strip_pixel_data(ds)
+    return MedicalImage(
+        frames_view(arr, "frames-first"), intensity, "dicom", arr.shape, "frames-first", dicom=header
+    )
+
+
+def _ensure_transfer_syntax(ds: pydicom.Dataset) -> None:
+    """Give a data set read without file meta the transfer syntax it was read with."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return
+    implicit, little = ds.original_encoding
+    syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+    ds.file_meta = meta if meta is not None else FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+
+
+def _check_pixel_data(ds: pydicom.Dataset, path: Path) -> None:
+    if any(kw in ds for kw in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        return
+    sop = getattr(ds.get("SOPClassUID"), "name", None) or "unknown"
+    raise ImageReadError(
+        f"{path} is a DICOM file without Pixel Data (SOP class: {sop}); expected an image. "
+        "It is either a non-image object (report, structure set, ...) or truncated before its pixels"
+    )
+
+
+def _check_decoder(ds: pydicom.Dataset, path: Path) -> None:
+    from pydicom.pixels import get_decoder
+
+    syntax = ds.file_meta.TransferSyntaxUID
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError as exc:
+        raise UnsupportedError(
+            f"{path}: pixel data use transfer syntax {syntax.name} ({syntax}), which pydicom cannot decode; "
+            "expected an uncompressed, JPEG, JPEG-LS, JPEG 2000 or RLE syntax. Convert the file first "
+            "(e.g. gdcmconv --raw)"
+        ) from exc
+    if not decoder.is_available:
+        package = _DECODER_PACKAGES.get(str(syntax), "pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg")
+        raise ImageReadError(
+            f"{path}: pixel data are compressed with {syntax.name}, but no decoder plugin for it is installed "
+            f"(pydicom could use: {'; '.join(decoder.missing_dependencies)}). Install one: pip install {package}"
+        )
+
+
+def _dicom_pixels(ds: pydicom.Dataset) -> np.ndarray:
+    """Decoded pixels, keeping values that overflow *Bits Stored* unless the file explains them.
+
+    pydicom masks the bits above *Bits Stored* by default, which silently changes
+    the values of files that declare too few bits. Here they are kept (and
+    :func:`_dicom_intensity` widens the domain with a warning); the masked values
+    are used only where the high bits are legitimately not pixel data: signed
+    values stored without sign extension, or overlays embedded in the unused bits.
+    """
+    ds.pixel_array_options(correct_unused_bits=False)
+    arr = ds.pixel_array
+    stored, allocated = int(ds.get("BitsStored") or 0), int(ds.get("BitsAllocated") or 0)
+    if arr.dtype.kind not in "ui" or not 0 < stored < allocated == arr.dtype.itemsize * 8:
+        return arr
+    signed = arr.dtype.kind == "i"
+    lo, hi = bit_domain(stored, signed)
+    if arr.size == 0 or (lo <= arr.min() and arr.max() <= hi):
+        return arr
+    # Signed values whose only fault is missing sign extension lie in [lo, 2**stored).
+    unextended = signed and lo <= arr.min() and arr.max() < (1 << stored)
+    if not (unextended or _embedded_overlays(ds)):
+        return arr
+    shift = allocated - stored
+    masked = np.left_shift(arr, shift)  # the same correction pydicom applies by default
+    return np.right_shift(masked, shift, out=masked)
+
+
+def _embedded_overlays(ds: pydicom.Dataset) -> bool:
+    """Whether retired overlays live in the pixel data's high bits (Overlay Bit Position > 0)."""
+    tags = ds.keys()  # iterating a Dataset would yield (decoded) elements, not tags
+    return any(0x6000 <= tag.group <= 0x601E and tag.element == 0x0102 and ds[tag].value for tag in tags)
+
+
+def _dicom_photometric(ds: pydicom.Dataset, grey: bool, path: Path) -> str:
+    """The photometric interpretation, refusing colour unless ``grey``."""
+    photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if photometric in PHOTOMETRICS and samples == 1:
+        return photometric
+    if photometric not in _DICOM_COLOUR or not grey:
+        hint = (
+            " Pass grey=True (--grey) to convert it to luma (ITU-R BT.601)"
+            if photometric in _DICOM_COLOUR
+            else ""
+        )
+        raise UnsupportedError(
+            f"{path}: PhotometricInterpretation {photometric} with {samples} samples per pixel; "
+            f"expected a greyscale MONOCHROME1/MONOCHROME2 image.{hint}"
+        )
+    return photometric
+
+
+def _dicom_grey(arr: np.ndarray, ds: pydicom.Dataset, photometric: str) -> np.ndarray:
+    """Greyscale pixels: as decoded, or the luma of colour (pydicom decodes YBR to RGB)."""
+    if photometric in PHOTOMETRICS:
+        return arr
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        arr = apply_color_lut(arr, ds)
+    return _luma(arr)
+
+
+def _dicom_intensity(arr: np.ndarray, ds: pydicom.Dataset, photometric: str, path: Path) -> Intensity:
+    slope, intercept = _dicom_rescale(ds, path)
+    meta: dict[str, Any] = {"slope": slope, "intercept": intercept, "photometric": photometric}
+    if arr.dtype.kind == "f":
+        return intensity_for(arr, **meta)
+    # Palette lookups give values of the LUT's depth, not Bits Stored: infer those.
+    declared = None if "PALETTE" in str(ds.get("PhotometricInterpretation", "")) else ds.get("BitsStored")
+    signed = arr.dtype.kind == "i"  # pydicom chose the dtype from Pixel Representation
+    try:
+        return intensity_for(arr, bits_stored=int(declared) if declared else None, signed=signed, **meta)
+    except BitDepthError as exc:
+        wider = intensity_for(arr, signed=signed, **meta)
+        warnings.warn(
+            f"{path}: {exc}. BitsStored={declared} does not hold these pixels, so they are kept as "
+            f"stored and read as {wider.bits_stored}-bit",
+            stacklevel=4,
+        )
+        return wider
+
+
+def _dicom_rescale(ds: pydicom.Dataset, path: Path) -> tuple[float, float]:
+    """Rescale slope/intercept: top level, else the (shared or first per-frame) functional groups."""
+    source = ds
+    if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:
+        source = _transform_group(ds, path) or ds
+    slope = _ds_number(source.get("RescaleSlope"), 1.0, "RescaleSlope", path)
+    intercept = _ds_number(source.get("RescaleIntercept"), 0.0, "RescaleIntercept", path)
+    return slope, intercept
+
+
+def _transform_group(ds: pydicom.Dataset, path: Path) -> pydicom.Dataset | None:
+    def transform(item):
+        seq = item.get("PixelValueTransformationSequence") if item is not None else None
+        return seq[0] if seq else None
+
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    found = transform(shared[0]) if shared else None
+    if found is not None:
+        return found
+    frames = [transform(item) for item in ds.get("PerFrameFunctionalGroupsSequence", None) or []]
+    values = {(str(f.get("RescaleSlope")), str(f.get("RescaleIntercept"))) for f in frames if f is not None}
+    if len(values) > 1:
+        warnings.warn(f"{path}: the rescale differs between frames; keeping the first frame's", stacklevel=6)
+    return frames[0] if frames else None
+
+
+def _ds_number(value: Any, default: float, name: str, path: Path) -> float:
+    number = _as_float(value)
+    if number is None:
+        return default
+    if not math.isfinite(number):
+        warnings.warn(f"{path}: {name} {value!r} is not a finite number; using {default}", stacklevel=6)
+        return default
+    return number
+
+
+def _as_float(value: Any) -> float | None:
+    """A DS value as float: None when absent or empty, NaN when unreadable."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        value = value[0] if len(value) else None  # a multi-valued DS in a broken file: use the first
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _strip_pixel_data(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """``ds`` without its pixel data elements (the caller owns ``ds``)."""
+    for tag in _PIXEL_TAGS:
+        if tag in ds:
+            del ds[tag]
+    ds.pixel_array_options()  # drops pydicom's cached decoded array
+    return ds
+
+
+# ----- writing
+
+
+def _dicom_writer(image: MedicalImage, fmt: str) -> Writer:
+    import pydicom
+
+    ds = _dicom_dataset(image)
+    return lambda f: pydicom.dcmwrite(f, ds, enforce_file_format=True)
+
+
+# Elements that describe pixels we no longer write as they were (colour, palettes).
+_STALE_PIXEL_KEYWORDS = (
+    "PlanarConfiguration",
+    "RedPaletteColorLookupTableDescriptor",
+    "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData",
+    "SegmentedRedPaletteColorLookupTableData",
+    "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData",
+    "PaletteColorLookupTableUID",
+)
+
+
+def _dicom_dataset(image: MedicalImage) -> pydicom.Dataset:
+    """A complete data set for ``image``: its source header if any, else a new Secondary Capture."""
+    if image.intensity.is_float and image.dicom is None:
+        raise UsageError(
+            f"{image.intensity.dtype} pixels need a source DICOM header (float pixel data belong to "
+            "parametric maps); write .nii, .tiff or .npy instead"
+        )
+    if image.dicom is not None:
+        ds = copy.deepcopy(image.dicom)
+        _to_little_endian(ds)
+        for tag in _PIXEL_TAGS:
+            if tag in ds:
+                del ds[tag]
+    else:
+        ds = _new_secondary_capture(image)
+    _set_pixel_module(ds, image)
+    _set_file_meta(ds)
+    return ds
+
+
+def _to_little_endian(ds: pydicom.Dataset) -> None:
+    """Byte-swap the binary values of a big-endian header (pydicom leaves them as read)."""
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is None or not syntax.is_transfer_syntax or syntax.is_little_endian:
+        return
+    sizes = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
+    def swap(_: Any, elem: Any) -> None:
+        size = sizes.get(elem.VR)
+        if size and isinstance(elem.value, bytes) and len(elem.value) % size == 0:
+            elem.value = np.frombuffer(elem.value, f">u{size}").astype(f"<u{size}").tobytes()
+
+    ds.walk(swap)
+
+
+def _sop_class(image: MedicalImage) -> str:
+    from pydicom.uid import (
+        MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
+        MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
+        SecondaryCaptureImageStorage,
+    )
+
+    it = image.intensity
+    if image.frames > 1 and it.photometric == "MONOCHROME2":
+        if it.dtype == "uint8" and it.bits_stored == 8:
+            return MultiFrameGrayscaleByteSecondaryCaptureImageStorage
+        if it.dtype in ("uint16", "int16"):
+            return MultiFrameGrayscaleWordSecondaryCaptureImageStorage
+    return SecondaryCaptureImageStorage
+
+
+def _new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.SOPClassUID = _sop_class(image)
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    now = datetime.datetime.now()
+    ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"  # workstation: the image was made by software
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+        "StudyID",
+        "AccessionNumber",
+        "SeriesNumber",
+        "InstanceNumber",
+        "PatientOrientation",
+    ):
+        setattr(ds, keyword, "")  # type 2: present, may be empty
+    return ds
+
+
+def _set_pixel_module(ds: pydicom.Dataset, image: MedicalImage) -> None:
+    it, pixels = image.intensity, image.pixels
+    for keyword in _STALE_PIXEL_KEYWORDS:
+        if keyword in ds:
+            delattr(ds, keyword)
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = it.photometric
+    ds.Rows, ds.Columns = image.rows, image.columns
+    if image.frames > 1 or "NumberOfFrames" in ds:
+        ds.NumberOfFrames = image.frames
+    _set_rescale(ds, it)
+    data = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<")).tobytes()
+    if it.is_float:
+        ds.BitsAllocated = pixels.dtype.itemsize * 8
+        for keyword in (
+            "BitsStored",
+            "HighBit",
+            "PixelRepresentation",
+            "SmallestImagePixelValue",
+            "LargestImagePixelValue",
+        ):
+            if keyword in ds:
+                delattr(ds, keyword)
+        ds.add_new(
+            0x7FE00008 if ds.BitsAllocated == 32 else 0x7FE00009,
+            "OF" if ds.BitsAllocated == 32 else "OD",
+            data,
+        )
+        return
+    signed_dtype = pixels.dtype.kind == "i"
+    # Pixel Representation follows the dtype so pydicom reads the same dtype back; an
+    # unsigned domain in a signed dtype becomes the signed domain one bit wider.
+    bits = it.bits_stored + (1 if signed_dtype and not it.signed else 0)
+    ds.BitsAllocated = pixels.dtype.itemsize * 8
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits - 1, int(signed_dtype)
+    # The extremes of a source header would be stale for lossy pixels: recompute them.
+    if "SmallestImagePixelValue" in ds:
+        ds.SmallestImagePixelValue = int(pixels.min())
+    if "LargestImagePixelValue" in ds:
+        ds.LargestImagePixelValue = int(pixels.max())
+    ds.add_new(0x7FE00010, "OB" if ds.BitsAllocated == 8 else "OW", data + b"\x00" * (len(data) % 2))
+
+
+def _set_rescale(ds: pydicom.Dataset, it: Intensity) -> None:
+    present = "RescaleSlope" in ds or "RescaleIntercept" in ds
+    identity = it.slope == 1.0 and it.intercept == 0.0
+    # Enhanced objects carry the rescale in functional groups, where it already is.
+    if not present and (identity or "SharedFunctionalGroupsSequence" in ds):
+        return
+    for keyword, value in (("RescaleSlope", it.slope), ("RescaleIntercept", it.intercept)):
+        if _as_float(ds.get(keyword)) != value:
+            setattr(ds, keyword, _ds_text(value))  # keep the source's own text when the value is the same
+
+
+def _ds_text(value: float) -> str:
+    from pydicom.valuerep import format_number_as_ds
+
+    return (
+        str(int(value))
+        if float(value).is_integer() and abs(value) < 1e15
+        else format_number_as_ds(float(value))
+    )
+
+
+def _set_file_meta(ds: pydicom.Dataset) -> None:
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import (
+        PYDICOM_IMPLEMENTATION_UID,
+        ExplicitVRLittleEndian,
+        SecondaryCaptureImageStorage,
+        generate_uid,
+    )
+
+    if "SOPClassUID" not in ds:
+        ds.SOPClassUID = SecondaryCaptureImageStorage
+    if "SOPInstanceUID" not in ds:
+        ds.SOPInstanceUID = generate_uid()
+    meta = getattr(ds, "file_meta", None)
+    meta = FileMetaDataset(meta) if meta is not None else FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian  # pixels are always written uncompressed
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    if "ImplementationVersionName" in meta:
+        del meta.ImplementationVersionName
+    ds.file_meta = meta

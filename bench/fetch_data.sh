@@ -34,7 +34,7 @@ if want invesalius; then   # CT head 108x256x256 int16 (Debian invesalius-exampl
     tmp=$(mktemp -d)
     (cd "$tmp" && apt-get download invesalius-examples && dpkg -x invesalius-examples_*.deb x)
     mkdir -p "$DATA/invesalius"
-    tar -xf "$tmp"/x/usr/share/doc/invesalius-examples/examples/Cranium.inv3 -C "$DATA/invesalius"
+    tar -xf "$tmp"/x/usr/share/doc/invesalius-examples/examples/Cranium.inv3 -C "$DATA/invesalius" --strip-components=1
     rm -rf "$tmp"
   fi
 fi

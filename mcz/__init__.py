@@ -4,7 +4,7 @@ The public API is loaded lazily so that ``import mcz`` (and ``mcz info``) never
 imports torch::
 
     import mcz
-    data = mcz.encode(array_or_path, model="cae-seed")
+    data = mcz.encode(array_or_path)      # default model for its bit depth
     pixels = mcz.decode(data)            # original dtype and shape
     info = mcz.read_info(data)           # header, bpp, compression ratio
 """
@@ -17,14 +17,14 @@ __version__ = "0.1.0"
 
 _API = {
     "encode", "decode", "decode_image", "read_info", "encode_file", "decode_file",
-    "list_models", "FileInfo", "ModelInfo", "DEFAULT_MODEL",
+    "list_models", "FileInfo", "ModelInfo", "DEFAULT_MODEL", "default_model",
 }
 _LAZY_MODULES = {"MedicalImage": "mcz.io", "read_image": "mcz.io", "write_image": "mcz.io", "from_array": "mcz.io"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.api import (  # noqa: F401
-        DEFAULT_MODEL, FileInfo, ModelInfo, decode, decode_file, decode_image, encode, encode_file,
-        list_models, read_info,
+        DEFAULT_MODEL, FileInfo, ModelInfo, decode, decode_file, decode_image, default_model, encode,
+        encode_file, list_models, read_info,
     )
     from mcz.io import MedicalImage, from_array, read_image, write_image  # noqa: F401
 

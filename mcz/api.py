@@ -20,8 +20,14 @@ from mcz.fsutil import atomic_write_bytes
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage, from_array, from_frames, read_image, write_image
 
-#: Model used when none is named.
-DEFAULT_MODEL = "cae-seed"
+#: Models used when none is named: by stored bit depth (8-bit, then deeper).
+DEFAULT_MODEL = "cae-compact"
+DEFAULT_MODEL_DEEP = "cae-compact-ctmr"
+
+
+def default_model(intensity: Intensity) -> str:
+    """The default model for an image: trained on 8-bit MRI up to 8 bits, on 12-bit CT/MR above."""
+    return DEFAULT_MODEL if intensity.bits_stored <= 8 and not intensity.is_float else DEFAULT_MODEL_DEEP
 
 ImageLike = MedicalImage | np.ndarray | str | os.PathLike
 DataLike = bytes | bytearray | memoryview | str | os.PathLike
@@ -101,7 +107,7 @@ def encode(
     image: ImageLike,
     /,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     quality: int | None = None,
     bits_stored: int | None = None,
     signed: bool | None = None,
@@ -114,8 +120,8 @@ def encode(
     ----------
     image : numpy.ndarray, MedicalImage or path
         A 2-D image, a stack (frames, rows, columns), or a DICOM/NIfTI/PNG/TIFF/NPY file.
-    model : str
-        Registered model id (``mcz models``).
+    model : str, optional
+        Registered model id (``mcz models``); default :func:`default_model`.
     quality : int, optional
         Model-specific quality; for the ``cae`` family the latent quantisation bits.
     bits_stored, signed : optional
@@ -135,7 +141,7 @@ def encode(
     from mcz.metadata import pack_metadata
 
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
-    codec = engine.load_codec(model)
+    codec = engine.load_codec(model or default_model(img.intensity))
     metadata = pack_metadata(img) if keep_metadata else {}
     return engine.encode_image(img, codec, quality=quality, metadata=metadata, progress=progress)
 
@@ -205,7 +211,7 @@ def encode_file(
     src: str | os.PathLike,
     dst: str | os.PathLike | None = None,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     quality: int | None = None,
     overwrite: bool = False,
     grey: bool = False,

@@ -79,7 +79,7 @@ def run(image_path: Path | None = None, model: str | None = None, out: Path = Pa
 
     path = image_path or bundled_image()
     image = read_image(path)
-    data = mcz.encode(image, model=model or mcz.DEFAULT_MODEL)
+    data = mcz.encode(image, model=model)
     decoded = mcz.decode_image(data).pixels
     j2k, j2k_bytes = _jpeg2000_at(image, len(data))
     rows = [_row(f"mcz {mcz.read_info(data).header.codec_id}", image, decoded, len(data)),

@@ -21,7 +21,7 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("encode", help="compress images (DICOM, NIfTI, PNG, TIFF, JPEG, NPY) to .mcz")
     p.add_argument("inputs", nargs="+", metavar="IN", help="files, folders (recursive) or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder (several)")
-    p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: %(default)s")
+    p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
     p.add_argument("-q", "--quality", type=int, help="model quality (cae family: latent bits)")
     p.add_argument("--grey", action="store_true", help="convert colour images to grey (ITU-R 601 luma)")
     p.add_argument("--no-metadata", action="store_true", help="do not keep the source header in the file")
@@ -109,13 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_encode(args: argparse.Namespace) -> ExitCode:
     from mcz import api
 
-    model = args.model or api.DEFAULT_MODEL
     inputs = batch.expand_inputs(args.inputs, IMAGE_SUFFIXES)
     jobs = batch.plan_jobs(inputs, args.output, lambda src: api.default_output(src, "mcz").name)
 
     def work(job: batch.Job) -> Path:
         return api.encode_file(
-            job.src, job.dst, model=model, quality=args.quality, overwrite=args.force,
+            job.src, job.dst, model=args.model, quality=args.quality, overwrite=args.force,
             grey=args.grey, keep_metadata=not args.no_metadata,
         )
 

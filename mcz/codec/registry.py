@@ -55,7 +55,7 @@ class ModelSpec:
     quality_range: tuple[int, int] = (1, 8)
     rounding: str = "nearest"
     tile: int = 512
-    description: str = ""
+    description: str = field(default="", compare=False)  # prose, not identity
 
     def __post_init__(self) -> None:
         if not _ID_PATTERN.match(self.id):
@@ -141,6 +141,11 @@ def get_spec(model_id: str) -> ModelSpec:
         ) from None
 
 
+def registered_ids() -> set[str]:
+    """Ids of every registered model."""
+    return set(_REGISTRY)
+
+
 def registered() -> list[ModelSpec]:
     """All registered specs, sorted by id."""
     return [_REGISTRY[key] for key in sorted(_REGISTRY)]
@@ -170,5 +175,17 @@ register(
         quantiser_bits=6,
         rounding="nearest",
         description="Compact CAE + Brotli for low rates (/16, 16 latent channels, 6-bit)",
+    )
+)
+
+# The same compact architecture, trained on 12-bit CT/MR volumes (mcz.datasets.volumes).
+register(
+    ModelSpec(
+        id="cae-compact-ctmr",
+        family="cae",
+        config={"channels": [32, 64, 96, 16], "decoder": [96, 64, 32, 1]},
+        quantiser_bits=6,
+        rounding="nearest",
+        description="Compact CAE + Brotli for 12-16-bit CT/MR (trained on CT/MR volumes)",
     )
 )

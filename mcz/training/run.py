@@ -12,7 +12,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from mcz.codec.registry import ModelSpec, get_spec
+from mcz.codec.registry import ModelSpec, get_spec, registered_ids
 from mcz.training.config import TrainConfig
 from mcz.training.bank import CentreCrops, RandomPatches
 from mcz.training.export import export_weights
@@ -53,6 +53,8 @@ class _SaveState(L.Callback):
 
 def _spec(config: TrainConfig) -> ModelSpec:
     base = get_spec(config.model)
+    if config.model_id in registered_ids() and get_spec(config.model_id).config == base.config:
+        return get_spec(config.model_id)
     if config.model_id and config.model_id != base.id:
         return dataclasses.replace(base, id=config.model_id, description=f"{base.description} (trained as {config.model_id})")
     return base

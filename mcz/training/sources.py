@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mcz.datasets import br35h
+from mcz.datasets import br35h, volumes
 from mcz.datasets.splits import split_groups
 from mcz.errors import InputNotFoundError, UsageError
 from mcz.training.bank import BankImage
 
-NAMED = ("br35h",)
+NAMED = ("br35h", "ctmr")
 IMAGE_SUFFIXES = (".dcm", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
 
 
@@ -18,6 +18,8 @@ def load_bank(data: str, split: str, limit: int | None = None) -> list[BankImage
     if data == "br35h":
         names = br35h.splits()["splits"][split][:limit]
         return [BankImage.of(br35h.load_grey(name)) for name in names]
+    if data == "ctmr":
+        return [frame for image in volumes.split_volumes(split)[:limit] for frame in _frames(image)]
     folder = Path(data)
     if not folder.is_dir():
         raise InputNotFoundError(f"training data {data!r} is neither a named data set {NAMED} nor a folder")
@@ -40,8 +42,11 @@ def _folder_bank(folder: Path, split: str, limit: int | None) -> list[BankImage]
 
     bank = []
     for path in folder_split(folder, split)[:limit]:
-        image = read_image(path, grey=True)
-        low, high = float(image.pixels.min()), float(image.pixels.max())
-        # One window per volume, as the encoder uses (mcz.codec.engine.coding_window).
-        bank += [BankImage.of(frame, low, high) for frame in image.pixels]
+        bank += _frames(read_image(path, grey=True))
     return bank
+
+
+def _frames(image) -> list[BankImage]:
+    # One window per volume, as the encoder uses (mcz.codec.engine.coding_window).
+    low, high = float(image.pixels.min()), float(image.pixels.max())
+    return [BankImage.of(frame, low, high) for frame in image.pixels]

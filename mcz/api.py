@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mcz import container
+from mcz import container, metrics
 from mcz.errors import InputNotFoundError, UsageError
 from mcz.fsutil import atomic_write_bytes
 from mcz.intensity import Intensity
@@ -93,14 +93,6 @@ def _as_image(image: ImageLike, **intensity: Any) -> MedicalImage:
             raise UsageError("bits_stored/signed apply to arrays; a file declares its own")
         return read_image(image, grey=bool(intensity.get("grey", False)))
     raise UsageError(f"cannot encode a {type(image).__name__}; expected a numpy array, a MedicalImage or a path")
-
-
-def container_bytes_per_pixel(intensity_or_header: Intensity | container.Header) -> int:
-    """Bytes per pixel of uncompressed storage: 1 up to 8 bits, 2 up to 16, else the dtype's size."""
-    bits = intensity_or_header.bits_stored
-    if np.dtype(intensity_or_header.dtype).kind == "f":
-        return np.dtype(intensity_or_header.dtype).itemsize
-    return 1 if bits <= 8 else 2 if bits <= 16 else 4
 
 
 def encode(
@@ -185,13 +177,13 @@ def read_info(data_or_path: DataLike) -> FileInfo:
     chunks = container.list_chunks(data)
     header = container.read_header(data)
     pixels = header.rows * header.columns * header.frames
-    width = container_bytes_per_pixel(header)
+    width = metrics.storage_bytes_per_pixel(header.bits_stored, header.dtype)
     return FileInfo(
         header=header,
         file_bytes=len(data),
         pixels=pixels,
-        bpp=8.0 * len(data) / pixels,
-        compression_ratio=pixels * width / len(data),
+        bpp=metrics.bpp(len(data), pixels),
+        compression_ratio=metrics.compression_ratio(len(data), pixels, header.bits_stored, header.dtype),
         container_bytes_per_pixel=width,
         chunks=chunks,
     )

@@ -448,31 +448,3 @@ def from_unit(unit: np.ndarray, intensity: Intensity) -> np.ndarray:
         np.rint(v, out=v)  # round half to even
     np.clip(v, intensity.low, intensity.high, out=v)
     return v.astype(intensity.dtype)
-
-
-def psnr(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:
-    """Peak signal-to-noise ratio ``10 log10(R^2 / MSE)`` in dB, in float64.
-
-    Parameters
-    ----------
-    reference, test : numpy.ndarray
-        Arrays of the same shape (any numeric dtype).
-    data_range : float
-        The explicit peak value ``R`` (e.g. :attr:`Intensity.data_range`), never
-        inferred from the dtype.
-
-    Returns
-    -------
-    float
-        ``math.inf`` when the arrays are identical.
-    """
-    ref, tst = np.asarray(reference), np.asarray(test)
-    if ref.shape != tst.shape:
-        raise UsageError(f"psnr of shapes {ref.shape} and {tst.shape}; expected equal shapes")
-    if not (math.isfinite(data_range) and data_range > 0):
-        raise UsageError(f"psnr data_range {data_range!r}; expected a positive number")
-    diff = ref.astype(np.float64) - tst.astype(np.float64)
-    mse = float(np.mean(diff * diff))
-    if mse == 0.0:
-        return math.inf
-    return 10.0 * math.log10(float(data_range) ** 2 / mse)

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from mcz.errors import UsageError
+
 
 def bpp(file_bytes: int, pixels: int) -> float:
     """Bits per pixel of a whole file (container included)."""
@@ -25,9 +27,31 @@ def compression_ratio(file_bytes: int, pixels: int, bits_stored: int, dtype: str
 
 
 def psnr(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:
-    """10 log10(R^2 / MSE) in float64 with an explicit R; ``inf`` for identical images."""
-    mse = float(np.mean((np.asarray(reference, np.float64) - np.asarray(test, np.float64)) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(data_range**2 / mse)
+    """Peak signal-to-noise ratio ``10 log10(R^2 / MSE)`` in dB, in float64.
+
+    Parameters
+    ----------
+    reference, test : numpy.ndarray
+        Arrays of the same shape (any numeric dtype).
+    data_range : float
+        The explicit peak value ``R`` (e.g. :attr:`Intensity.data_range`), never
+        inferred from the dtype.
+
+    Returns
+    -------
+    float
+        ``math.inf`` when the arrays are identical.
+    """
+    ref, tst = np.asarray(reference), np.asarray(test)
+    if ref.shape != tst.shape:
+        raise UsageError(f"psnr of shapes {ref.shape} and {tst.shape}; expected equal shapes")
+    if not (math.isfinite(data_range) and data_range > 0):
+        raise UsageError(f"psnr data_range {data_range!r}; expected a positive number")
+    diff = ref.astype(np.float64) - tst.astype(np.float64)
+    mse = float(np.mean(diff * diff))
+    if mse == 0.0:
+        return math.inf
+    return 10.0 * math.log10(float(data_range) ** 2 / mse)
 
 
 def ssim(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:

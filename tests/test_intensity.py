@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcz.errors import BitDepthError, FormatError, UnsupportedError, UsageError
-from mcz.intensity import Intensity, bit_domain, from_unit, intensity_for, psnr, to_unit
+from mcz.intensity import Intensity, bit_domain, from_unit, intensity_for, to_unit
+from mcz.metrics import psnr
 
 RNG = np.random.default_rng(20240611)
 

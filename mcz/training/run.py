@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,8 @@ from torch.utils.data import DataLoader
 from mcz.codec.registry import ModelSpec, get_spec, registered_ids
 from mcz.training.config import TrainConfig
 from mcz.training.bank import CentreCrops, RandomPatches
-from mcz.training.export import export_weights
-from mcz.training.sources import load_bank
+from mcz.training.export import export_run
+from mcz.training.sources import evaluation_images, load_bank
 from mcz.training.state import has_state, load_state, save_state
 from mcz.training.system import CodecSystem
 
@@ -27,13 +29,15 @@ class _SaveState(L.Callback):
     def __init__(self, folder: Path, config: TrainConfig, start: int, every: int) -> None:
         self.folder, self.config, self.start, self.every = folder, config, start, every
         self.t0 = time.time()
+        self.earlier_seconds = json.loads((folder / "state.json").read_text()).get("seconds_total", 0.0) if start else 0.0
 
     def _save(self, trainer: L.Trainer, module: CodecSystem) -> None:
         meta = {
             "step": self.start + trainer.global_step,
             "config": dataclasses.asdict(self.config),
             "spec": module.spec.to_dict(),
-            "seconds_this_run": round(time.time() - self.t0, 1),
+            "machine": f"{platform.machine()} {os.cpu_count()} CPUs, torch {torch.__version__}, {self.config.accelerator}",
+            "seconds_total": round(self.earlier_seconds + time.time() - self.t0, 1),
             "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
         }
         save_state(self.folder, module.model, trainer.optimizers[0], meta)
@@ -87,7 +91,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     trainer.fit(system, DataLoader(train_set, batch_size=config.batch_size, shuffle=False, num_workers=0), val_loader)
     meta = json.loads((out / "state.json").read_text())
     if config.export_to:
-        meta["export"] = export_weights(system.model, spec, Path(config.export_to), provenance(meta))
+        images = evaluation_images(config.data, "val", config.val_images)
+        meta["export"] = export_run(out, Path(config.export_to), images)
     return meta
 
 
@@ -108,4 +113,6 @@ def provenance(meta: dict[str, Any]) -> dict[str, Any]:
         "split": "train (validation: val)",
         "recipe": {k: config[k] for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed")},
         "steps": meta["step"],
+        "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),
+        "machine": meta.get("machine", "unknown"),
     }

@@ -50,3 +50,14 @@ def _frames(image) -> list[BankImage]:
     # One window per volume, as the encoder uses (mcz.codec.engine.coding_window).
     low, high = float(image.pixels.min()), float(image.pixels.max())
     return [BankImage.of(frame, low, high) for frame in image.pixels]
+
+
+def evaluation_images(data: str, split: str, limit: int | None = None) -> list:
+    """Whole images (not patches) of a split, as :class:`~mcz.io.MedicalImage`, for codec metrics."""
+    from mcz.io import from_array, read_image
+
+    if data == "br35h":
+        return [from_array(br35h.load_grey(n), bits_stored=8) for n in br35h.splits()["splits"][split][:limit]]
+    if data == "ctmr":
+        return volumes.split_volumes(split)[:limit]
+    return [read_image(p, grey=True) for p in folder_split(Path(data), split)[:limit]]

@@ -80,6 +80,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--devices", default=d.devices, help="Lightning devices, e.g. 1, 2 or auto")
     p.add_argument("--threads", type=int, default=d.threads, help="CPU threads (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--save-every", type=int, default=d.save_every, help="steps between resumable states")
+    p.add_argument("--val-every", type=int, default=d.val_every, help="steps between validations")
+    p.add_argument("--val-images", type=int, default=d.val_images, help="validation images (default %(default)s)")
     p.add_argument("--export", dest="export_to", default="checkpoints",
                    help="folder whose manifest receives the weights (default %(default)s; '' to skip)")
     p.set_defaults(run=_run_train)

@@ -18,7 +18,7 @@ from mcz.codec.registry import ModelSpec, get_spec, registered_ids
 from mcz.training.config import TrainConfig
 from mcz.training.bank import CentreCrops, RandomPatches
 from mcz.training.export import export_run
-from mcz.training.sources import evaluation_images, load_bank
+from mcz.training.sources import describe, evaluation_images, load_bank
 from mcz.training.state import has_state, load_state, save_state
 from mcz.training.system import CodecSystem
 
@@ -109,6 +109,7 @@ def provenance(meta: dict[str, Any]) -> dict[str, Any]:
     """The manifest's record of how the weights were made."""
     config = meta["config"]
     return {
+        **describe(config["data"]),
         "data": config["data"],
         "split": "train (validation: val)",
         "recipe": {k: config[k] for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed")},

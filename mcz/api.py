@@ -7,10 +7,11 @@ load the codec engine.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +20,11 @@ from mcz.errors import InputNotFoundError, UsageError
 from mcz.fsutil import atomic_write_bytes
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage, from_array, from_frames, read_image, write_image
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mcz.dicom.guard import Notice, Outcome
+
+Report = Callable[["Notice"], None]
 
 #: Models used when none is named: by stored bit depth (8-bit, then deeper).
 DEFAULT_MODEL = "cae-compact"
@@ -104,6 +110,10 @@ def encode(
     bits_stored: int | None = None,
     signed: bool | None = None,
     keep_metadata: bool = True,
+    metadata: str | None = None,
+    max_ratio: float | str | None = None,
+    strict: bool = False,
+    new_series: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> bytes:
     """Encode an image or volume into ``.mcz`` bytes.
@@ -120,7 +130,20 @@ def encode(
         Value domain of an integer array (default: the smallest standard depth that
         holds its values; never taken from the dtype alone).
     keep_metadata : bool
-        Keep the source's header (DICOM without pixels, NIfTI header) in the file.
+        False is the same as ``metadata="none"``.
+    metadata : str, optional
+        ``"keep"`` (default) the source's header (DICOM without pixels, NIfTI
+        header), ``"minimal"`` only what rebuilds a valid image, with new UIDs and
+        no patient or study identity (a de-identification aid, not a
+        de-identifier: see :mod:`mcz.dicom.profile`), ``"none"`` nothing.
+    max_ratio : float or "auto", optional
+        Cap on the achieved compression ratio: a number, or ``"auto"`` for the
+        guideline of the image's modality and body part (:mod:`mcz.dicom.guard`).
+    strict : bool
+        Raise :class:`~mcz.dicom.guard.GuidelineExceededError` instead of warning
+        when the ratio exceeds the guideline or the cap.
+    new_series : bool
+        Give the decoded DICOM instances a new Series Instance UID.
     progress : callable, optional
         Called with 1 after each frame.
 
@@ -128,35 +151,107 @@ def encode(
     -------
     bytes
         The complete ``.mcz`` file.
+
+    Warns
+    -----
+    GuidelineWarning
+        The achieved ratio exceeds the guideline, or no quality meets the cap.
+    """
+    outcome = encode_with_report(
+        image, model=model, quality=quality, bits_stored=bits_stored, signed=signed,
+        metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
+        new_series=new_series, progress=progress,
+    )
+    _report(outcome, None)
+    return outcome.data
+
+
+def encode_with_report(
+    image: ImageLike,
+    /,
+    *,
+    model: str | None = None,
+    quality: int | None = None,
+    bits_stored: int | None = None,
+    signed: bool | None = None,
+    metadata: str = "keep",
+    max_ratio: float | str | None = None,
+    strict: bool = False,
+    new_series: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """:func:`encode`, returning the guard's :class:`~mcz.dicom.guard.Outcome`.
+
+    The outcome holds the bytes, the quality used (the one chosen for a cap), the
+    achieved ratio, the guideline that applies, every (quality, ratio) tried and
+    the notices (warnings and the chosen quality) instead of emitting them.
     """
     from mcz.codec import engine
-    from mcz.metadata import pack_metadata
+    from mcz.dicom import encoding, guard
+    from mcz.dicom.guidelines import guideline_for_dataset
 
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
+    policy = guard.RatioPolicy(max_ratio, strict)
     codec = engine.load_codec(model or default_model(img.intensity))
-    metadata = pack_metadata(img) if keep_metadata else {}
-    return engine.encode_image(img, codec, quality=quality, metadata=metadata, progress=progress)
+    blobs, record = encoding.prepare(img, metadata, codec.spec.family, new_series)
+    pixels = img.rows * img.columns * img.frames
+
+    def encode_at(q: int) -> bytes:
+        data = engine.encode_image(img, codec, quality=q, metadata=blobs, progress=progress)
+        return encoding.with_record(data, record)
+
+    def ratio_of(data: bytes) -> float:
+        return metrics.compression_ratio(len(data), pixels, img.intensity.bits_stored, img.intensity.dtype)
+
+    start = codec.spec.quantiser_bits if quality is None else quality
+    top = codec.spec.quality_range[1]
+    return guard.encode_guarded(encode_at, ratio_of, start, top, guideline_for_dataset(img.dicom), policy)
+
+
+def _report(outcome: Outcome, report: Report | None) -> None:
+    """Hand every notice to ``report``; without one, warnings become :class:`GuidelineWarning`."""
+    from mcz.dicom.guard import GuidelineWarning
+
+    for notice in outcome.notices:
+        if report is not None:
+            report(notice)
+        elif notice.level == "warning":
+            warnings.warn(notice.text, GuidelineWarning, stacklevel=3)
 
 
 def decode_image(data: DataLike, /, *, verify: bool = True, progress: Callable[[int], None] | None = None) -> MedicalImage:
-    """Decode ``.mcz`` bytes (or a file) to a :class:`MedicalImage` with its metadata."""
-    from mcz.codec import engine
-    from mcz.metadata import unpack_dicom
+    """Decode ``.mcz`` bytes (or a file) to a :class:`MedicalImage` with its metadata.
 
-    parsed = container.read_container(_read_bytes(data))
+    A DICOM source's header comes back as the header of the derived, lossy
+    instance (:mod:`mcz.dicom.lossy`): Lossy Image Compression "01", the file's
+    ratio and method appended, Image Type DERIVED, a new SOP Instance UID, ...;
+    a series comes back as a :class:`~mcz.dicom.series.SeriesImage` with one
+    header per slice.
+    """
+    return _decode(_read_bytes(data), verify, progress, make_missing=False)
+
+
+def _decode(
+    raw: bytes, verify: bool, progress: Callable[[int], None] | None, make_missing: bool
+) -> MedicalImage:
+    from mcz.codec import engine
+    from mcz.dicom.decoding import derive
+    from mcz.metadata import NIFTI
+
+    parsed = container.read_container(raw)
     header = parsed.header
     pixels = engine.decode_container(parsed, verify=verify, progress=progress)
-    blob_dicom, blob_nifti = parsed.metadata.get("dicom"), parsed.metadata.get("nifti")
-    return MedicalImage(
+    blob_nifti = parsed.metadata.get(NIFTI)
+    image = MedicalImage(
         pixels=pixels,
         intensity=Intensity.from_dict(header.intensity),
         source_format=str(header.extra.get("source_format", "array")),
         original_shape=tuple(header.original_shape),
         layout=header.layout,
-        dicom=unpack_dicom(blob_dicom) if blob_dicom else None,
         nifti_affine=_affine(blob_nifti),
         nifti_header=blob_nifti,
     )
+    return derive(image, parsed, len(raw), make_missing=make_missing)
 
 
 def _affine(blob: bytes | None) -> np.ndarray | None:
@@ -208,13 +303,59 @@ def encode_file(
     overwrite: bool = False,
     grey: bool = False,
     keep_metadata: bool = True,
+    metadata: str | None = None,
+    max_ratio: float | str | None = None,
+    strict: bool = False,
+    new_series: bool = False,
+    report: Report | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Encode one image file to a ``.mcz`` file (atomic write, no silent overwrite)."""
+    """Encode one image file to a ``.mcz`` file (atomic write, no silent overwrite).
+
+    ``metadata``, ``max_ratio``, ``strict`` and ``new_series`` are as in
+    :func:`encode`; ``report`` receives every :class:`~mcz.dicom.guard.Notice`
+    (default: warnings are emitted as :class:`~mcz.dicom.guard.GuidelineWarning`).
+    """
     src = Path(src)
     dst = Path(dst) if dst is not None else default_output(src, "mcz")
-    data = encode(read_image(src, grey=grey), model=model, quality=quality, keep_metadata=keep_metadata, progress=progress)
-    return atomic_write_bytes(dst, data, overwrite=overwrite)
+    outcome = encode_with_report(
+        read_image(src, grey=grey), model=model, quality=quality,
+        metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
+        new_series=new_series, progress=progress,
+    )
+    _report(outcome, report)
+    return atomic_write_bytes(dst, outcome.data, overwrite=overwrite)
+
+
+def encode_series(
+    files: Sequence[str | os.PathLike],
+    dst: str | os.PathLike,
+    *,
+    model: str | None = None,
+    quality: int | None = None,
+    overwrite: bool = False,
+    metadata: str = "keep",
+    max_ratio: float | str | None = None,
+    strict: bool = False,
+    new_series: bool = False,
+    report: Report | None = None,
+) -> Path:
+    """Encode the DICOM slices of one series into one ``.mcz`` file.
+
+    The slices are sorted by position (then Instance Number) and coded as one
+    volume; every slice's header and file name is kept, so that ``mcz decode
+    --to dcm`` gives back the same set of files (:mod:`mcz.dicom.series`).
+    Other parameters are as in :func:`encode_file`.
+    """
+    from mcz.dicom.series import read_series
+
+    image = read_series([Path(f) for f in files])
+    outcome = encode_with_report(
+        image, model=model, quality=quality, metadata=metadata, max_ratio=max_ratio, strict=strict,
+        new_series=new_series,
+    )
+    _report(outcome, report)
+    return atomic_write_bytes(Path(dst), outcome.data, overwrite=overwrite)
 
 
 def decode_file(
@@ -224,20 +365,64 @@ def decode_file(
     to: str | None = None,
     overwrite: bool = False,
     verify: bool = True,
+    transfer_syntax: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Decode a ``.mcz`` file to an image file (format from ``to``, ``dst``'s suffix, or the source's)."""
+    """Decode a ``.mcz`` file to an image file (format from ``to``, ``dst``'s suffix, or the source's).
+
+    A DICOM output is the derived, lossy instance of the source (its header, with
+    the changes the standard requires) in ``transfer_syntax`` (``"explicit"``,
+    ``"j2k-lossless"``, ``"jpegls-lossless"`` or ``"rle"``; see
+    :mod:`mcz.dicom.output`).  A series decodes to a folder with one DICOM file
+    per slice (``dst`` names the folder), or to one volume in other formats.
+    """
+    from mcz.dicom.output import check_transfer_syntax, write_dicom
+    from mcz.dicom.series import SeriesImage, write_series
+    from mcz.io.dispatch import _output_format
+
     src = Path(src)
-    fmt = to or (None if dst is not None else default_decoded_format(src))
-    dst = Path(dst) if dst is not None else default_output(src, fmt or "npy")
-    image = decode_image(src, verify=verify, progress=progress)
+    raw = _read_bytes(src)
+    fmt = to or (None if dst is not None else default_decoded_format(raw))
+    dst = Path(dst) if dst is not None else decoded_output(src, fmt or "npy", raw)
+    fmt = fmt or _series_folder_format(dst, raw)
+    dicom_out = _output_format(dst, fmt) == "dcm"
+    if transfer_syntax not in (None, "explicit") and not dicom_out:
+        raise UsageError(f"--transfer-syntax {transfer_syntax} applies to DICOM output; this output is {dst}")
+    syntax = transfer_syntax or "explicit"
+    check_transfer_syntax(syntax)
+    image = _decode(raw, verify, progress, make_missing=dicom_out)
+    if dicom_out and isinstance(image, SeriesImage):
+        return write_series(dst, image, transfer_syntax=syntax, overwrite=overwrite)
+    if dicom_out:
+        return write_dicom(dst, image, transfer_syntax=syntax, overwrite=overwrite)
     return write_image(dst, image, format=fmt, overwrite=overwrite)
+
+
+def _series_folder_format(dst: Path, raw: bytes) -> str | None:
+    """``"dcm"`` for a series from DICOM written to a path without an image suffix (a folder), else None."""
+    from mcz.dicom.derived import holds_series
+    from mcz.io.sniff import _SUFFIX_FORMAT, _suffix
+
+    header = container.read_header(raw)
+    series = holds_series(header.extra, header.frames) and header.extra.get("source_format") == "dicom"
+    return "dcm" if series and _suffix(dst) not in _SUFFIX_FORMAT else None
 
 
 def default_decoded_format(src: DataLike) -> str:
     """The format a ``.mcz`` file decodes to by default: its source's, but PNG for JPEG sources."""
     source = container.read_header(_read_bytes(src)).extra.get("source_format", "array")
     return _DEFAULT_OUTPUT.get(str(source), "npy")
+
+
+def decoded_output(src: str | os.PathLike, fmt: str, data: DataLike | None = None) -> Path:
+    """Default output of ``src``: ``scan.mcz`` -> ``scan.<fmt>``; a series to DICOM -> the folder ``scan``."""
+    from mcz.dicom.derived import holds_series
+
+    src = Path(src)
+    header = container.read_header(_read_bytes(data if data is not None else src))
+    if fmt in ("dcm", "dicom") and holds_series(header.extra, header.frames):
+        return default_output(src, "dcm").with_suffix("")
+    return default_output(src, fmt)
 
 
 def list_models() -> list[ModelInfo]:

@@ -6,34 +6,77 @@ import argparse
 import json
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mcz import __version__
 from mcz.cli import batch
 from mcz.errors import ExitCode, McZError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mcz.dicom.guard import Notice
 
 IMAGE_SUFFIXES = (".dcm", ".dicom", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
 OUTPUT_FORMATS = ("png", "tiff", "npy", "nii", "nii.gz", "dcm")
 
 
 def _add_encode(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("encode", help="compress images (DICOM, NIfTI, PNG, TIFF, JPEG, NPY) to .mcz")
+    p = sub.add_parser(
+        "encode",
+        help="compress images (DICOM, NIfTI, PNG, TIFF, JPEG, NPY) to .mcz",
+        description="Compress images to .mcz. The DICOM slices of one series in one folder become one .mcz "
+        "file (named by the Series Instance UID) unless --per-file is given. A file whose achieved "
+        "compression ratio exceeds the CAR/DRG/RCR guideline for its modality and body part gets a "
+        "one-line warning (see --max-ratio, --strict).",
+    )
     p.add_argument("inputs", nargs="+", metavar="IN", help="files, folders (recursive) or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder (several)")
     p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
     p.add_argument("-q", "--quality", type=int, help="model quality (cae family: latent bits)")
     p.add_argument("--grey", action="store_true", help="convert colour images to grey (ITU-R 601 luma)")
-    p.add_argument("--no-metadata", action="store_true", help="do not keep the source header in the file")
+    p.add_argument(
+        "--metadata", choices=("keep", "minimal", "none"), default=None,
+        help="source header kept in the file: keep (default) all of it; minimal only what rebuilds a valid "
+        "image, with new UIDs and no patient/study identity (a de-identification aid, NOT a full "
+        "de-identifier: pixels and burned-in text are not checked); none nothing",
+    )
+    p.add_argument("--no-metadata", action="store_true", help="same as --metadata none")
+    p.add_argument(
+        "--max-ratio", metavar="auto|R", default=None,
+        help="cap the achieved compression ratio: 'auto' at the CAR/DRG/RCR guideline for the image's "
+        "modality and body part, or a number R (R:1); the quality is raised from -q (or the default) "
+        "until the ratio fits",
+    )
+    p.add_argument(
+        "--strict", action="store_true",
+        help="fail, instead of warning, when the ratio exceeds the guideline or the cap",
+    )
+    p.add_argument(
+        "--new-series", action="store_true", help="give the decoded DICOM instances a new Series Instance UID"
+    )
+    p.add_argument(
+        "--per-file", action="store_true", help="one .mcz per DICOM file, even for the slices of a series"
+    )
     _add_batch_flags(p)
     p.set_defaults(run=_run_encode)
 
 
 def _add_decode(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("decode", help="decompress .mcz files to images")
+    p = sub.add_parser(
+        "decode",
+        help="decompress .mcz files to images",
+        description="Decompress .mcz files. A DICOM output is a new, derived instance marked as lossy "
+        "compressed (Lossy Image Compression 01, ratio and method MCZ_<family> appended, Image Type "
+        "DERIVED, new SOP Instance UID). A series decodes to a folder of its slices' files.",
+    )
     p.add_argument("inputs", nargs="+", metavar="IN", help=".mcz files, folders (recursive) or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder (several)")
     p.add_argument("--to", choices=OUTPUT_FORMATS, help="output format (default: the source's format)")
+    p.add_argument(
+        "--transfer-syntax", choices=("explicit", "j2k-lossless", "jpegls-lossless", "rle"), default=None,
+        help="DICOM output: explicit (Explicit VR Little Endian, default) or a lossless compressed syntax",
+    )
     p.add_argument("--no-verify", action="store_true", help="skip the reconstruction digest check")
     _add_batch_flags(p)
     p.set_defaults(run=_run_decode)
@@ -111,17 +154,63 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_encode(args: argparse.Namespace) -> ExitCode:
     from mcz import api
+    from mcz.dicom.guard import RatioPolicy
 
-    inputs = batch.expand_inputs(args.inputs, IMAGE_SUFFIXES)
-    jobs = batch.plan_jobs(inputs, args.output, lambda src: api.default_output(src, "mcz").name)
+    policy = RatioPolicy.parse(args.max_ratio, args.strict)  # a bad --max-ratio fails before any work
+    jobs, members = _encode_jobs(args)
+    options = {
+        "model": args.model,
+        "quality": args.quality,
+        "overwrite": args.force,
+        "metadata": "none" if args.no_metadata else (args.metadata or "keep"),
+        "max_ratio": policy.max_ratio,
+        "strict": args.strict,
+        "new_series": args.new_series,
+    }
 
     def work(job: batch.Job) -> Path:
-        return api.encode_file(
-            job.src, job.dst, model=args.model, quality=args.quality, overwrite=args.force,
-            grey=args.grey, keep_metadata=not args.no_metadata,
-        )
+        files = members[job.src]
+        if len(files) > 1:
+            return api.encode_series(files, job.dst, report=_reporter(job.dst), **options)
+        return api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src), **options)
 
     return batch.run_jobs(jobs, work, args.jobs, args.quiet)
+
+
+def _encode_jobs(args: argparse.Namespace) -> tuple[list[batch.Job], dict[Path, list[Path]]]:
+    """One job per file, or per series of DICOM slices (named by its Series Instance UID).
+
+    Returns the jobs, each keyed by its first file, and the files of each job.
+    """
+    from mcz.dicom.series import group_files, series_file_name
+
+    inputs = batch.expand_inputs(args.inputs, IMAGE_SUFFIXES)
+    groups = [[item] for item in inputs] if args.per_file else group_files(inputs)
+    members = {group[0][0]: [path for path, _ in group] for group in groups}
+    names = {group[0][0]: series_file_name(group, i) for i, group in enumerate(groups) if len(group) > 1}
+    return _plan_encode([group[0] for group in groups], args.output, names), members
+
+
+def _plan_encode(firsts: list, output: str | None, series_names: dict[Path, str]) -> list[batch.Job]:
+    """Output paths as for any batch, except that one series given as a folder may go to a named .mcz file."""
+    from mcz import api
+
+    def name_for(src: Path) -> str:
+        return series_names.get(src) or api.default_output(src, "mcz").name
+
+    if len(firsts) == 1 and output is not None and output.endswith(".mcz") and not Path(output).is_dir():
+        return [batch.Job(firsts[0][0], Path(output))]
+    return batch.plan_jobs(firsts, output, name_for)
+
+
+def _reporter(where: Path | None) -> Callable[[Notice], None]:
+    """The guard's notices as one stderr line each: ``mcz: warning: FILE: ...`` or ``mcz: FILE: ...``."""
+
+    def report(notice: Notice) -> None:
+        prefix = "mcz: warning: " if notice.level == "warning" else "mcz: "
+        print(f"{prefix}{where}: {notice.text}", file=sys.stderr)
+
+    return report
 
 
 def _run_decode(args: argparse.Namespace) -> ExitCode:
@@ -132,12 +221,15 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
 
     def name_for(src: Path) -> str:
         fallback = fmt or api.default_decoded_format(src)
-        return api.default_output(src, fallback).name
+        return api.decoded_output(src, fallback).name
 
     jobs = batch.plan_jobs(inputs, args.output, name_for)
 
     def work(job: batch.Job) -> Path:
-        return api.decode_file(job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify)
+        return api.decode_file(
+            job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
+            transfer_syntax=args.transfer_syntax,
+        )
 
     return batch.run_jobs(jobs, work, args.jobs, args.quiet)
 

@@ -63,6 +63,7 @@ def _read_dicom(path: Path, grey: bool) -> MedicalImage:
     ds = pydicom.dcmread(path, force=not preamble)
     _ensure_transfer_syntax(ds)
     _check_pixel_data(ds, path)
+    _check_pixel_size(ds, path)
     _check_decoder(ds, path)
     photometric = _dicom_photometric(ds, grey, path)  # before decoding: refuse colour early
     arr = _native(np.asarray(_dicom_grey(_dicom_pixels(ds), ds, photometric)))
@@ -97,6 +98,24 @@ def _check_pixel_data(ds: pydicom.Dataset, path: Path) -> None:
     raise ImageReadError(
         f"{path} is a DICOM file without Pixel Data (SOP class: {sop}); expected an image. "
         "It is either a non-image object (report, structure set, ...) or truncated before its pixels"
+    )
+
+
+def _check_pixel_size(ds: pydicom.Dataset, path: Path) -> None:
+    """Bound Rows x Columns x Frames x bytes before a decoder allocates what the header announces.
+
+    A compressed (or lying) file can announce far more pixels than it holds, and
+    decoders allocate the announced array first.
+    """
+    from mcz.dicom.safety import check_pixel_budget, header_int
+
+    check_pixel_budget(
+        header_int(ds.get("Rows"), 0),
+        header_int(ds.get("Columns"), 0),
+        header_int(ds.get("NumberOfFrames"), 1),
+        header_int(ds.get("SamplesPerPixel"), 1),
+        header_int(ds.get("BitsAllocated"), 16),
+        str(path),
     )
 
 
@@ -268,6 +287,32 @@ def _dicom_writer(image: MedicalImage, fmt: str) -> Writer:
 
     ds = _dicom_dataset(image)
     return lambda f: pydicom.dcmwrite(f, ds, enforce_file_format=True)
+
+
+def dicom_dataset(image: MedicalImage) -> pydicom.Dataset:
+    """The complete data set (file meta, header, uncompressed Pixel Data) :func:`write_image` writes.
+
+    Parameters
+    ----------
+    image : MedicalImage
+        Pixels and, if any, the header to start from (deep-copied, never changed).
+
+    Returns
+    -------
+    pydicom.Dataset
+        Explicit VR Little Endian.
+    """
+    return _dicom_dataset(image)
+
+
+def new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
+    """A new Secondary Capture header (no pixels) for ``image``: fresh UIDs, empty patient and study."""
+    return _new_secondary_capture(image)
+
+
+def dicom_rescale(ds: pydicom.Dataset, where: str = "header") -> tuple[float, float]:
+    """Rescale slope and intercept of a header (top level or functional groups; 1 and 0 if none)."""
+    return _dicom_rescale(ds, Path(where))
 
 
 # Elements that describe pixels we no longer write as they were (colour, palettes).

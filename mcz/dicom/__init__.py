@@ -1,0 +1,25 @@
+"""DICOM in, DICOM out: what makes ``DICOM -> .mcz -> DICOM`` a faithful, standard-conforming round trip.
+
+A ``.mcz`` file is not a DICOM transfer syntax, so the decoded image is a new,
+*derived* instance: its header is the source's, with the elements the standard
+requires to change for lossy compression changed.  One concept per module:
+
+- :mod:`~mcz.dicom.safety`: validation of values taken from headers before they
+  become paths or allocations (UIDs, file names, pixel counts);
+- :mod:`~mcz.dicom.guidelines`: accepted irreversible compression ratios by
+  modality and body part (CAR, DRG, RCR), looked up from a header;
+- :mod:`~mcz.dicom.guard`: the ratio guard of ``mcz encode`` (warn, cap, strict);
+- :mod:`~mcz.dicom.profile`: how much of the header is kept (``keep``,
+  ``minimal``, ``none``);
+- :mod:`~mcz.dicom.lossy`: marking a decoded data set as lossy compressed and
+  derived (flags, UIDs, derivation) and the private method term ``MCZ_CAE``;
+- :mod:`~mcz.dicom.derived`: what the encoder records for the decoder (new UIDs,
+  file names) in the ``.mcz`` header;
+- :mod:`~mcz.dicom.series`: a folder of slices as one volume, and back;
+- :mod:`~mcz.dicom.encoding` and :mod:`~mcz.dicom.decoding`: the DICOM side of
+  :func:`mcz.encode` (stored headers, the record) and of :func:`mcz.decode_image`
+  (the marked headers of the derived instances);
+- :mod:`~mcz.dicom.output`: writing a data set in a chosen transfer syntax.
+
+pydicom is imported inside the functions that need it.
+"""

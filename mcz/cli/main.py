@@ -270,7 +270,8 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
 def _run_demo(args: argparse.Namespace) -> ExitCode:
     from mcz import demo
 
-    rows = demo.run(args.image, args.model, args.output, overwrite=args.force)
+    notes: list[str] = []
+    rows = demo.run(args.image, args.model, args.output, overwrite=args.force, notes=notes)
     image = args.image or demo.bundled_image()
     print(f"image: {image}")
     print(f"{'codec':<28} {'bytes':>8} {'bpp':>7} {'CR':>8} {'PSNR dB':>8} {'(own range)':>11} {'SSIM':>7}")
@@ -279,6 +280,8 @@ def _run_demo(args: argparse.Namespace) -> ExitCode:
               f"{r.psnr_own_range:>11.2f} {r.ssim:>7.4f}")
     print("PSNR with R = 2^bits_stored - 1 (and with the image's own max - min); CR against the stored bit depth.")
     print(f"figure: {args.output}")
+    for note in notes:
+        print(f"note: {note}")
     return ExitCode.OK
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mcz import __version__
 from mcz.cli import batch
+from mcz.cli.bench import add_parser as _add_bench
 from mcz.errors import ExitCode, McZError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_train):
+    for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_bench, _add_train):
         add(sub)
     return parser
 

@@ -38,6 +38,7 @@ def export_weights(
     try:
         save_file(tensors, str(tmp), metadata={"model_id": spec.id, "format": "mcz-weights-1"})
         sha = zoo.sha256_file(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
         final = folder / f"{spec.id}-{sha[:8]}.safetensors"
         os.replace(tmp, final)
     finally:

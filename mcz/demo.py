@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mcz import metrics
+from mcz.bench.codecs import JPEG2000, code_at_size
 from mcz.errors import InputNotFoundError, require
 from mcz.io import MedicalImage, read_image
 
@@ -58,21 +59,6 @@ def _row(name: str, image: MedicalImage, decoded: np.ndarray, size: int) -> Row:
     )
 
 
-def _jpeg2000_at(image: MedicalImage, target_bytes: int) -> tuple[np.ndarray, int]:
-    from mcz.bench.codecs import JPEG2000, match_size
-
-    it = image.intensity
-    # OpenJPEG codes unsigned samples; shift signed data into 0..2^bits-1 and back.
-    offset = int(-it.low) if it.signed else 0
-    frames, total = [], 0
-    per_frame = target_bytes // image.frames
-    for frame in image.pixels:
-        data = match_size(JPEG2000, (frame.astype(np.int64) + offset).astype(np.uint16), it.bits_stored, per_frame)
-        frames.append((JPEG2000.decode(data).astype(np.int64) - offset).astype(frame.dtype))
-        total += len(data)
-    return np.stack(frames), total
-
-
 def run(image_path: Path | None = None, model: str | None = None, out: Path = Path("mcz-demo.png"),
         overwrite: bool = False, notes: list[str] | None = None) -> list[Row]:
     """Run the demo and write the figure; returns the table rows (mcz first).
@@ -91,7 +77,7 @@ def run(image_path: Path | None = None, model: str | None = None, out: Path = Pa
         data = mcz.encode(image, model=model, metadata="none")
     notes.extend(str(w.message) for w in caught)
     decoded = mcz.decode_image(data).pixels
-    j2k, j2k_bytes = _jpeg2000_at(image, len(data))
+    j2k, j2k_bytes = code_at_size(JPEG2000, image, len(data))
     rows = [_row(f"mcz {mcz.read_info(data).header.codec_id}", image, decoded, len(data)),
             _row("JPEG 2000 (OpenJPEG)", image, j2k, j2k_bytes)]
     figure(image, decoded, j2k, rows, out, overwrite)

@@ -26,6 +26,7 @@ from mcz.bench.interpolative import interpolative
 from mcz.bench.wavelet import BROTLI_QUALITY, WAVELET, wavelet_decode, wavelet_encode
 from mcz.errors import UnsupportedError, UsageError, require
 from mcz.intensity import Intensity
+from mcz.io import MedicalImage
 
 Encoder = Callable[[np.ndarray, int, float], bytes]
 Decoder = Callable[[bytes, int | None], np.ndarray]
@@ -410,3 +411,21 @@ def match_size(codec: Codec, frame: np.ndarray, bits: int, target_bytes: int, it
         else:
             hi = mid
     return best
+
+
+def code_at_size(codec: Codec, image: MedicalImage, target_bytes: int) -> tuple[np.ndarray, int]:
+    """Code every frame of ``image`` within an equal share of ``target_bytes``.
+
+    Returns the decoded stored values (same shape and dtype as ``image.pixels``)
+    and the total codestream bytes, which never exceed the budget unless even the
+    codec's smallest codestream does.
+    """
+    bits = coding_bits(image.intensity)
+    per_frame = target_bytes // image.frames
+    frames, total = [], 0
+    for frame in image.pixels:
+        unsigned, offset = to_unsigned(frame, image.intensity)
+        data = match_size(codec, unsigned, bits, per_frame)
+        frames.append(from_unsigned(codec.decode(data, bits), offset, image.intensity))
+        total += len(data)
+    return np.stack(frames), total

@@ -535,17 +535,11 @@ class RunStats:
         }
 
 
-@contextlib.contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
+def _one_torch_thread():
     """One intra-op thread per worker for metrics (MS-SSIM) and mcz; restored afterwards."""
-    import torch
+    from mcz.codec.engine import torch_threads
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    return torch_threads(1)
 
 
 def _progress(enabled: bool):
@@ -604,7 +598,7 @@ def run(images: Sequence[BenchImage], out: Path, options: RunOptions, *, progres
     results, failures = out / report.RESULTS, out / report.FAILURES
     done = {report.cell_key(r) for r in report.read_results(results)}
     stats, start = RunStats(), time.perf_counter()
-    with _torch_threads(1), ThreadPoolExecutor(options.jobs) as pool, _progress(progress) as bar:
+    with _one_torch_thread(), ThreadPoolExecutor(options.jobs) as pool, _progress(progress) as bar:
         images_task = bar.add_task("images", total=len(images))
         cells_task, planned = bar.add_task("cells", total=0), 0
         for image in images:

@@ -98,15 +98,16 @@ class _Runner:
 
 
 @contextlib.contextmanager
-def _pinned_threads() -> Iterator[None]:
-    """Run with :data:`CODEC_THREADS` intra-op threads, then restore the caller's setting.
+def torch_threads(count: int = CODEC_THREADS) -> Iterator[None]:
+    """Run with ``count`` intra-op threads, then restore the caller's setting.
 
-    The thread count changes the blocking of the convolutions and so the last
-    bits of their float output (measured: up to 6e-8), which can flip a rounded
-    pixel and the reconstruction digest; a fixed count makes decodes repeat.
+    The codec always codes with :data:`CODEC_THREADS`: the thread count changes
+    the blocking of the convolutions and so the last bits of their float output
+    (measured: up to 6e-8), which can flip a rounded pixel and the
+    reconstruction digest; a fixed count makes decodes repeat.
     """
     previous = torch.get_num_threads()
-    torch.set_num_threads(CODEC_THREADS)
+    torch.set_num_threads(count)
     try:
         yield
     finally:
@@ -177,7 +178,7 @@ def encode_image(
     frame_unit = np.empty(image.pixels.shape[1:], np.float32)
     window = coding_window(image.pixels, image.intensity)
     tiles = []
-    with _pinned_threads():
+    with torch_threads():
         for f in range(image.frames):
             unit = to_unit(image.pixels[f], window)
             for box in grid:
@@ -261,7 +262,7 @@ def decode_container(
     window = _window_of(header)
     pixels = np.empty((header.frames, header.rows, header.columns), np.dtype(header.dtype))
     unit = np.empty((header.rows, header.columns), np.float32)
-    with _pinned_threads():
+    with torch_threads():
         for f in range(header.frames):
             for box in grid:
                 q = _tile_symbols(tiles[(f, box.index)], box, spec, bits)

@@ -36,13 +36,13 @@ class Scores:
 
 def evaluate(codec: engine.Codec, images: Iterable[MedicalImage], quality: int | None = None) -> Scores:
     """Encode, decode and score every image with ``codec`` and with JPEG 2000 at the same size."""
-    from mcz.demo import _jpeg2000_at
+    from mcz.bench.codecs import JPEG2000, code_at_size
 
     rows = []
     for image in images:
         data = engine.encode_image(image, codec, quality=quality)
         decoded = engine.decode_bytes(data, codec=codec)
-        j2k, j2k_bytes = _jpeg2000_at(image, len(data))
+        j2k, j2k_bytes = code_at_size(JPEG2000, image, len(data))
         it, n = image.intensity, image.pixels.size
         rows.append((
             metrics.bpp(len(data), n),

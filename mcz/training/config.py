@@ -32,3 +32,4 @@ class TrainConfig:
     limit_images: int | None = None
     export_to: str | None = None
     epochs: int | None = None
+    init: str | None = None  # start a new run from an installed model's weights (e.g. continue cae-seed)

@@ -74,6 +74,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         spec, lr=config.lr, loss=config.loss, bits=config.bits, warmup=config.warmup,
         total_steps=config.total_steps or config.max_steps, schedule=config.schedule, start_step=start,
     )
+    if config.init and not start:
+        _init_from_zoo(system, config.init)
     bank = load_bank(config.data, "train", config.limit_images)
     if config.epochs:  # one epoch = as many patches as training frames
         config.max_steps = max(1, -(-config.epochs * len(bank) // config.batch_size))
@@ -96,6 +98,18 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return meta
 
 
+def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
+    """Load an installed model's (verified) weights as the starting point of a new run."""
+    from mcz.codec import zoo
+    from mcz.errors import ModelError
+
+    entry = zoo.find_checkpoint(model_id)
+    if entry.spec.config != system.spec.config:
+        raise ModelError(f"--init {model_id!r} has architecture {entry.spec.config}, "
+                         f"expected {system.spec.config} of {system.spec.id!r}")
+    system.model.load_state_dict(zoo.load_state_dict(entry))
+
+
 def load_state_meta(out: Path) -> int:
     """Steps already done in ``out`` (0 for a new run)."""
     return json.loads((out / "state.json").read_text())["step"] if has_state(out) else 0
@@ -111,7 +125,8 @@ def provenance(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **describe(config["data"]),
         "data": config["data"],
-        "recipe": {k: config[k] for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed")},
+        "recipe": {k: config.get(k) for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed",
+                                              "init")},
         "steps": meta["step"],
         "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),
         "machine": meta.get("machine", "unknown"),

@@ -48,3 +48,22 @@ def test_two_step_training_exports_weights_that_load_and_round_trip(tiny_folder,
     assert main(argv) == 0
     assert json.loads((run / "state.json").read_text())["step"] == 4
     engine.load_codec.cache_clear()
+
+
+def test_a_new_run_can_start_from_installed_weights(seeded_zoo, tiny_folder, tmp_path):
+    folder, entries = seeded_zoo
+    run, out = tmp_path / "run", tmp_path / "zoo2"
+    argv = ["train", "--model", "cae-compact", "--id", "cae-compact-init", "--data", str(tiny_folder),
+            "--max-steps", "1", "--patch", "32", "--batch-size", "2", "--out", str(run), "--export", str(out),
+            "--threads", "1", "--init", "cae-compact", "--lr", "0"]
+    assert main(argv) == 0
+    entry = json.loads((out / "manifest.json").read_text())["models"][0]
+    assert entry["recipe"]["init"] == "cae-compact"
+    # With a zero learning rate the exported weights are the initial ones (rounded to fp16).
+    import torch
+    from safetensors.torch import load_file
+
+    start = load_file(str(folder / entries["cae-compact"]["file"]))
+    end = load_file(str(out / entry["file"]))
+    assert all(torch.allclose(start[k].half().float(), end[k].float()) for k in start)
+    engine.load_codec.cache_clear()

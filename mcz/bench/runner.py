@@ -47,30 +47,65 @@ when only rate and fidelity matter.  ``mcz bench --quick`` is a two-minute smoke
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import json
 import math
-import os
-import platform
-import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mcz.bench import report
-from mcz.bench.codecs import STANDARD_CODECS, Codec, Settings, coding_bits, get_codec
+from mcz.bench.codecs import STANDARD_CODECS, Codec, coding_bits, get_codec
+from mcz.bench.environment import append_environment, environment
 from mcz.bench.matching import match
+from mcz.bench.mcz_adapter import (
+    _MCZ_LOCK,
+    MCZ_PREFIX,
+    MCZ_QUALITIES,
+    NoModelWarning,
+    _installed_mcz,
+    is_mcz,
+    mcz_codec,
+)
 from mcz.bench.measure import measure
 from mcz.bench.sets import BenchImage, Frames, load_frames
+from mcz.bench.sweeps import (
+    BPP_TARGETS,
+    MATCH_QUANTITIES,
+    PAPER_RATIOS,
+    PSNR_TARGETS_8BIT,
+    default_targets,
+    sweep,
+    thin,
+)
 from mcz.errors import UsageError
-from mcz.fsutil import atomic_write_bytes
+
+__all__ = [
+    "BPP_TARGETS",
+    "DEFAULT_CODECS",
+    "MATCH_QUANTITIES",
+    "MCZ_PREFIX",
+    "MCZ_QUALITIES",
+    "PAPER_RATIOS",
+    "PSNR_TARGETS_8BIT",
+    "Cell",
+    "NoModelWarning",
+    "RunOptions",
+    "RunStats",
+    "append_environment",
+    "applicable",
+    "default_targets",
+    "environment",
+    "is_mcz",
+    "mcz_codec",
+    "plan_cells",
+    "resolve_codecs",
+    "run",
+    "run_cell",
+    "sweep",
+    "thin",
+]
 
 #: Codecs of a run when none are named: the standard lossy and lossless set, and every installed mcz model.
 DEFAULT_CODECS = (
@@ -87,106 +122,6 @@ DEFAULT_CODECS = (
     "mcz",
 )
 
-#: Compression ratios of the seed paper's JPEG 2000 table (shared/papers/000, Table 2), lossy ones.
-PAPER_RATIOS = (1.72, 2.58, 3.45, 4.33, 6.42, 8.67, 12.78, 16.99, 25.35, 33.99, 41.88, 59.14, 81.94)
-
-#: ``--match`` names and the quantity :func:`mcz.bench.matching.match` calls them.
-MATCH_QUANTITIES = {"ratio": "cr", "bpp": "bpp", "psnr": "psnr"}
-
-#: Default bpp targets of ``--match bpp``.
-BPP_TARGETS = (0.1, 0.25, 0.5, 1.0, 2.0)
-#: Default PSNR targets of ``--match psnr`` for 8-bit data; deeper data add the 40 -> 50 dB step.
-PSNR_TARGETS_8BIT = (30.0, 35.0, 40.0, 45.0)
-
-MCZ_PREFIX = "mcz:"
-#: Qualities (latent bits) of the cae family swept by default, inside each model's own range.
-MCZ_QUALITIES = (2, 8)
-
-
-class NoModelWarning(UserWarning):
-    """``mcz`` was asked for, but no mcz model has installed weights."""
-
-
-# --- mcz as a codec ---------------------------------------------------------------------------
-
-
-def mcz_codec(model_id: str) -> Codec:
-    """An installed mcz model behind the benchmark's :class:`~mcz.bench.codecs.Codec` contract.
-
-    The frame (unsigned, ``bits`` stored) is coded as one image by
-    :func:`mcz.api.encode` without metadata, as standard codestreams carry none;
-    the rate is the whole ``.mcz`` file (signature, header, CRCs, tiles).  Coding
-    the shifted unsigned frame instead of the signed source changes only the
-    intensity numbers in the header (a few bytes): the network sees the frame's
-    own min..max window either way (:func:`mcz.codec.engine.coding_window`).
-
-    Parameters
-    ----------
-    model_id : str
-        A model with weights (``mcz models``).
-
-    Returns
-    -------
-    Codec
-        Named ``"mcz:<model_id>"``; setting = quality (latent bits), integer.
-
-    Raises
-    ------
-    ModelError
-        Unknown model or no installed weights.
-    """
-    from mcz.codec import engine, zoo
-
-    entry = zoo.find_checkpoint(model_id)
-    engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
-    spec = entry.spec
-    lo, hi = spec.quality_range
-    settings = Settings(
-        lo, hi, spec.quantiser_bits, f"mcz quality: latent quantisation bits ({spec.family})", integer=True
-    )
-    return Codec(
-        name=MCZ_PREFIX + model_id,
-        library="mcz (mcz.api.encode / mcz.api.decode)",
-        settings=settings,
-        lossless=False,
-        encoder=_mcz_encoder(model_id),
-        decoder=_mcz_decode,
-        version_of=lambda: _mcz_version(entry.sha256),
-        bits=(1, 16),
-        threads=engine.CODEC_THREADS,  # the engine pins its convolutions so that decodes repeat exactly
-        notes=f"{spec.family} {spec.config.get('channels')}, tile {spec.tile}; whole .mcz file, no metadata "
-        "chunk; decode verifies the reconstruction digest",
-    )
-
-
-def _mcz_encoder(model_id: str) -> Callable[[np.ndarray, int, float], bytes]:
-    def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
-        from mcz import api
-        from mcz.io import from_array
-
-        image = from_array(frame, bits_stored=bits, signed=False)
-        return api.encode(image, model=model_id, quality=int(quality), metadata="none")
-
-    return encode
-
-
-def _mcz_decode(data: bytes, _bits: int | None) -> np.ndarray:
-    from mcz import api
-
-    return api.decode(data)  # verify=True: a digest mismatch fails the cell
-
-
-def _mcz_version(sha256: str) -> str:
-    import torch
-
-    from mcz import __version__
-
-    return f"mcz {__version__}; weights sha256 {sha256[:12]}; torch {torch.__version__}"
-
-
-def is_mcz(codec: Codec) -> bool:
-    """Whether ``codec`` is an mcz model (:func:`mcz_codec`)."""
-    return codec.name.startswith(MCZ_PREFIX)
 
 
 def resolve_codecs(names: Sequence[str] | None = None) -> list[Codec]:
@@ -230,119 +165,6 @@ def resolve_codecs(names: Sequence[str] | None = None) -> list[Codec]:
             f"{', '.join(STANDARD_CODECS)}, mcz or mcz:<model>"
         )
     return list(out.values())
-
-
-def _installed_mcz() -> list[Codec]:
-    from mcz.codec import zoo
-
-    ids = sorted(zoo.available_ids())
-    if not ids:
-        warnings.warn(
-            "no mcz model has installed weights (`mcz models`); mcz is left out of this run",
-            NoModelWarning,
-            stacklevel=3,
-        )
-    return [mcz_codec(i) for i in ids]
-
-
-# --- operating points -------------------------------------------------------------------------
-
-# Relative-quality settings: the same list at every bit depth (the libraries scale them).
-_QUALITY_SWEEPS: dict[str, tuple[float, ...]] = {
-    "jpeg": (3, 5, 10, 20, 30, 50, 70, 85, 95),
-    "jpeg-interp": (3, 5, 10, 20, 30, 50, 70, 85, 95),
-    "avif": (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99),
-    "jxl": (0, 10, 30, 50, 70, 80, 85, 90, 95, 98, 99.9),
-    "webp": (0, 10, 30, 50, 70, 85, 95, 100),
-}
-# PSNR targets (dB against 2**bits - 1) for 8-bit data, every 4 dB; deeper data see _raw_sweep.
-_PSNR_LOW, _PSNR_HIGH, _PSNR_STEP = 20.0, 56.0, 4.0
-_PSNR_CODECS = ("j2k", "j2k-interp")
-# Precision p (quantisation step 2**(bits - p)): the step relative to the peak matters.
-_PRECISION_CODECS = ("htj2k", "wavelet")
-# JPEG-LS NEAR for 8-bit data; deeper data scale it by 2**(bits - 8) and add small NEARs.
-_NEAR_8BIT = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
-
-
-def _raw_sweep(codec: Codec, bits: int) -> list[float]:
-    name = codec.name
-    if is_mcz(codec):
-        return list(range(MCZ_QUALITIES[0], MCZ_QUALITIES[1] + 1))
-    if name in _QUALITY_SWEEPS:
-        return list(_QUALITY_SWEEPS[name])
-    if name in _PSNR_CODECS:
-        # 20-56 dB spans ~0.05-4 bpp at 8 bits. Deeper data reach further at both ends: the
-        # near-lossless end by the whole peak ratio, the low end by half of it (measured: a 12-bit
-        # CT slice codes at 0.23 bpp at 48 dB and 4 bpp at 86 dB).
-        shift = 20 * math.log10(((1 << bits) - 1) / 255)
-        return [round(t, 1) for t in np.arange(_PSNR_LOW + shift / 2, _PSNR_HIGH + shift + 1e-9, _PSNR_STEP)]
-    if name in _PRECISION_CODECS:
-        return list(range(1, max(9, bits - 1)))
-    if name == "jpegls":
-        scale = 1 << max(0, bits - 8)
-        nears = {n * scale for n in _NEAR_8BIT} | {1 << k for k in range(max(0, bits - 8))}
-        return sorted(-float(n) for n in nears)
-    low, high = codec.span(bits)  # an unlisted codec: 9 points across its range
-    return list(np.linspace(low, high, 9))
-
-
-def thin(values: Sequence[float], points: int | None) -> list[float]:
-    """At most ``points`` of ``values``, evenly spaced and keeping both ends."""
-    if points is None or points >= len(values):
-        return list(values)
-    if points < 1:
-        raise UsageError(f"found points={points}; expected at least 1")
-    if points == 1:
-        return [values[len(values) // 2]]
-    return [values[i] for i in sorted({round(k * (len(values) - 1) / (points - 1)) for k in range(points)})]
-
-
-def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | None]:
-    """Default settings of ``codec`` for ``bits``-bit frames, lowest quality first.
-
-    The lists span about 0.05-4 bpp on 8-bit images and the equivalent on deeper
-    ones: relative-quality settings (JPEG, AVIF, JPEG XL, WebP, mcz) are the same at
-    every depth; PSNR targets (JPEG 2000) run every 4 dB from ``20 + s/2`` to
-    ``56 + s`` dB with ``s = 20 log10((2**bits - 1) / 255)``; precision (HTJ2K,
-    wavelet) runs from 1 to ``max(8, bits - 2)`` and JPEG-LS NEAR scales with
-    ``2**(bits - 8)``.  Values outside :meth:`Codec.span` are dropped.
-
-    Parameters
-    ----------
-    codec : Codec
-        Any codec (a lossless one has the single point None).
-    bits : int
-        Coded bit depth (:func:`~mcz.bench.codecs.coding_bits`).
-    points : int, optional
-        At most this many settings (:func:`thin`).
-
-    Returns
-    -------
-    list of float or None
-    """
-    if codec.lossless:
-        return [None]
-    low, high = codec.span(bits)
-    values = sorted(
-        {float(round(v)) if codec.settings.integer else float(v) for v in _raw_sweep(codec, bits)}
-    )
-    return thin([v for v in values if low <= v <= high], points)
-
-
-def default_targets(quantity: str, bits: int) -> tuple[float, ...]:
-    """Targets of ``--match`` when none are given.
-
-    ``ratio``: :data:`PAPER_RATIOS`; ``bpp``: :data:`BPP_TARGETS`; ``psnr``:
-    :data:`PSNR_TARGETS_8BIT` for up to 8 bits, 10 dB higher for deeper data
-    (as :func:`mcz.bench.report.reference_psnr` goes from 40 to 50 dB).
-    """
-    if quantity == "ratio":
-        return PAPER_RATIOS
-    if quantity == "bpp":
-        return BPP_TARGETS
-    if quantity == "psnr":
-        return PSNR_TARGETS_8BIT if bits <= 8 else tuple(t + 10 for t in PSNR_TARGETS_8BIT)
-    raise UsageError(f"found match {quantity!r}; expected one of {', '.join(MATCH_QUANTITIES)}")
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -462,8 +284,6 @@ def plan_cells(image: BenchImage, frames: Frames, options: RunOptions) -> tuple[
                 cells += [Cell(image, position, frame, codec, s) for s in sweep(codec, bits, options.points)]
     return cells, skipped
 
-
-_MCZ_LOCK = threading.Lock()
 
 
 def run_cell(cell: Cell, frames: Frames, options: RunOptions) -> dict[str, Any]:
@@ -654,102 +474,3 @@ def _collect(future: Future, cell: Cell, results: Path, failures: Path, done: se
     report.append_rows(results, [row])
     done.add(cell.key)
     stats.coded += 1
-
-
-# --- environment.json -------------------------------------------------------------------------
-
-
-_DISTRIBUTIONS = (
-    "numpy",
-    "torch",
-    "imagecodecs",
-    "scipy",
-    "scikit-image",
-    "matplotlib",
-    "pydicom",
-    "pytorch-msssim",
-    "PyWavelets",
-    "Brotli",
-    "safetensors",
-    "rich",
-)
-
-
-def _version(distribution: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
-
-
-def environment(
-    options: RunOptions, stats: RunStats, images: Sequence[BenchImage], argv: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """The record of one invocation: versions, codecs and their settings, machine, counts."""
-    from mcz import __version__
-
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        affinity = None
-    return {
-        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "argv": list(sys.argv if argv is None else argv),
-        "versions": {
-            "mcz": __version__,
-            "python": platform.python_version(),
-            **{d: _version(d) for d in _DISTRIBUTIONS},
-        },
-        "machine": {
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "cpus_usable": affinity,
-        },
-        "threads": {
-            "jobs": options.jobs,
-            "torch_intra_op_per_worker": 1,
-            "note": "standard codecs are told to use `threads` threads each; mcz cells run one at a time "
-            "with the engine's fixed thread count",
-        },
-        "codecs": {
-            c.name: {
-                "library": c.library,
-                "version": c.version,
-                "notes": c.notes,
-                "threads": c.threads,
-                "lossless": c.lossless,
-                "setting": c.settings.meaning,
-            }
-            for c in options.codecs
-        },
-        "options": {
-            "match": options.match,
-            "targets": list(options.targets) if options.targets else None,
-            "points": options.points,
-            "repeats": options.repeats,
-            "max_frames": options.max_frames,
-            "crop": options.crop,
-            "tolerance": options.tolerance,
-        },
-        "images": {"count": len(images), "sets": sorted({i.set for i in images})},
-        "stats": stats.as_dict(),
-    }
-
-
-def append_environment(out: Path, record: dict[str, Any]) -> Path:
-    """Append ``record`` to ``out/environment.json`` (``{"runs": [...]}``), written atomically."""
-    path = out / "environment.json"
-    runs: list[Any] = []
-    if path.exists():
-        try:
-            runs = list(json.loads(path.read_text(encoding="utf-8"))["runs"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UsageError(
-                f"{path} is not an environment file of mcz bench ({exc}); use a new --out"
-            ) from exc
-    data = json.dumps({"runs": [*runs, record]}, indent=2, default=str) + "\n"
-    return atomic_write_bytes(path, data.encode("utf-8"), overwrite=True)

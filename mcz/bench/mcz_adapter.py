@@ -1,0 +1,118 @@
+"""mcz itself as a benchmark codec: each installed model behind the :class:`~mcz.bench.codecs.Codec` contract.
+
+Each frame is coded as its own image with :func:`mcz.api.encode` and measured on
+the whole ``.mcz`` file, container included.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from mcz.bench.codecs import Codec, Settings
+
+MCZ_PREFIX = "mcz:"
+#: Qualities (latent bits) of the cae family swept by default, inside each model's own range.
+MCZ_QUALITIES = (2, 8)
+
+
+class NoModelWarning(UserWarning):
+    """``mcz`` was asked for, but no mcz model has installed weights."""
+
+
+def mcz_codec(model_id: str) -> Codec:
+    """An installed mcz model behind the benchmark's :class:`~mcz.bench.codecs.Codec` contract.
+
+    The frame (unsigned, ``bits`` stored) is coded as one image by
+    :func:`mcz.api.encode` without metadata, as standard codestreams carry none;
+    the rate is the whole ``.mcz`` file (signature, header, CRCs, tiles).  Coding
+    the shifted unsigned frame instead of the signed source changes only the
+    intensity numbers in the header (a few bytes): the network sees the frame's
+    own min..max window either way (:func:`mcz.codec.engine.coding_window`).
+
+    Parameters
+    ----------
+    model_id : str
+        A model with weights (``mcz models``).
+
+    Returns
+    -------
+    Codec
+        Named ``"mcz:<model_id>"``; setting = quality (latent bits), integer.
+
+    Raises
+    ------
+    ModelError
+        Unknown model or no installed weights.
+    """
+    from mcz.codec import engine, zoo
+
+    entry = zoo.find_checkpoint(model_id)
+    engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
+    spec = entry.spec
+    lo, hi = spec.quality_range
+    settings = Settings(
+        lo, hi, spec.quantiser_bits, f"mcz quality: latent quantisation bits ({spec.family})", integer=True
+    )
+    return Codec(
+        name=MCZ_PREFIX + model_id,
+        library="mcz (mcz.api.encode / mcz.api.decode)",
+        settings=settings,
+        lossless=False,
+        encoder=_mcz_encoder(model_id),
+        decoder=_mcz_decode,
+        version_of=lambda: _mcz_version(entry.sha256),
+        bits=(1, 16),
+        threads=engine.CODEC_THREADS,  # the engine pins its convolutions so that decodes repeat exactly
+        notes=f"{spec.family} {spec.config.get('channels')}, tile {spec.tile}; whole .mcz file, no metadata "
+        "chunk; decode verifies the reconstruction digest",
+    )
+
+
+def _mcz_encoder(model_id: str) -> Callable[[np.ndarray, int, float], bytes]:
+    def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
+        from mcz import api
+        from mcz.io import from_array
+
+        image = from_array(frame, bits_stored=bits, signed=False)
+        return api.encode(image, model=model_id, quality=int(quality), metadata="none")
+
+    return encode
+
+
+def _mcz_decode(data: bytes, _bits: int | None) -> np.ndarray:
+    from mcz import api
+
+    return api.decode(data)  # verify=True: a digest mismatch fails the cell
+
+
+def _mcz_version(sha256: str) -> str:
+    import torch
+
+    from mcz import __version__
+
+    return f"mcz {__version__}; weights sha256 {sha256[:12]}; torch {torch.__version__}"
+
+
+def is_mcz(codec: Codec) -> bool:
+    """Whether ``codec`` is an mcz model (:func:`mcz_codec`)."""
+    return codec.name.startswith(MCZ_PREFIX)
+
+
+def _installed_mcz() -> list[Codec]:
+    from mcz.codec import zoo
+
+    ids = sorted(zoo.available_ids())
+    if not ids:
+        warnings.warn(
+            "no mcz model has installed weights (`mcz models`); mcz is left out of this run",
+            NoModelWarning,
+            stacklevel=3,
+        )
+    return [mcz_codec(i) for i in ids]
+
+
+_MCZ_LOCK = threading.Lock()

@@ -12,6 +12,7 @@ with a different definition raises.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +168,7 @@ register(
 # A compact member of the same family for low rates: the paper's latent alone
 # costs 512*8/1024 = 4 bpp before Brotli; 16 channels at /16 and 6 bits cost
 # 16*6/256 = 0.375 bpp before Brotli.
-register(
+_COMPACT = register(
     ModelSpec(
         id="cae-compact",
         family="cae",
@@ -180,12 +181,10 @@ register(
 
 # The same compact architecture, trained on 12-bit CT/MR volumes (mcz.datasets.volumes).
 register(
-    ModelSpec(
+    dataclasses.replace(
+        _COMPACT,
         id="cae-compact-ctmr",
-        family="cae",
-        config={"channels": [32, 64, 96, 16], "decoder": [96, 64, 32, 1]},
-        quantiser_bits=6,
-        rounding="nearest",
+        config=dict(_COMPACT.config),
         description="Compact CAE + Brotli for 12-16-bit CT/MR (trained on CT/MR volumes)",
     )
 )

@@ -23,6 +23,7 @@ from mcz.io import MedicalImage, from_array, from_frames, read_image, write_imag
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.dicom.guard import Notice, Outcome
+    from mcz.ratecontrol import Target
 
 Report = Callable[["Notice"], None]
 
@@ -107,6 +108,7 @@ def encode(
     *,
     model: str | None = None,
     quality: int | None = None,
+    target: Target | None = None,
     bits_stored: int | None = None,
     signed: bool | None = None,
     keep_metadata: bool = True,
@@ -126,6 +128,9 @@ def encode(
         Registered model id (``mcz models``); default :func:`default_model`.
     quality : int, optional
         Model-specific quality; for the ``cae`` family the latent quantisation bits.
+    target : mcz.ratecontrol.Target, optional
+        Instead of ``quality``: a bpp, ratio or PSNR target; the quality that meets
+        it is searched per image (:mod:`mcz.ratecontrol`).  A missed target warns.
     bits_stored, signed : optional
         Value domain of an integer array (default: the smallest standard depth that
         holds its values; never taken from the dtype alone).
@@ -158,7 +163,7 @@ def encode(
         The achieved ratio exceeds the guideline, or no quality meets the cap.
     """
     outcome = encode_with_report(
-        image, model=model, quality=quality, bits_stored=bits_stored, signed=signed,
+        image, model=model, quality=quality, target=target, bits_stored=bits_stored, signed=signed,
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
         new_series=new_series, progress=progress,
     )
@@ -172,6 +177,7 @@ def encode_with_report(
     *,
     model: str | None = None,
     quality: int | None = None,
+    target: Target | None = None,
     bits_stored: int | None = None,
     signed: bool | None = None,
     metadata: str = "keep",
@@ -184,12 +190,17 @@ def encode_with_report(
 
     The outcome holds the bytes, the quality used (the one chosen for a cap), the
     achieved ratio, the guideline that applies, every (quality, ratio) tried and
-    the notices (warnings and the chosen quality) instead of emitting them.
+    the notices (warnings and the chosen quality) instead of emitting them.  With
+    a ``target`` it is a :class:`~mcz.ratecontrol.TargetedOutcome` whose ``rate``
+    holds the chosen quality, the target and the achieved bpp, ratio and PSNR.
     """
     from mcz.codec import engine
     from mcz.dicom import encoding, guard
     from mcz.dicom.guidelines import guideline_for_dataset
+    from mcz.ratecontrol import Trials, attach, select
 
+    if quality is not None and target is not None:
+        raise UsageError("quality and target were both given; give one (a target chooses the quality)")
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
     policy = guard.RatioPolicy(max_ratio, strict)
     codec = engine.load_codec(model or default_model(img.intensity))
@@ -203,9 +214,12 @@ def encode_with_report(
     def ratio_of(data: bytes) -> float:
         return metrics.compression_ratio(len(data), pixels, img.intensity.bits_stored, img.intensity.dtype)
 
-    start = codec.spec.quantiser_bits if quality is None else quality
+    trials = Trials(img, codec, encode_at)  # each quality is encoded once
+    searched = select(trials, target).quality if target is not None else None
+    start = searched if searched is not None else codec.spec.quantiser_bits if quality is None else quality
     top = codec.spec.quality_range[1]
-    return guard.encode_guarded(encode_at, ratio_of, start, top, guideline_for_dataset(img.dicom), policy)
+    outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_dataset(img.dicom), policy)
+    return attach(outcome, trials, target, searched)
 
 
 def _report(outcome: Outcome, report: Report | None) -> None:
@@ -300,6 +314,7 @@ def encode_file(
     *,
     model: str | None = None,
     quality: int | None = None,
+    target: Target | None = None,
     overwrite: bool = False,
     grey: bool = False,
     keep_metadata: bool = True,
@@ -319,7 +334,7 @@ def encode_file(
     src = Path(src)
     dst = Path(dst) if dst is not None else default_output(src, "mcz")
     outcome = encode_with_report(
-        read_image(src, grey=grey), model=model, quality=quality,
+        read_image(src, grey=grey), model=model, quality=quality, target=target,
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
         new_series=new_series, progress=progress,
     )
@@ -333,6 +348,7 @@ def encode_series(
     *,
     model: str | None = None,
     quality: int | None = None,
+    target: Target | None = None,
     overwrite: bool = False,
     metadata: str = "keep",
     max_ratio: float | str | None = None,
@@ -351,8 +367,8 @@ def encode_series(
 
     image = read_series([Path(f) for f in files])
     outcome = encode_with_report(
-        image, model=model, quality=quality, metadata=metadata, max_ratio=max_ratio, strict=strict,
-        new_series=new_series,
+        image, model=model, quality=quality, target=target, metadata=metadata, max_ratio=max_ratio,
+        strict=strict, new_series=new_series,
     )
     _report(outcome, report)
     return atomic_write_bytes(Path(dst), outcome.data, overwrite=overwrite)

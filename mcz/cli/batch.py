@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import glob
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +86,16 @@ def _refuse_clashes(jobs: list[Job]) -> None:
         seen[key] = job.src
 
 
-def run_jobs(jobs: list[Job], work: Callable[[Job], Path], workers: int, quiet: bool) -> ExitCode:
-    """Run ``work`` on every job; report failures; return the batch's exit code."""
+def run_jobs(
+    jobs: list[Job], work: Callable[[Job], Path], workers: int, quiet: bool,
+    summary: Mapping[Path, str] | None = None,
+) -> ExitCode:
+    """Run ``work`` on every job; report failures; return the batch's exit code.
+
+    ``summary`` (filled by ``work``, keyed by ``Job.src``) holds one line per file,
+    e.g. the quality a target chose and what it achieved; it is printed to stdout
+    after the batch, in job order.
+    """
     from rich.progress import Progress
 
     failures: list[tuple[Job, McZError]] = []
@@ -110,7 +118,15 @@ def run_jobs(jobs: list[Job], work: Callable[[Job], Path], workers: int, quiet: 
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             list(pool.map(one, jobs))
+    print_summary(jobs, summary or {})
     return _batch_code(jobs, failures)
+
+
+def print_summary(jobs: list[Job], summary: Mapping[Path, str]) -> None:
+    """``SRC -> DST: LINE`` for every job that has a summary line."""
+    for job in jobs:
+        if job.src in summary:
+            print(f"{job.src} -> {job.dst}: {summary[job.src]}")
 
 
 def _batch_code(jobs: list[Job], failures: list[tuple[Job, McZError]]) -> ExitCode:

@@ -34,7 +34,7 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN", help="files, folders (recursive) or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder (several)")
     p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
-    p.add_argument("-q", "--quality", type=int, help="model quality (cae family: latent bits)")
+    _add_quality_or_target(p)
     p.add_argument("--grey", action="store_true", help="convert colour images to grey (ITU-R 601 luma)")
     p.add_argument(
         "--metadata", choices=("keep", "minimal", "none"), default=None,
@@ -61,6 +61,18 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     )
     _add_batch_flags(p)
     p.set_defaults(run=_run_encode)
+
+
+def _add_quality_or_target(p: argparse.ArgumentParser) -> None:
+    """``-q`` or one per-image target (:mod:`mcz.ratecontrol`); at most one of them."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quality", type=int, help="model quality (cae family: latent bits)")
+    group.add_argument("--target-bpp", type=float, metavar="X",
+                       help="per image, the highest quality whose whole file is at most X bits per pixel")
+    group.add_argument("--target-ratio", type=float, metavar="R",
+                       help="per image, the highest quality whose compression ratio is at least R:1")
+    group.add_argument("--target-psnr", type=float, metavar="D",
+                       help="per image, the lowest quality whose PSNR is at least D dB")
 
 
 def _add_decode(sub: argparse._SubParsersAction) -> None:
@@ -158,11 +170,16 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
     from mcz import api
     from mcz.dicom.guard import RatioPolicy
 
+    from mcz.ratecontrol import Target
+
     policy = RatioPolicy.parse(args.max_ratio, args.strict)  # a bad --max-ratio fails before any work
+    target = Target.from_options(args.target_bpp, args.target_ratio, args.target_psnr)
     jobs, members = _encode_jobs(args)
+    summary: dict[Path, str] = {}
     options = {
         "model": args.model,
         "quality": args.quality,
+        "target": target,
         "overwrite": args.force,
         "metadata": "none" if args.no_metadata else (args.metadata or "keep"),
         "max_ratio": policy.max_ratio,
@@ -173,10 +190,10 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
     def work(job: batch.Job) -> Path:
         files = members[job.src]
         if len(files) > 1:
-            return api.encode_series(files, job.dst, report=_reporter(job.dst), **options)
-        return api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src), **options)
+            return api.encode_series(files, job.dst, report=_reporter(job.dst, summary, job.src), **options)
+        return api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src, summary), **options)
 
-    return batch.run_jobs(jobs, work, args.jobs, args.quiet)
+    return batch.run_jobs(jobs, work, args.jobs, args.quiet, summary=summary)
 
 
 def _encode_jobs(args: argparse.Namespace) -> tuple[list[batch.Job], dict[Path, list[Path]]]:
@@ -205,10 +222,21 @@ def _plan_encode(firsts: list, output: str | None, series_names: dict[Path, str]
     return batch.plan_jobs(firsts, output, name_for)
 
 
-def _reporter(where: Path | None) -> Callable[[Notice], None]:
-    """The guard's notices as one stderr line each: ``mcz: warning: FILE: ...`` or ``mcz: FILE: ...``."""
+def _reporter(
+    where: Path | None, summary: dict[Path, str] | None = None, key: Path | None = None
+) -> Callable[[Notice], None]:
+    """The guard's notices as one stderr line each: ``mcz: warning: FILE: ...`` or ``mcz: FILE: ...``.
+
+    A target's result goes to ``summary[key or where]`` (printed after the batch); a missed
+    target is also a warning line.
+    """
+    from mcz.ratecontrol import RateNotice
 
     def report(notice: Notice) -> None:
+        if isinstance(notice, RateNotice) and summary is not None:
+            summary[key or where] = notice.text
+            if notice.level != "warning":
+                return
         prefix = "mcz: warning: " if notice.level == "warning" else "mcz: "
         print(f"{prefix}{where}: {notice.text}", file=sys.stderr)
 

@@ -13,14 +13,36 @@ import torch
 from safetensors.torch import save_file
 
 from mcz.codec import engine, registry, zoo
-from mcz.codec.cae import build_model
+from mcz.codec.models import build_model
+
+
+#: Tiny learned-entropy models for fast tests (same code paths as the shipped ones).
+TINY_LEARNED = {
+    family: registry.ModelSpec(
+        id=f"test-{family}-tiny",
+        family=family,
+        config={"analysis_widths": [8, 8, 8], "synthesis_widths": [8, 8, 8], "m": 8,
+                "lambdas": [0.001, 0.01, 0.1], "peak": 255.0, **({"nh": 8} if family == "hyperprior" else {})},
+        quantiser_bits=2,
+        quality_range=(1, 3),
+        description=f"tiny untrained {family} model for tests",
+    )
+    for family in registry.LEARNED_FAMILIES
+}
 
 
 def write_checkpoint(folder: Path, model_id: str, seed: int = 0) -> dict:
-    """Save seeded weights of ``model_id`` into ``folder`` and list them in its manifest."""
-    spec = registry.get_spec(model_id)
+    """Save seeded weights of ``model_id`` into ``folder`` and list them in its manifest.
+
+    Learned-entropy models are finalised first (CDF tables, fixed-point layers),
+    as :func:`mcz.training.export.export_run` does for trained ones.
+    """
+    tiny = {spec.id: spec for spec in TINY_LEARNED.values()}
+    spec = registry.register(tiny[model_id]) if model_id in tiny else registry.get_spec(model_id)
     torch.manual_seed(seed)
     model = build_model(spec.family, spec.config)
+    if hasattr(model, "finalise"):
+        model.finalise()
     tmp = folder / f"{model_id}.tmp"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
     sha = zoo.sha256_file(tmp)

@@ -88,7 +88,7 @@ class CAE(nn.Module):
 
 
 def build_model(family: str, config: dict) -> nn.Module:
-    """Instantiate a registered family with its configuration."""
-    if family == "cae":
-        return CAE(**config)
-    raise ValueError(f"unknown model family {family!r}")
+    """Alias of :func:`mcz.codec.models.build_model` (kept for callers of the first release)."""
+    from mcz.codec.models import build_model as build
+
+    return build(family, config)

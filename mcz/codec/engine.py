@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mcz.codec import lossless, quantize, tiling, zoo
-from mcz.codec.cae import build_model
+from mcz.codec import learned_coding, lossless, quantize, tiling, zoo
+from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
 from mcz.container import Container, Header, Tile, read_container, write_container
 from mcz.errors import ChecksumError, FormatError, ModelError, UsageError
@@ -31,6 +31,9 @@ from mcz.intensity import Intensity, from_unit, to_unit
 from mcz.io import MedicalImage
 
 Progress = Callable[[int], None]
+
+#: Where a decoder may run a learned model's networks.
+BACKENDS = ("torch", "onnxruntime")
 
 #: Threads used by the synthesis transform; fixed so a decode repeats exactly.
 CODEC_THREADS = 2
@@ -137,6 +140,12 @@ def _encode_tile(runner: _Runner, tile: np.ndarray, bits: int, frame: int, index
     return chunk, runner.synthesise(quantize.dequantise(q))
 
 
+def _quantiser_record(spec: ModelSpec, quality: int) -> dict:
+    if spec.learned_entropy:
+        return {"method": "gain-units", "level": quality, "entropy_model": spec.family, "backend": "rans"}
+    return {"method": "minmax", "bits": quality, "rounding": spec.rounding, "backend": "brotli"}
+
+
 def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, recon: np.ndarray) -> Header:
     spec = codec.spec
     return Header(
@@ -154,7 +163,7 @@ def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, rec
         signed=image.intensity.signed,
         photometric=image.intensity.photometric,
         intensity=image.intensity.to_dict(),
-        quantiser={"method": "minmax", "bits": bits, "rounding": spec.rounding, "backend": "brotli"},
+        quantiser=_quantiser_record(spec, bits),
         tiling={"tile": spec.tile, "pad_multiple": spec.downsampling, "pad_mode": "edge"},
         digest=digest(recon),
         extra={"source_format": image.source_format, "window": [window.low, window.high]},
@@ -178,17 +187,24 @@ def encode_image(
     frame_unit = np.empty(image.pixels.shape[1:], np.float32)
     window = coding_window(image.pixels, image.intensity)
     tiles = []
-    with torch_threads():
+    latents = learned_coding.LatentDigest()
+    with torch_threads(), torch.inference_mode():
         for f in range(image.frames):
             unit = to_unit(image.pixels[f], window)
             for box in grid:
-                chunk, recon = _encode_tile(runner, tiling.extract(unit, box), bits, f, box.index)
+                tile = tiling.extract(unit, box)
+                if codec.spec.learned_entropy:
+                    chunk, recon = learned_coding.encode_tile(codec.model, tile, bits - 1, f, box.index, latents)
+                else:
+                    chunk, recon = _encode_tile(runner, tile, bits, f, box.index)
                 tiling.place(frame_unit, box, recon)
                 tiles.append(chunk)
             recon_pixels[f] = from_unit(frame_unit, window)
             if progress:
                 progress(1)
     header = _header(image, codec, bits, window, recon_pixels)
+    if codec.spec.learned_entropy:
+        header.extra["latent_digest"] = latents.hexdigest()
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=dict(metadata or {})))
 
 
@@ -249,8 +265,15 @@ def decode_container(
     codec: Codec | None = None,
     verify: bool = True,
     progress: Progress | None = None,
+    backend: str = "torch",
 ) -> np.ndarray:
-    """Reconstruct the stored pixels, shape (frames, rows, columns), original dtype."""
+    """Reconstruct the stored pixels, shape (frames, rows, columns), original dtype.
+
+    ``backend="onnxruntime"`` runs a learned model's networks in ONNX Runtime
+    (:mod:`mcz.codec.onnx_backend`); its entropy decoding is then checked with the
+    latent digest, which every backend must reproduce bit for bit, while the
+    pixel digest (float synthesis) is checked only for the PyTorch backend.
+    """
     header = container.header
     codec = _codec_for(header, codec)
     spec, bits = codec.spec, header.quality
@@ -258,19 +281,21 @@ def decode_container(
         raise FormatError(f"the file declares quality {bits}, outside {spec.id!r}'s range {spec.quality_range}")
     grid = tiling.tile_grid(header.rows, header.columns, int(header.tiling["tile"]), spec.downsampling)
     tiles = _index_tiles(container, grid)
-    runner = _Runner(codec)
+    decode_tile = _tile_decoder(codec, bits, backend)
     window = _window_of(header)
     pixels = np.empty((header.frames, header.rows, header.columns), np.dtype(header.dtype))
     unit = np.empty((header.rows, header.columns), np.float32)
-    with torch_threads():
+    latents = learned_coding.LatentDigest()
+    with torch_threads(), torch.inference_mode():
         for f in range(header.frames):
             for box in grid:
-                q = _tile_symbols(tiles[(f, box.index)], box, spec, bits)
-                tiling.place(unit, box, runner.synthesise(quantize.dequantise(q)))
+                tiling.place(unit, box, decode_tile(tiles[(f, box.index)], box, latents))
             pixels[f] = from_unit(unit, window)
             if progress:
                 progress(1)
-    if verify and digest(pixels) != header.digest:
+    if spec.learned_entropy:
+        _check_latents(header, latents.hexdigest())
+    if verify and backend == "torch" and digest(pixels) != header.digest:
         raise ChecksumError(
             f"the decoded pixels have digest {digest(pixels)[:19]}..., the encoder recorded "
             f"{header.digest[:19]}...; this decoder did not reproduce the encoder's reconstruction "
@@ -278,6 +303,40 @@ def decode_container(
             "Re-encode on this machine, or pass --no-verify (verify=False) to accept the pixels"
         )
     return pixels
+
+
+TileDecoder = Callable[[Tile, tiling.TileBox, "learned_coding.LatentDigest"], np.ndarray]
+
+
+def _tile_decoder(codec: Codec, bits: int, backend: str) -> TileDecoder:
+    """The per-tile decode function of the codec's family and the chosen backend."""
+    if backend not in BACKENDS:
+        raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
+    spec = codec.spec
+    if not spec.learned_entropy:
+        if backend != "torch":
+            raise UsageError(f"model {spec.id!r} ({spec.family}) decodes with the torch backend only")
+        runner = _Runner(codec)
+        return lambda chunk, box, _: runner.synthesise(quantize.dequantise(_tile_symbols(chunk, box, spec, bits)))
+    if backend == "onnxruntime":
+        from mcz.codec.onnx_backend import onnx_backend
+
+        nets = onnx_backend(codec)
+    else:
+        nets = learned_coding.TorchBackend(codec.model)
+    return lambda chunk, box, latents: learned_coding.decode_tile(
+        codec.model, nets, chunk, (box.padded_rows, box.padded_columns), bits - 1, latents
+    )
+
+
+def _check_latents(header: Header, found: str) -> None:
+    expected = header.extra.get("latent_digest")
+    if expected != found:
+        raise ChecksumError(
+            f"the entropy-decoded latents have digest {found[:19]}..., the encoder recorded "
+            f"{str(expected)[:19]}...; the coded data is corrupt (or was altered after encoding). "
+            "Re-copy the file from its source"
+        )
 
 
 def decode_bytes(data: bytes, verify: bool = True, codec: Codec | None = None) -> np.ndarray:

@@ -140,4 +140,5 @@ def load_state_dict(entry: CheckpointEntry) -> dict[str, Any]:
         tensors = load_file(str(entry.path), device="cpu")
     except Exception as exc:  # safetensors raises its own untyped errors on bad files
         raise ModelError(f"weights of {entry.spec.id!r} at {entry.path} are unreadable: {exc}") from exc
-    return {name: tensor.float() for name, tensor in tensors.items()}
+    # Integer tensors (entropy-coder tables, fixed-point weights) keep their type.
+    return {name: tensor.float() if tensor.is_floating_point() else tensor for name, tensor in tensors.items()}

@@ -30,7 +30,7 @@ def export_weights(
     """
     folder.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
-    tensors = {k: v.detach().to(dtype).contiguous().cpu() for k, v in model.state_dict().items()}
+    tensors = {k: _stored(k, v, dtype) for k, v in model.state_dict().items()}
     # The name depends on the content's hash, so write first, then rename.
     fd, name = tempfile.mkstemp(prefix=f".{spec.id}-", suffix=".safetensors", dir=folder)
     os.close(fd)
@@ -46,6 +46,16 @@ def export_weights(
     entry = {**spec.to_dict(), "file": final.name, "sha256": sha, "weights_dtype": str(dtype).removeprefix("torch."), **provenance}
     update_manifest(folder, entry)
     return entry
+
+
+def _stored(name: str, tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Float weights in ``dtype``; integer tables and fixed-point multipliers exactly as they are.
+
+    The multipliers of the fixed-point hyper-synthesis are part of its exact
+    arithmetic, so they stay float32 (fp16 would be a different network).
+    """
+    keep = not tensor.is_floating_point() or name.endswith("multiplier")
+    return (tensor if keep else tensor.to(dtype)).detach().contiguous().cpu()
 
 
 def update_manifest(folder: Path, entry: dict[str, Any]) -> None:
@@ -66,7 +76,7 @@ def export_run(run: Path, folder: Path, evaluate_on: list | None = None, half: b
     real codec, and stored in the manifest entry as ``validation``.
     """
     from mcz.codec import engine
-    from mcz.codec.cae import build_model
+    from mcz.codec.models import build_model
     from mcz.training.run import provenance
     from mcz.training.state import load_state
 
@@ -74,6 +84,8 @@ def export_run(run: Path, folder: Path, evaluate_on: list | None = None, half: b
     spec = ModelSpec.from_dict(meta["spec"])
     model = build_model(spec.family, spec.config)
     load_state(Path(run), model, None)
+    if hasattr(model, "finalise"):  # learned entropy models: freeze tables and fixed-point layers
+        model.finalise()
     entry = export_weights(model, spec, folder, provenance(meta), half=half)
     if evaluate_on:
         from mcz.training.evaluate import evaluate

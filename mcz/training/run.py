@@ -104,7 +104,11 @@ def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
     from mcz.errors import ModelError
 
     entry = zoo.find_checkpoint(model_id)
-    if entry.spec.config != system.spec.config:
+    # Rate-distortion weights may differ (e.g. an 8-bit start for a 12-bit model): not part of the weights.
+    rd_keys = ("lambdas", "peak")
+    same = {k: v for k, v in entry.spec.config.items() if k not in rd_keys} == {
+        k: v for k, v in system.spec.config.items() if k not in rd_keys}
+    if entry.spec.family != system.spec.family or not same:
         raise ModelError(f"--init {model_id!r} has architecture {entry.spec.config}, "
                          f"expected {system.spec.config} of {system.spec.id!r}")
     system.model.load_state_dict(zoo.load_state_dict(entry))

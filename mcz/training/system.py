@@ -7,7 +7,7 @@ import math
 import lightning as L
 import torch
 
-from mcz.codec.cae import build_model
+from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
 from mcz.training.losses import distortion, psnr_unit
 
@@ -70,20 +70,54 @@ class CodecSystem(L.LightningModule):
         self.warmup, self.total_steps, self.schedule, self.start_step = warmup, total_steps, schedule, start_step
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        if self.spec.learned_entropy:
+            return self._rd_step(batch)
         out = self.model(batch, self.bits)
         loss = distortion(out["x_hat"], batch, self.loss_kind)
         self.log("train_loss", loss, prog_bar=True)
         self.log("train_psnr", psnr_unit(out["x_hat"].detach(), batch), prog_bar=True)
         return loss
 
+    def _rd_step(self, batch: torch.Tensor) -> torch.Tensor:
+        """One rate-distortion step at a quality level drawn for this step (gain units)."""
+        level = int(torch.randint(self.model.levels, (1,)))
+        out = self.model.rd_loss(batch, level)
+        self.log("train_loss", out["loss"].detach(), prog_bar=True)
+        self.log("train_bpp", out["bpp"], prog_bar=True)
+        self.log("train_psnr", -10 * torch.log10(out["mse"].clamp_min(1e-12)), prog_bar=True)
+        return out["loss"]
+
+    def _rd_validation(self, batch: torch.Tensor) -> None:
+        """Estimated bpp and PSNR (rounded latents) at the lowest, middle and highest level."""
+        levels = self.model.levels
+        for level in sorted({0, levels // 2, levels - 1}):
+            out = self.model(batch, level)
+            pixels = batch.shape[0] * batch.shape[2] * batch.shape[3]
+            bpp = sum(-torch.log2(lik).sum() for lik in out["likelihoods"]) / pixels
+            mse = torch.mean((out["x_hat"].clamp(0, 1) - batch) ** 2)
+            self.log(f"val_bpp_q{level + 1}", bpp, batch_size=len(batch))
+            self.log(f"val_psnr_q{level + 1}", -10 * torch.log10(mse.clamp_min(1e-12)), batch_size=len(batch))
+
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        if self.spec.learned_entropy:
+            return self._rd_validation(batch)
         y = quantise_like_codec(self.model.encode(batch), self.bits, self.spec.rounding)
         x_hat = self.model.decode(y)
         mse = torch.mean((x_hat.clamp(0, 1) - batch) ** 2)
         self.log("val_psnr", -10 * torch.log10(mse.clamp_min(1e-12)), prog_bar=True, batch_size=len(batch))
 
+    def _parameter_groups(self) -> list[dict]:
+        """All weights at ``lr``; the entropy bottlenecks' quantiles (aux loss) at 10x, as CompressAI does."""
+        named = dict(self.model.named_parameters())
+        aux = [n for n in named if n.endswith("quantiles")]
+        main = [named[n] for n in named if n not in aux]
+        groups = [{"params": main}]
+        if aux:
+            groups.append({"params": [named[n] for n in aux], "lr": self.lr * 10})
+        return groups
+
     def configure_optimizers(self):
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr)
+        optimizer = torch.optim.Adam(self._parameter_groups(), lr=self.lr)
         if self.schedule == "constant":
             return optimizer
         scheduler = torch.optim.lr_scheduler.LambdaLR(

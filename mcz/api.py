@@ -233,20 +233,23 @@ def _report(outcome: Outcome, report: Report | None) -> None:
             warnings.warn(notice.text, GuidelineWarning, stacklevel=3)
 
 
-def decode_image(data: DataLike, /, *, verify: bool = True, progress: Callable[[int], None] | None = None) -> MedicalImage:
+def decode_image(
+    data: DataLike, /, *, verify: bool = True, progress: Callable[[int], None] | None = None, backend: str = "torch"
+) -> MedicalImage:
     """Decode ``.mcz`` bytes (or a file) to a :class:`MedicalImage` with its metadata.
 
     A DICOM source's header comes back as the header of the derived, lossy
     instance (:mod:`mcz.dicom.lossy`): Lossy Image Compression "01", the file's
     ratio and method appended, Image Type DERIVED, a new SOP Instance UID, ...;
     a series comes back as a :class:`~mcz.dicom.series.SeriesImage` with one
-    header per slice.
+    header per slice.  ``backend="onnxruntime"`` runs a learned model's networks
+    in ONNX Runtime (:mod:`mcz.codec.onnx_backend`).
     """
-    return _decode(_read_bytes(data), verify, progress, make_missing=False)
+    return _decode(_read_bytes(data), verify, progress, make_missing=False, backend=backend)
 
 
 def _decode(
-    raw: bytes, verify: bool, progress: Callable[[int], None] | None, make_missing: bool
+    raw: bytes, verify: bool, progress: Callable[[int], None] | None, make_missing: bool, backend: str = "torch"
 ) -> MedicalImage:
     from mcz.codec import engine
     from mcz.dicom.decoding import derive
@@ -254,7 +257,7 @@ def _decode(
 
     parsed = container.read_container(raw)
     header = parsed.header
-    pixels = engine.decode_container(parsed, verify=verify, progress=progress)
+    pixels = engine.decode_container(parsed, verify=verify, progress=progress, backend=backend)
     blob_nifti = parsed.metadata.get(NIFTI)
     image = MedicalImage(
         pixels=pixels,
@@ -274,9 +277,9 @@ def _affine(blob: bytes | None) -> np.ndarray | None:
     return nifti_affine(blob) if blob else None
 
 
-def decode(data: DataLike, /, *, verify: bool = True) -> np.ndarray:
+def decode(data: DataLike, /, *, verify: bool = True, backend: str = "torch") -> np.ndarray:
     """Decode ``.mcz`` bytes (or a file) to an array of the original dtype and shape."""
-    image = decode_image(data, verify=verify)
+    image = decode_image(data, verify=verify, backend=backend)
     return from_frames(image.pixels, image.original_shape, image.layout)
 
 
@@ -383,6 +386,7 @@ def decode_file(
     verify: bool = True,
     transfer_syntax: str | None = None,
     progress: Callable[[int], None] | None = None,
+    backend: str = "torch",
 ) -> Path:
     """Decode a ``.mcz`` file to an image file (format from ``to``, ``dst``'s suffix, or the source's).
 
@@ -406,7 +410,7 @@ def decode_file(
         raise UsageError(f"--transfer-syntax {transfer_syntax} applies to DICOM output; this output is {dst}")
     syntax = transfer_syntax or "explicit"
     check_transfer_syntax(syntax)
-    image = _decode(raw, verify, progress, make_missing=dicom_out)
+    image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend)
     if dicom_out and isinstance(image, SeriesImage):
         return write_series(dst, image, transfer_syntax=syntax, overwrite=overwrite)
     if dicom_out:

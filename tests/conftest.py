@@ -17,3 +17,18 @@ def seeded_zoo(tmp_path_factory, monkeypatch):
     from mcz.codec import engine
 
     engine.load_codec.cache_clear()
+
+
+@pytest.fixture
+def learned_zoo(tmp_path_factory, monkeypatch):
+    """MCZ_CHECKPOINTS with seeded, finalised tiny factorized and hyperprior models (tests.zoo.TINY_LEARNED)."""
+    pytest.importorskip("compressai")
+    from mcz.codec import engine
+    from tests.zoo import TINY_LEARNED, write_checkpoint
+
+    folder = tmp_path_factory.mktemp("learned-zoo")
+    for spec in TINY_LEARNED.values():
+        write_checkpoint(folder, spec.id, seed=3)
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(folder))
+    yield folder
+    engine.load_codec.cache_clear()

@@ -91,6 +91,9 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
         help="DICOM output: explicit (Explicit VR Little Endian, default) or a lossless compressed syntax",
     )
     p.add_argument("--no-verify", action="store_true", help="skip the reconstruction digest check")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="where a learned model's networks run (default %(default)s; onnxruntime needs mcz[export]); "
+                   "entropy decoding is checked bit-exact either way")
     _add_batch_flags(p)
     p.set_defaults(run=_run_decode)
 
@@ -146,6 +149,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_train)
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a learned model's decoder networks to ONNX (mcz[export])")
+    p.add_argument("model", help="installed model id of the factorized or hyperprior family")
+    p.add_argument("-o", "--output", type=Path, help="folder for the graphs (default: <model>-onnx)")
+    p.add_argument("-f", "--force", action="store_true", help="write into an existing folder")
+    p.set_defaults(run=_run_export)
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="code a bundled real DICOM with mcz and JPEG 2000 at the same size")
     p.add_argument("--image", type=Path, help="image to use instead of the bundled head CT")
@@ -162,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_bench, _add_train):
+    for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_bench, _add_train, _add_export):
         add(sub)
     return parser
 
@@ -259,7 +270,7 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
     def work(job: batch.Job) -> Path:
         return api.decode_file(
             job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
-            transfer_syntax=args.transfer_syntax,
+            transfer_syntax=args.transfer_syntax, backend=args.backend,
         )
 
     return batch.run_jobs(jobs, work, args.jobs, args.quiet)
@@ -295,6 +306,23 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
     for m in models:
         state = "installed" if m.available else "no weights"
         print(f"{m.id:<24} {state:<11} {m.description}")
+    return ExitCode.OK
+
+
+def _run_export(args: argparse.Namespace) -> ExitCode:
+    from mcz.codec import engine
+    from mcz.codec.onnx_backend import write_export
+    from mcz.errors import OutputError, UsageError
+
+    codec = engine.load_codec(args.model)
+    if not codec.spec.learned_entropy:
+        raise UsageError(f"model {args.model!r} is of the {codec.spec.family} family; ONNX export covers the "
+                         "learned-entropy families (factorized, hyperprior). Run `mcz models` to list them")
+    folder = args.output or Path(f"{args.model}-onnx")
+    if folder.exists() and any(folder.iterdir()) and not args.force:
+        raise OutputError(f"{folder} exists and is not empty; pass -f/--force to write into it")
+    for path in write_export(codec, folder):
+        print(path)
     return ExitCode.OK
 
 

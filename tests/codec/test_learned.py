@@ -14,22 +14,11 @@ from mcz.codec import engine
 from mcz.codec.fixedpoint import EXACT_LIMIT, FixedPointConv
 from mcz.container import read_container, write_container
 from mcz.errors import ChecksumError, FormatError, UsageError
-from tests.zoo import TINY_LEARNED, write_checkpoint
+from tests.zoo import TINY_LEARNED
 
 pytest.importorskip("compressai")
 
 HYPER, FACTORIZED = TINY_LEARNED["hyperprior"].id, TINY_LEARNED["factorized"].id
-
-
-@pytest.fixture
-def learned_zoo(tmp_path_factory, monkeypatch):
-    """MCZ_CHECKPOINTS with seeded, finalised tiny factorized and hyperprior models."""
-    folder = tmp_path_factory.mktemp("learned-zoo")
-    for model_id in (HYPER, FACTORIZED):
-        write_checkpoint(folder, model_id, seed=3)
-    monkeypatch.setenv("MCZ_CHECKPOINTS", str(folder))
-    yield folder
-    engine.load_codec.cache_clear()
 
 
 def _mr_8bit() -> np.ndarray:

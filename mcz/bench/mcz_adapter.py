@@ -54,9 +54,8 @@ def mcz_codec(model_id: str) -> Codec:
     engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
     spec = entry.spec
     lo, hi = spec.quality_range
-    settings = Settings(
-        lo, hi, spec.quantiser_bits, f"mcz quality: latent quantisation bits ({spec.family})", integer=True
-    )
+    meaning = "rate level (gain units)" if spec.learned_entropy else "latent quantisation bits"
+    settings = Settings(lo, hi, spec.quantiser_bits, f"mcz quality: {meaning} ({spec.family})", integer=True)
     return Codec(
         name=MCZ_PREFIX + model_id,
         library="mcz (mcz.api.encode / mcz.api.decode)",
@@ -67,9 +66,16 @@ def mcz_codec(model_id: str) -> Codec:
         version_of=lambda: _mcz_version(entry.sha256),
         bits=(1, 16),
         threads=engine.CODEC_THREADS,  # the engine pins its convolutions so that decodes repeat exactly
-        notes=f"{spec.family} {spec.config.get('channels')}, tile {spec.tile}; whole .mcz file, no metadata "
+        notes=f"{spec.family} {_widths(spec)}, tile {spec.tile}; whole .mcz file, no metadata "
         "chunk; decode verifies the reconstruction digest",
     )
+
+
+def _widths(spec) -> str:
+    """The architecture in a few characters: CAE channels, or learned widths and latent depth."""
+    if spec.learned_entropy:
+        return f"g_a {spec.config['analysis_widths']}, g_s {spec.config['synthesis_widths']}, m {spec.config['m']}"
+    return str(spec.config.get("channels"))
 
 
 def _mcz_encoder(model_id: str) -> Callable[[np.ndarray, int, float], bytes]:

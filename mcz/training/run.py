@@ -98,20 +98,34 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return meta
 
 
+#: What one learned family can lend another: the transforms and the gain units.
+SHARED_LEARNED = ("g_a.", "g_s.", "log_gain", "log_inverse_gain")
+
+
 def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
-    """Load an installed model's (verified) weights as the starting point of a new run."""
+    """Load an installed model's (verified) weights as the starting point of a new run.
+
+    The same architecture loads whole (rate-distortion weights may differ, e.g.
+    an 8-bit start for a 12-bit model); a learned model of the other learned
+    family with the same transforms lends its transforms and gains only.
+    """
     from mcz.codec import zoo
     from mcz.errors import ModelError
 
     entry = zoo.find_checkpoint(model_id)
-    # Rate-distortion weights may differ (e.g. an 8-bit start for a 12-bit model): not part of the weights.
-    rd_keys = ("lambdas", "peak")
-    same = {k: v for k, v in entry.spec.config.items() if k not in rd_keys} == {
-        k: v for k, v in system.spec.config.items() if k not in rd_keys}
-    if entry.spec.family != system.spec.family or not same:
-        raise ModelError(f"--init {model_id!r} has architecture {entry.spec.config}, "
-                         f"expected {system.spec.config} of {system.spec.id!r}")
-    system.model.load_state_dict(zoo.load_state_dict(entry))
+    rd_keys = ("lambdas", "peak", "nh")
+    ours = {k: v for k, v in system.spec.config.items() if k not in rd_keys}
+    theirs = {k: v for k, v in entry.spec.config.items() if k not in rd_keys}
+    cross = entry.spec.learned_entropy and system.spec.learned_entropy and entry.spec.family != system.spec.family
+    if ours != theirs or (entry.spec.family != system.spec.family and not cross):
+        raise ModelError(f"--init {model_id!r} has architecture {entry.spec.family} {entry.spec.config}, "
+                         f"expected {system.spec.family} {system.spec.config} of {system.spec.id!r}")
+    state = zoo.load_state_dict(entry)
+    if cross:
+        state = {k: v for k, v in state.items() if k.startswith(SHARED_LEARNED)}
+        system.model.load_state_dict(state, strict=False)
+        return
+    system.model.load_state_dict(state)
 
 
 def load_state_meta(out: Path) -> int:

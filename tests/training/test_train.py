@@ -67,3 +67,50 @@ def test_a_new_run_can_start_from_installed_weights(seeded_zoo, tiny_folder, tmp
     end = load_file(str(out / entry["file"]))
     assert all(torch.allclose(start[k].half().float(), end[k].float()) for k in start)
     engine.load_codec.cache_clear()
+
+
+def test_a_learned_entropy_model_trains_exports_exact_tables_and_codes(tiny_folder, tmp_path, monkeypatch):
+    pytest.importorskip("compressai")
+    from safetensors.torch import load_file
+
+    from mcz.codec import registry
+    from tests.zoo import TINY_LEARNED
+
+    spec = registry.register(TINY_LEARNED["hyperprior"])
+    run, out = tmp_path / "run", tmp_path / "zoo"
+    argv = ["train", "--model", spec.id, "--data", str(tiny_folder), "--max-steps", "2", "--patch", "64",
+            "--batch-size", "2", "--out", str(run), "--export", str(out), "--threads", "1", "--val-images", "2"]
+    assert main(argv) == 0
+    entry = json.loads((out / "manifest.json").read_text())["models"][0]
+    tensors = load_file(str(out / entry["file"]))
+    # entropy-coder tables and fixed-point weights are stored exactly, not as fp16
+    assert tensors["y_model._quantized_cdf"].dtype.is_floating_point is False
+    assert tensors["h_s.up1.weight_int"].dtype.is_floating_point is False
+    assert str(tensors["h_s.scale.multiplier"].dtype) == "torch.float32"
+    assert str(tensors["g_s.0.0.weight"].dtype) == "torch.float16"
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(out))
+    engine.load_codec.cache_clear()
+    image = np.random.default_rng(1).integers(0, 4096, (70, 90)).astype(np.uint16)
+    decoded = mcz.decode(mcz.encode(image, model=spec.id, bits_stored=12, quality=3))
+    assert decoded.shape == image.shape and decoded.max() <= 4095
+    engine.load_codec.cache_clear()
+
+
+def test_a_factorized_model_can_borrow_a_hyperprior_s_transforms(learned_zoo, tiny_folder, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from tests.zoo import TINY_LEARNED
+
+    hyper, factorized = TINY_LEARNED["hyperprior"].id, TINY_LEARNED["factorized"].id
+    run, out = tmp_path / "run", tmp_path / "zoo2"
+    argv = ["train", "--model", factorized, "--data", str(tiny_folder), "--max-steps", "1", "--patch", "32",
+            "--batch-size", "2", "--out", str(run), "--export", str(out), "--threads", "1", "--init", hyper,
+            "--lr", "0", "--val-images", "1"]
+    assert main(argv) == 0
+    entry = json.loads((out / "manifest.json").read_text())["models"][0]
+    start = load_file(str(next(learned_zoo.glob(f"{hyper}-*.safetensors"))))
+    end = load_file(str(out / entry["file"]))
+    assert torch.allclose(start["g_a.0.weight"].half().float(), end["g_a.0.weight"].float())
+    assert "z_model._quantized_cdf" not in end  # a factorized model has no hyper latent
+    engine.load_codec.cache_clear()

@@ -116,6 +116,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"test images (if installed), {', '.join(QUICK_CODECS)}, {QUICK_POINTS} settings each, "
         f"{QUICK_REPEATS} repeat, frames cropped to {QUICK_CROP} px",
     )
+    from mcz.cli.downstream import add_arguments as _downstream_arguments
+
+    _downstream_arguments(p)
     p.set_defaults(run=run_bench)
 
 
@@ -178,6 +181,10 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
     """
     from mcz.bench import report, runner
 
+    if getattr(args, "downstream", False):
+        from mcz.cli.downstream import run_downstream
+
+        return run_downstream(args)
     if args.targets and not args.match:
         raise UsageError("--targets needs --match ratio|bpp|psnr")
     with warnings.catch_warnings(record=True) as caught:

@@ -1,0 +1,116 @@
+"""Binary classification metrics and group bootstrap confidence intervals.
+
+Labels are 0 (no tumour) and 1 (tumour); ``score`` is the predicted probability
+of class 1 and the decision is ``score >= threshold``.  Confidence intervals
+resample *test groups* (near-duplicate clusters) with replacement, never single
+images, so near-duplicates cannot shrink an interval.  Paired intervals of a
+difference resample the same groups for both predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from mcz.errors import UsageError
+
+#: Metrics reported for every cell, in table order.
+NAMES = ("accuracy", "precision", "recall", "specificity", "f1", "auroc")
+
+
+def _labels(y_true: Sequence[int], other: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    y, o = np.asarray(y_true), np.asarray(other)
+    if y.ndim != 1 or y.shape != o.shape:
+        raise UsageError(f"found labels of shape {y.shape} and predictions of shape {o.shape}; expected equal 1-D")
+    if y.size and not np.isin(y, (0, 1)).all():
+        raise UsageError("found labels other than 0 and 1; expected binary labels")
+    return y.astype(np.int64), o
+
+
+def confusion(y_true: Sequence[int], y_pred: Sequence[int]) -> np.ndarray:
+    """``[[tn, fp], [fn, tp]]`` (rows: truth 0, 1; columns: prediction 0, 1), like scikit-learn."""
+    y, p = _labels(y_true, y_pred)
+    p = p.astype(np.int64)
+    return np.array([[np.sum((y == 0) & (p == 0)), np.sum((y == 0) & (p == 1))],
+                     [np.sum((y == 1) & (p == 0)), np.sum((y == 1) & (p == 1))]], dtype=np.int64)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den else 0.0  # scikit-learn's zero_division=0
+
+
+def auroc(y_true: Sequence[int], score: Sequence[float]) -> float:
+    """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties); NaN with one class only."""
+    y, s = _labels(y_true, score)
+    pos, neg = int(y.sum()), int((1 - y).sum())
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order].astype(np.float64)
+    ranks = np.empty(len(s), np.float64)
+    # mid-ranks of tied runs
+    start = 0
+    for end in np.append(np.nonzero(np.diff(sorted_s))[0] + 1, len(s)):
+        ranks[order[start:end]] = (start + end + 1) / 2.0
+        start = end
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
+
+
+def scores(y_true: Sequence[int], score: Sequence[float], threshold: float = 0.5) -> dict[str, float]:
+    """Every metric of :data:`NAMES` for one set of predictions."""
+    y, s = _labels(y_true, score)
+    (tn, fp), (fn, tp) = confusion(y, (s >= threshold).astype(np.int64))
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {
+        "accuracy": _ratio(tp + tn, len(y)),
+        "precision": precision,
+        "recall": recall,
+        "specificity": _ratio(tn, tn + fp),
+        "f1": _ratio(2 * precision * recall, precision + recall),
+        "auroc": auroc(y, s),
+    }
+
+
+def _group_index(groups: Sequence) -> list[np.ndarray]:
+    _, inverse = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)
+    return [np.nonzero(inverse == k)[0] for k in range(inverse.max() + 1)] if len(inverse) else []
+
+
+def _resamples(groups: Sequence, n: int, seed: int) -> list[np.ndarray]:
+    members = _group_index(groups)
+    if not members:
+        raise UsageError("found no test items; expected at least one group")
+    rng = np.random.default_rng(seed)
+    return [np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))]) for _ in range(n)]
+
+
+def _interval(values: list[float], level: float) -> tuple[float, float]:
+    arr = np.asarray([v for v in values if np.isfinite(v)], np.float64)
+    if not arr.size:
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    return float(np.quantile(arr, alpha)), float(np.quantile(arr, 1 - alpha))
+
+
+def bootstrap(y_true: Sequence[int], score: Sequence[float], groups: Sequence, *, n: int = 1000,
+              level: float = 0.95, seed: int = 0, threshold: float = 0.5) -> dict[str, tuple[float, float]]:
+    """Percentile ``level`` intervals of every metric, resampling whole groups ``n`` times."""
+    y, s = _labels(y_true, score)
+    draws = [scores(y[i], s[i], threshold) for i in _resamples(groups, n, seed)]
+    return {name: _interval([d[name] for d in draws], level) for name in NAMES}
+
+
+def paired_difference(y_true: Sequence[int], score_a: Sequence[float], score_b: Sequence[float],
+                      groups: Sequence, *, metric: str = "accuracy", n: int = 1000, level: float = 0.95,
+                      seed: int = 0, threshold: float = 0.5) -> dict[str, float]:
+    """``metric(b) - metric(a)`` on the same items, with a paired group-bootstrap interval."""
+    if metric not in NAMES:
+        raise UsageError(f"found metric {metric!r}; expected one of {', '.join(NAMES)}")
+    y, a = _labels(y_true, score_a)
+    _, b = _labels(y_true, score_b)
+    value: Callable[[np.ndarray, np.ndarray], float] = lambda idx, s: scores(y[idx], s[idx], threshold)[metric]
+    every = np.arange(len(y))
+    diffs = [value(i, b) - value(i, a) for i in _resamples(groups, n, seed)]
+    low, high = _interval(diffs, level)
+    return {"difference": value(every, b) - value(every, a), "low": low, "high": high}

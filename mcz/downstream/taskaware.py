@@ -1,0 +1,149 @@
+"""Task-aware codec (item 5): fine-tune an mcz model with a feature-preservation loss.
+
+The mcz network (e.g. ``cae-compact``) is fine-tuned on random ``crop x crop``
+crops of the *training* images (never the test groups) with
+
+    loss = MSE(x_hat, x) + weight * mean_l ||F_l(down(x_hat)) - F_l(down(x))||^2 / mean(F_l(down(x))^2)
+
+where ``F_l`` are the ReLU outputs of the convolution trunk of a frozen
+classifier trained on originals (protocol a), ``down`` resizes by
+``resolution / source`` as the classifier's input pipeline does, and ``x_hat`` is
+the reconstruction through the usual uniform-noise stand-in of the latent
+quantiser, at latent bits drawn from the model's quality range.  The result is
+an in-memory engine codec with the same architecture and id but its own weight
+hash, put behind the bench :class:`~mcz.bench.codecs.Codec` contract as
+``mcz:<id>+task`` and matched per image to the same ratios as the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+
+import numpy as np
+
+from mcz.bench.codecs import Codec, Settings
+from mcz.downstream import classifiers
+from mcz.fsutil import atomic_write_bytes
+
+SUFFIX = "+task"
+CROP, BATCH, LR = 112, 8, 1e-4
+
+
+def name_of(base: str) -> str:
+    """Bench name of the task-aware variant of ``mcz:<id>``."""
+    return base + SUFFIX
+
+
+def _features(trunk, x) -> list:
+    from torch import nn
+
+    out = []
+    for layer in trunk:
+        x = layer(x)
+        if isinstance(layer, (nn.ReLU, nn.ReLU6)):
+            out.append(x)
+    return out or [x]
+
+
+def finetune(base_id: str, classifier, frames: np.ndarray, *, steps: int, weight: float, resolution: int,
+             seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
+    """Fine-tuned state dict of ``base_id`` (see the module docstring)."""
+    import torch
+    import torch.nn.functional as F
+
+    from mcz.codec import zoo
+    from mcz.codec.cae import build_model
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    entry = zoo.find_checkpoint(base_id)
+    spec = entry.spec
+    model = build_model(spec.family, spec.config)
+    model.load_state_dict(zoo.load_state_dict(entry))
+    model.train()
+    trunk = classifiers.feature_layers(classifier).eval()
+    for p in trunk.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    source = frames.shape[-1]
+    crop = min(CROP, source)
+    small = max(8, round(crop * resolution / source))
+    lo, hi = spec.quality_range
+    for step in range(steps):
+        idx = rng.integers(0, len(frames), BATCH)
+        ys, xs = rng.integers(0, source - crop + 1, BATCH), rng.integers(0, source - crop + 1, BATCH)
+        batch = np.stack([frames[i, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)])
+        x = torch.from_numpy(batch).float().div_(255.0).unsqueeze(1)
+        bits = int(rng.integers(max(lo, 2), hi + 1))
+        x_hat = model(x, bits)["x_hat"]
+        mse = F.mse_loss(x_hat, x)
+
+        def down(t):
+            return F.interpolate(t, size=(small, small), mode="bilinear", antialias=True, align_corners=False)
+
+        with torch.no_grad():
+            ref = _features(trunk, down(x))
+        got = _features(trunk, down(x_hat))
+        feat = sum(F.mse_loss(g, r) / (r.pow(2).mean() + 1e-8) for g, r in zip(got, ref)) / len(ref)
+        loss = mse + weight * feat
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if log and (step + 1) % max(1, steps // 6) == 0:
+            log(f"task-aware {base_id} step {step + 1}/{steps}: mse {float(mse):.5f} feature {float(feat):.4f}")
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def bench_codec(base_id: str, state: dict) -> Codec:
+    """The fine-tuned weights behind the bench contract (``mcz:<id>+task``), coded by the mcz engine."""
+    import torch
+
+    from mcz.codec import engine, zoo
+    from mcz.io import from_array
+
+    spec = zoo.find_checkpoint(base_id).spec
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    sha = hashlib.sha256(buf.getvalue()).hexdigest()
+    inner = engine.codec_from_state(spec, state, sha)
+
+    def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
+        return engine.encode_image(from_array(frame, bits_stored=bits, signed=False), inner, quality=int(quality))
+
+    def decode(data: bytes, _bits: int | None) -> np.ndarray:
+        out = np.asarray(engine.decode_bytes(data, codec=inner))
+        return out[0] if out.ndim == 3 else out  # one frame
+
+    lo, hi = spec.quality_range
+    return Codec(
+        name=name_of("mcz:" + base_id), library="mcz engine (in-memory fine-tuned weights)",
+        settings=Settings(lo, hi, spec.quantiser_bits, "mcz quality: latent quantisation bits", integer=True),
+        lossless=False, encoder=encode, decoder=decode, version_of=lambda: f"weights sha256 {sha[:12]}",
+        bits=(1, 16), threads=engine.CODEC_THREADS,
+        notes=f"{base_id} fine-tuned with a classifier feature-preservation loss; whole .mcz file",
+    )
+
+
+def task_aware_codec(base_id: str, classifier, train_frames: np.ndarray, config,
+                     log: Callable[[str], None] | None = None) -> Codec:
+    """Fine-tune (or load the cached fine-tune of) ``base_id`` and wrap it as a bench codec."""
+    import torch
+
+    key = hashlib.sha256(
+        repr((base_id, config.task_steps, config.task_weight, config.resolution, config.seed,
+              hashlib.sha1(train_frames.tobytes()).hexdigest(),
+              hashlib.sha1(b"".join(v.numpy().tobytes() for v in classifier.state_dict().values())).hexdigest()))
+        .encode()).hexdigest()[:16]
+    path = config.cache / "models" / f"taskaware-{base_id}-{key}.pt"
+    if path.is_file():
+        state = torch.load(path, weights_only=True)
+    else:
+        state = finetune(base_id, classifier, train_frames, steps=config.task_steps, weight=config.task_weight,
+                         resolution=config.resolution, seed=config.seed, log=log)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(path, buf.getvalue(), overwrite=True)
+    return bench_codec(base_id, state)

@@ -20,15 +20,16 @@ from mcz.training.evaluate import evaluate
 from mcz.training.sources import evaluation_images
 
 #: Which data set each shipped model is measured on (its training data's test split).
-DATA_OF = {"cae-seed": "br35h", "cae-compact": "br35h", "cae-compact-ctmr": "ctmr"}
+DATA_OF = {"cae-seed": "br35h", "cae-compact": "br35h", "cae-compact-ctmr": "ctmr",
+           "hyperprior-compact": "br35h", "factorized-compact": "br35h", "hyperprior-compact-ctmr": "ctmr"}
 
 
-def run(limit: int | None, qualities: list[int]) -> list[dict]:
+def run(limit: int | None, qualities: list[int], models: list[str] | None = None) -> list[dict]:
     """One row per (model, quality)."""
     rows = []
     for model_id in sorted(zoo.available_ids()):
         data = DATA_OF.get(model_id)
-        if data is None:
+        if data is None or (models and model_id not in models):
             continue
         codec = engine.load_codec(model_id)
         images = evaluation_images(data, "test", limit)
@@ -45,7 +46,7 @@ def run(limit: int | None, qualities: list[int]) -> list[dict]:
 
 def markdown(rows: list[dict]) -> str:
     """A table: mcz beside JPEG 2000 at the same size, per model and quality."""
-    lines = ["| model | data (test) | images | quality (bits) | bpp | CR | PSNR dB | SSIM | JPEG 2000 PSNR dB | JPEG 2000 SSIM | ΔPSNR |",
+    lines = ["| model | data (test) | images | quality | bpp | CR | PSNR dB | SSIM | JPEG 2000 PSNR dB | JPEG 2000 SSIM | ΔPSNR |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['data']} | {r['images']} | {r['quality']} | {r['bpp']:.3f} | "
@@ -58,10 +59,12 @@ def main() -> None:
     """Evaluate and write the JSON rows and the markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="images (or volumes) per test split; default all")
-    parser.add_argument("--qualities", default="3,4,6,8", help="latent bits to measure (default %(default)s)")
+    parser.add_argument("--qualities", default="3,4,6,8",
+                        help="qualities (cae: latent bits; learned: rate levels) to measure (default %(default)s)")
+    parser.add_argument("--models", help="comma-separated model ids (default: every shipped model)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/checkpoints"))
     args = parser.parse_args()
-    rows = run(args.limit, [int(q) for q in args.qualities.split(",")])
+    rows = run(args.limit, [int(q) for q in args.qualities.split(",")], args.models.split(",") if args.models else None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(markdown(rows))

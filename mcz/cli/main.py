@@ -142,6 +142,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-every", type=int, default=d.save_every, help="steps between resumable states")
     p.add_argument("--val-every", type=int, default=d.val_every, help="steps between validations")
     p.add_argument("--val-images", type=int, default=d.val_images, help="validation images (default %(default)s)")
+    p.add_argument("--rate-weight", type=float, help="cae family: weight of the entropy regulariser "
+                   "(estimated bpp of the latent symbols; default 0 = distortion only, as the paper)")
     p.add_argument("--limit-images", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--init", help="start from this installed model's weights (e.g. continue a shipped model)")
     p.add_argument("--export", dest="export_to", default="checkpoints",

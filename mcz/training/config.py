@@ -32,4 +32,5 @@ class TrainConfig:
     limit_images: int | None = None
     export_to: str | None = None
     epochs: int | None = None
+    rate_weight: float = 0.0  # cae family: entropy regulariser weight (bits per pixel)
     init: str | None = None  # start a new run from an installed model's weights (e.g. continue cae-seed)

@@ -73,6 +73,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     system = CodecSystem(
         spec, lr=config.lr, loss=config.loss, bits=config.bits, warmup=config.warmup,
         total_steps=config.total_steps or config.max_steps, schedule=config.schedule, start_step=start,
+        rate_weight=config.rate_weight,
     )
     if config.init and not start:
         _init_from_zoo(system, config.init)
@@ -144,7 +145,7 @@ def provenance(meta: dict[str, Any]) -> dict[str, Any]:
         **describe(config["data"]),
         "data": config["data"],
         "recipe": {k: config.get(k) for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed",
-                                              "init")},
+                                              "init", "rate_weight")},
         "steps": meta["step"],
         "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),
         "machine": meta.get("machine", "unknown"),

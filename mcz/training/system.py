@@ -23,6 +23,18 @@ def quantise_like_codec(y: torch.Tensor, bits: int, rounding: str) -> torch.Tens
     return q.clamp(0, levels) / levels * span + low
 
 
+def _symbol_density(spec: ModelSpec) -> torch.nn.Module:
+    """A factorized density over the CAE's latent channels (for the entropy regulariser)."""
+    from mcz.errors import UsageError, require
+
+    if spec.family != "cae":
+        raise UsageError(f"--rate-weight applies to the cae family; {spec.id!r} is {spec.family} and has its own rate term")
+    require("compressai", "entropy")
+    from compressai.entropy_models import EntropyBottleneck
+
+    return EntropyBottleneck(spec.config["channels"][-1])
+
+
 def lr_factor(step: int, warmup: int, total: int, floor: float = 0.1) -> float:
     """Linear warm-up, then cosine decay to ``floor`` x the base rate at ``total`` steps."""
     if warmup and step < warmup:
@@ -50,6 +62,11 @@ class CodecSystem(L.LightningModule):
         ``cosine`` (warm-up + cosine decay) or ``constant`` (the paper's).
     start_step : int
         Steps already done by earlier runs (for the schedule).
+    rate_weight : float
+        ``cae`` family only: weight of an entropy regulariser, the bits per pixel
+        of the min-max symbols under a learned factorized density (CompressAI
+        ``EntropyBottleneck``, used in training only; the codec still codes with
+        Brotli).  0 trains on distortion alone, as the founding paper does.
     """
 
     def __init__(
@@ -62,10 +79,13 @@ class CodecSystem(L.LightningModule):
         total_steps: int = 10_000,
         schedule: str = "cosine",
         start_step: int = 0,
+        rate_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.spec = spec
         self.model = build_model(spec.family, spec.config)
+        self.rate_weight = float(rate_weight)
+        self.rate_model = _symbol_density(spec) if self.rate_weight > 0 else None
         self.lr, self.loss_kind, self.bits = lr, loss, bits or spec.quantiser_bits
         self.warmup, self.total_steps, self.schedule, self.start_step = warmup, total_steps, schedule, start_step
 
@@ -74,9 +94,23 @@ class CodecSystem(L.LightningModule):
             return self._rd_step(batch)
         out = self.model(batch, self.bits)
         loss = distortion(out["x_hat"], batch, self.loss_kind)
+        if self.rate_model is not None:
+            bpp, aux = self._symbol_rate(out["y"], batch)
+            self.log("train_bpp_estimate", bpp.detach(), prog_bar=True)
+            loss = loss + self.rate_weight * bpp + aux
         self.log("train_loss", loss, prog_bar=True)
         self.log("train_psnr", psnr_unit(out["x_hat"].detach(), batch), prog_bar=True)
         return loss
+
+    def _symbol_rate(self, y: torch.Tensor, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Estimated bits per pixel of the min-max symbols (noisy proxy) and the density's aux loss."""
+        flat = y.flatten(1)
+        low = flat.amin(1).view(-1, 1, 1, 1).detach()
+        span = (flat.amax(1).view(-1, 1, 1, 1).detach() - low).clamp_min(1e-8)
+        symbols = (y - low) / span * (2**self.bits - 1)
+        _, likelihood = self.rate_model(symbols)
+        pixels = batch.shape[0] * batch.shape[2] * batch.shape[3]
+        return -torch.log2(likelihood).sum() / pixels, self.rate_model.loss()
 
     def _rd_step(self, batch: torch.Tensor) -> torch.Tensor:
         """One rate-distortion step at a quality level drawn for this step (gain units)."""
@@ -109,6 +143,8 @@ class CodecSystem(L.LightningModule):
     def _parameter_groups(self) -> list[dict]:
         """All weights at ``lr``; the entropy bottlenecks' quantiles (aux loss) at 10x, as CompressAI does."""
         named = dict(self.model.named_parameters())
+        if self.rate_model is not None:  # the regulariser's density trains with the model
+            named.update({f"rate_model.{k}": v for k, v in self.rate_model.named_parameters()})
         aux = [n for n in named if n.endswith("quantiles")]
         main = [named[n] for n in named if n not in aux]
         groups = [{"params": main}]

@@ -114,3 +114,26 @@ def test_a_factorized_model_can_borrow_a_hyperprior_s_transforms(learned_zoo, ti
     assert torch.allclose(start["g_a.0.weight"].half().float(), end["g_a.0.weight"].float())
     assert "z_model._quantized_cdf" not in end  # a factorized model has no hyper latent
     engine.load_codec.cache_clear()
+
+
+def test_cae_training_with_an_entropy_regulariser_logs_its_rate(tiny_folder, tmp_path):
+    pytest.importorskip("compressai")
+    run = tmp_path / "run"
+    argv = ["train", "--model", "cae-compact", "--id", "cae-compact-rate", "--data", str(tiny_folder),
+            "--max-steps", "2", "--patch", "32", "--batch-size", "2", "--out", str(run), "--export", "",
+            "--threads", "1", "--rate-weight", "0.01"]
+    assert main(argv) == 0
+    state = json.loads((run / "state.json").read_text())
+    assert state["config"]["rate_weight"] == 0.01
+    assert state["metrics"]["train_bpp_estimate"] > 0
+
+
+def test_the_entropy_regulariser_is_refused_for_learned_families(tiny_folder, tmp_path, capsys):
+    from mcz.codec import registry
+    from tests.zoo import TINY_LEARNED
+
+    spec = registry.register(TINY_LEARNED["factorized"])
+    argv = ["train", "--model", spec.id, "--data", str(tiny_folder), "--max-steps", "1", "--patch", "32",
+            "--out", str(tmp_path / "r"), "--export", "", "--rate-weight", "0.01"]
+    assert main(argv) != 0
+    assert "has its own rate term" in capsys.readouterr().err

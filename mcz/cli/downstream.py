@@ -1,4 +1,4 @@
-"""``mcz bench --downstream``: arguments of the downstream diagnosis; the work is in :mod:`mcz.downstream.run`.
+"""``mcz bench --downstream``: arguments of the downstream diagnosis (work: :mod:`mcz.downstream.run`).
 
 Adding the arguments imports nothing heavy; :func:`run_downstream` imports torch
 when the command runs.
@@ -34,18 +34,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--targets gives the ratios (default: the papers' 13), --codecs the codecs (default jpeg,j2k,"
         "mcz:cae-compact), --quick the minutes-long preset. Resumable: rerun with the same --out",
     )
-    g.add_argument("--downstream", action="store_true", help="run the downstream diagnosis instead of the rate bench")
-    g.add_argument("--classifiers", type=_names, help="smallcnn, mobilenet_v2, resnet50 (default: all; quick: smallcnn)")
+    g.add_argument(
+        "--downstream", action="store_true", help="run the downstream diagnosis instead of the rate bench"
+    )
+    g.add_argument(
+        "--classifiers", type=_names, help="smallcnn, mobilenet_v2, resnet50 (default: all; quick: smallcnn)"
+    )
     g.add_argument("--protocols", type=_names, help="a,b,c (default all)")
-    g.add_argument("--train-targets", type=str, help="ratios of protocols b and c (default: --targets; quick 16.99,33.99)")
-    g.add_argument("--resolution", type=int, help="classifier input pixels (multiple of 16; default 224, quick 64)")
+    g.add_argument(
+        "--train-targets",
+        type=str,
+        help="ratios of protocols b and c (default: --targets; quick 16.99,33.99)",
+    )
+    g.add_argument(
+        "--resolution", type=int, help="classifier input pixels (multiple of 16; default 224, quick 64)"
+    )
     g.add_argument("--source", type=int, help="pixels of the coded 8-bit originals (default 224)")
     g.add_argument("--train-limit", type=int, help="training images, whole groups (default all; quick 400)")
     g.add_argument("--test-limit", type=int, help="test images, whole groups (default all 599; quick 120)")
     g.add_argument("--epochs", type=int, help="classifier epochs (default 30; quick 6)")
     g.add_argument("--task-steps", type=int, help="fine-tuning steps of the task-aware codec; 0 skips it")
     g.add_argument("--device", help="classifier training device: cpu (default) or cuda")
-    g.add_argument("--cache", type=Path, help="decoded sets and trained models (default runs/downstream-cache)")
+    g.add_argument(
+        "--cache", type=Path, help="decoded sets and trained models (default runs/downstream-cache)"
+    )
 
 
 def config_from(args: argparse.Namespace):
@@ -62,11 +74,22 @@ def config_from(args: argparse.Namespace):
         try:
             changes["train_ratios"] = tuple(float(v) for v in args.train_targets.split(",") if v.strip())
         except ValueError:
-            raise UsageError(f"found --train-targets {args.train_targets!r}; expected numbers, e.g. 8.67,33.99") from None
+            raise UsageError(
+                f"found --train-targets {args.train_targets!r}; expected numbers, e.g. 8.67,33.99"
+            ) from None
     for name in ("classifiers", "protocols"):
         if getattr(args, name):
             changes[name] = getattr(args, name)
-    for name in ("resolution", "source", "train_limit", "test_limit", "epochs", "task_steps", "cache", "device"):
+    for name in (
+        "resolution",
+        "source",
+        "train_limit",
+        "test_limit",
+        "epochs",
+        "task_steps",
+        "cache",
+        "device",
+    ):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     if changes.get("task_steps") == 0:

@@ -29,7 +29,9 @@ def build(name: str, resolution: int) -> nn.Module:
     if name == "mobilenet_v2":
         model = models.mobilenet_v2(weights=None, num_classes=2)
         old = model.features[0][0]
-        model.features[0][0] = nn.Conv2d(1, old.out_channels, old.kernel_size, old.stride, old.padding, bias=False)
+        model.features[0][0] = nn.Conv2d(
+            1, old.out_channels, old.kernel_size, old.stride, old.padding, bias=False
+        )
         return model
     model = models.resnet50(weights=None, num_classes=2)
     old = model.conv1

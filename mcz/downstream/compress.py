@@ -79,20 +79,36 @@ def _code_one(codec: Codec, frame: np.ndarray, target: float) -> tuple[np.ndarra
     intensity = from_array(frame, bits_stored=8).intensity
     m = match_ratio(codec, frame, intensity, float(target))
     decoded = codec.decode(m.data, 8)
-    return decoded, {"achieved": m.achieved, "nbytes": len(m.data), "setting": m.setting,
-                     "psnr": metrics.psnr(frame, decoded, 255.0), "reached": m.reached}
+    return decoded, {
+        "achieved": m.achieved,
+        "nbytes": len(m.data),
+        "setting": m.setting,
+        "psnr": metrics.psnr(frame, decoded, 255.0),
+        "reached": m.reached,
+    }
 
 
 def _save(path: Path, names: list[str], frames: list[np.ndarray], rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, overwrite=True) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, names=np.array(names), frames=np.stack(frames),
-                     **{f: np.array([r[f] for r in rows]) for f in FIELDS})
+    with atomic_path(path, overwrite=True) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            names=np.array(names),
+            frames=np.stack(frames),
+            **{f: np.array([r[f] for r in rows]) for f in FIELDS},
+        )
 
 
-def decoded_set(codec: Codec, target: float, names: Sequence[str], frames: np.ndarray, cache: Path, *,
-                flush: int = 50, progress: Callable[[str], None] | None = None) -> Decoded:
+def decoded_set(
+    codec: Codec,
+    target: float,
+    names: Sequence[str],
+    frames: np.ndarray,
+    cache: Path,
+    *,
+    flush: int = 50,
+    progress: Callable[[str], None] | None = None,
+) -> Decoded:
     """The cell (codec, target) of ``names``: loaded from the cache, completed where missing."""
     source = int(frames.shape[-1])
     path = cell_path(cache, codec.name, target, names, source)
@@ -115,9 +131,13 @@ def decoded_set(codec: Codec, target: float, names: Sequence[str], frames: np.nd
             _save(path, done_names, done_frames, rows)
             if progress:
                 progress(f"{codec.name} {target:g}:1 {i + 1}/{len(names)}")
-    return Decoded(codec.name, float(target), list(done_names),
-                   np.stack(done_frames) if done_frames else np.zeros((0, source, source), np.uint8),
-                   *(np.array([r[f] for r in rows]) for f in FIELDS))
+    return Decoded(
+        codec.name,
+        float(target),
+        list(done_names),
+        np.stack(done_frames) if done_frames else np.zeros((0, source, source), np.uint8),
+        *(np.array([r[f] for r in rows]) for f in FIELDS),
+    )
 
 
 def memoised(codec: Codec) -> Codec:

@@ -62,8 +62,10 @@ def subset(items: Sequence[Sample], limit: int | None, seed: int = 0) -> list[Sa
     chosen: list[Sample] = []
     for label, share in ((1, limit // 2), (0, limit - limit // 2)):
         taken = 0
-        groups = sorted((g for g, m in by_group.items() if round(np.mean([x.label for x in m])) == label),
-                        key=lambda g: _rank(g, seed))
+        groups = sorted(
+            (g for g, m in by_group.items() if round(np.mean([x.label for x in m])) == label),
+            key=lambda g: _rank(g, seed),
+        )
         for g in groups:
             if taken >= share:
                 break
@@ -79,18 +81,26 @@ def check_disjoint(parts: dict[str, Sequence[Sample]]) -> None:
     for part, items in parts.items():
         for s in items:
             if seen.setdefault(s.group, part) != part:
-                raise UsageError(f"group {s.group} ({s.name}) is in both {seen[s.group]} and {part}; splits leak")
+                raise UsageError(
+                    f"group {s.group} ({s.name}) is in both {seen[s.group]} and {part}; splits leak"
+                )
 
 
 def resize_grey(grey: np.ndarray, size: int) -> np.ndarray:
     """8-bit grey resized to ``size x size`` (PIL Lanczos)."""
     from PIL import Image
 
-    return np.asarray(Image.fromarray(np.asarray(grey, np.uint8)).resize((size, size), Image.LANCZOS), np.uint8)
+    return np.asarray(
+        Image.fromarray(np.asarray(grey, np.uint8)).resize((size, size), Image.LANCZOS), np.uint8
+    )
 
 
-def load_frames(items: Sequence[Sample], source: int, cache: Path | None = None,
-                loader: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
+def load_frames(
+    items: Sequence[Sample],
+    source: int,
+    cache: Path | None = None,
+    loader: Callable[[str], np.ndarray] | None = None,
+) -> np.ndarray:
     """``(N, source, source)`` uint8 originals, cached per image list in ``cache`` (npy)."""
     if loader is None:
         from mcz.datasets.br35h import load_grey as loader
@@ -98,13 +108,15 @@ def load_frames(items: Sequence[Sample], source: int, cache: Path | None = None,
     path = None if cache is None else Path(cache) / f"frames-{source}-{key}.npy"
     if path is not None and path.is_file():
         return np.load(path)
-    frames = np.stack([resize_grey(loader(s.name), source) for s in items]) if items else np.zeros(
-        (0, source, source), np.uint8)
+    frames = (
+        np.stack([resize_grey(loader(s.name), source) for s in items])
+        if items
+        else np.zeros((0, source, source), np.uint8)
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path, overwrite=True) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, frames)
+        with atomic_path(path, overwrite=True) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, frames)
     return frames
 
 
@@ -115,5 +127,7 @@ def to_tensor(frames: np.ndarray, resolution: int):
 
     x = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(255.0).unsqueeze(1)
     if x.shape[-1] != resolution or x.shape[-2] != resolution:
-        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+        x = F.interpolate(
+            x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False
+        )
     return x.clamp_(0.0, 1.0)

@@ -9,7 +9,7 @@ difference resample the same groups for both predictions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,7 +22,9 @@ NAMES = ("accuracy", "precision", "recall", "specificity", "f1", "auroc")
 def _labels(y_true: Sequence[int], other: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     y, o = np.asarray(y_true), np.asarray(other)
     if y.ndim != 1 or y.shape != o.shape:
-        raise UsageError(f"found labels of shape {y.shape} and predictions of shape {o.shape}; expected equal 1-D")
+        raise UsageError(
+            f"found labels of shape {y.shape} and predictions of shape {o.shape}; expected equal 1-D"
+        )
     if y.size and not np.isin(y, (0, 1)).all():
         raise UsageError("found labels other than 0 and 1; expected binary labels")
     return y.astype(np.int64), o
@@ -32,8 +34,13 @@ def confusion(y_true: Sequence[int], y_pred: Sequence[int]) -> np.ndarray:
     """``[[tn, fp], [fn, tp]]`` (rows: truth 0, 1; columns: prediction 0, 1), like scikit-learn."""
     y, p = _labels(y_true, y_pred)
     p = p.astype(np.int64)
-    return np.array([[np.sum((y == 0) & (p == 0)), np.sum((y == 0) & (p == 1))],
-                     [np.sum((y == 1) & (p == 0)), np.sum((y == 1) & (p == 1))]], dtype=np.int64)
+    return np.array(
+        [
+            [np.sum((y == 0) & (p == 0)), np.sum((y == 0) & (p == 1))],
+            [np.sum((y == 1) & (p == 0)), np.sum((y == 1) & (p == 1))],
+        ],
+        dtype=np.int64,
+    )
 
 
 def _ratio(num: float, den: float) -> float:
@@ -82,7 +89,9 @@ def _resamples(groups: Sequence, n: int, seed: int) -> list[np.ndarray]:
     if not members:
         raise UsageError("found no test items; expected at least one group")
     rng = np.random.default_rng(seed)
-    return [np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))]) for _ in range(n)]
+    return [
+        np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))]) for _ in range(n)
+    ]
 
 
 def _interval(values: list[float], level: float) -> tuple[float, float]:
@@ -93,23 +102,43 @@ def _interval(values: list[float], level: float) -> tuple[float, float]:
     return float(np.quantile(arr, alpha)), float(np.quantile(arr, 1 - alpha))
 
 
-def bootstrap(y_true: Sequence[int], score: Sequence[float], groups: Sequence, *, n: int = 1000,
-              level: float = 0.95, seed: int = 0, threshold: float = 0.5) -> dict[str, tuple[float, float]]:
+def bootstrap(
+    y_true: Sequence[int],
+    score: Sequence[float],
+    groups: Sequence,
+    *,
+    n: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> dict[str, tuple[float, float]]:
     """Percentile ``level`` intervals of every metric, resampling whole groups ``n`` times."""
     y, s = _labels(y_true, score)
     draws = [scores(y[i], s[i], threshold) for i in _resamples(groups, n, seed)]
     return {name: _interval([d[name] for d in draws], level) for name in NAMES}
 
 
-def paired_difference(y_true: Sequence[int], score_a: Sequence[float], score_b: Sequence[float],
-                      groups: Sequence, *, metric: str = "accuracy", n: int = 1000, level: float = 0.95,
-                      seed: int = 0, threshold: float = 0.5) -> dict[str, float]:
+def paired_difference(
+    y_true: Sequence[int],
+    score_a: Sequence[float],
+    score_b: Sequence[float],
+    groups: Sequence,
+    *,
+    metric: str = "accuracy",
+    n: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> dict[str, float]:
     """``metric(b) - metric(a)`` on the same items, with a paired group-bootstrap interval."""
     if metric not in NAMES:
         raise UsageError(f"found metric {metric!r}; expected one of {', '.join(NAMES)}")
     y, a = _labels(y_true, score_a)
     _, b = _labels(y_true, score_b)
-    value: Callable[[np.ndarray, np.ndarray], float] = lambda idx, s: scores(y[idx], s[idx], threshold)[metric]
+
+    def value(idx: np.ndarray, s: np.ndarray) -> float:
+        return scores(y[idx], s[idx], threshold)[metric]
+
     every = np.arange(len(y))
     diffs = [value(i, b) - value(i, a) for i in _resamples(groups, n, seed)]
     low, high = _interval(diffs, level)

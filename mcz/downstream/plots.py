@@ -46,7 +46,9 @@ def draw(summary: dict, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for (protocol, classifier), codecs in sorted(_by_panel(summary).items()):
-        lossy = {c: sorted(rs, key=lambda r: r["target_ratio"]) for c, rs in codecs.items() if c != "original"}
+        lossy = {
+            c: sorted(rs, key=lambda r: r["target_ratio"]) for c, rs in codecs.items() if c != "original"
+        }
         if not lossy:
             continue
         base = _baseline(summary, classifier)
@@ -54,10 +56,21 @@ def draw(summary: dict, folder: Path) -> list[Path]:
         for codec, rs in lossy.items():
             x = [r["rate"]["achieved_ratio_mean"] for r in rs]
             y = [100 * r["metrics"]["accuracy"] for r in rs]
-            err = [[100 * (r["metrics"]["accuracy"] - r["ci95"]["accuracy"][0]) for r in rs],
-                   [100 * (r["ci95"]["accuracy"][1] - r["metrics"]["accuracy"]) for r in rs]]
-            ax.errorbar(x, y, yerr=err, marker="o", ms=3.5, capsize=2, lw=2 if codec.startswith("mcz") else 1.2,
-                        ls="-" if codec.startswith("mcz") else "--", label=codec)
+            err = [
+                [100 * (r["metrics"]["accuracy"] - r["ci95"]["accuracy"][0]) for r in rs],
+                [100 * (r["ci95"]["accuracy"][1] - r["metrics"]["accuracy"]) for r in rs],
+            ]
+            ax.errorbar(
+                x,
+                y,
+                yerr=err,
+                marker="o",
+                ms=3.5,
+                capsize=2,
+                lw=2 if codec.startswith("mcz") else 1.2,
+                ls="-" if codec.startswith("mcz") else "--",
+                label=codec,
+            )
         if base is not None:
             ax.axhline(100 * base, color="k", lw=0.8, label="uncompressed")
             ax.axhline(100 * base - 1, color="k", lw=0.8, ls=":", label="uncompressed - 1 pp")
@@ -96,8 +109,9 @@ def draw(summary: dict, folder: Path) -> list[Path]:
         written.append(path)
 
         chosen = sorted({ratios[0], ratios[len(ratios) // 2], ratios[-1]})
-        fig, axes = plt.subplots(len(names), len(chosen), figsize=(1.9 * len(chosen), 1.8 * len(names)), dpi=DPI,
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            len(names), len(chosen), figsize=(1.9 * len(chosen), 1.8 * len(names)), dpi=DPI, squeeze=False
+        )
         for i, c in enumerate(names):
             for j, t in enumerate(chosen):
                 ax = axes[i][j]

@@ -49,8 +49,9 @@ def prepare(frames: np.ndarray, resolution: int):
     return to_tensor(frames, resolution).half()
 
 
-def train(config: TrainConfig, views: Sequence, labels: Sequence[int],
-          progress: Callable[[str], None] | None = None):
+def train(
+    config: TrainConfig, views: Sequence, labels: Sequence[int], progress: Callable[[str], None] | None = None
+):
     """Train a fresh classifier on ``views`` (list of prepared tensors of the same images).
 
     With one view this is plain training; with several, each epoch shows every
@@ -75,7 +76,7 @@ def train(config: TrainConfig, views: Sequence, labels: Sequence[int],
         pick = rng.integers(0, len(views), n)
         total = 0.0
         for start in range(0, n, config.batch_size):
-            idx = order[start:start + config.batch_size]
+            idx = order[start : start + config.batch_size]
             x = stack[torch.as_tensor(pick[idx]), torch.as_tensor(idx)].to(dev).float()
             flip = torch.as_tensor(rng.random(len(idx)) < 0.5, device=dev)
             x[flip] = x[flip].flip(-1)
@@ -97,5 +98,5 @@ def predict(model, inputs, batch_size: int = 128) -> np.ndarray:
     out = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
-            out.append(torch.softmax(model(inputs[start:start + batch_size].float()), dim=1)[:, 1])
+            out.append(torch.softmax(model(inputs[start : start + batch_size].float()), dim=1)[:, 1])
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)

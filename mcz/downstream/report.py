@@ -28,7 +28,10 @@ def read_cells(out: Path) -> list[dict]:
 
 def reached(cell: dict) -> bool:
     rate = cell.get("rate")
-    return rate is None or abs(rate["achieved_ratio_mean"] - cell["target_ratio"]) <= REACHED * cell["target_ratio"]
+    return (
+        rate is None
+        or abs(rate["achieved_ratio_mean"] - cell["target_ratio"]) <= REACHED * cell["target_ratio"]
+    )
 
 
 def is_safe(cell: dict) -> bool:
@@ -53,10 +56,20 @@ def summarise(cells: list[dict]) -> dict:
     for c in cells:
         m, ci = c["metrics"], c["ci95"]
         row = {k: c[k] for k in ("protocol", "classifier", "codec", "target_ratio")}
-        row.update({"metrics": m, "ci95": ci, "confusion": c["confusion"], "rate": c["rate"],
-                    "vs_original": c.get("vs_original"), "reached": reached(c), "safe": is_safe(c),
-                    "test_images": c["test"]["images"], "test_groups": c["test"]["groups"],
-                    "train_views": c["train"]["views"]})
+        row.update(
+            {
+                "metrics": m,
+                "ci95": ci,
+                "confusion": c["confusion"],
+                "rate": c["rate"],
+                "vs_original": c.get("vs_original"),
+                "reached": reached(c),
+                "safe": is_safe(c),
+                "test_images": c["test"]["images"],
+                "test_groups": c["test"]["groups"],
+                "train_views": c["train"]["views"],
+            }
+        )
         rows.append(row)
         if c["codec"] != "original":
             groups[(c["protocol"], c["classifier"], c["codec"])].append(c)
@@ -69,14 +82,21 @@ def summarise(cells: list[dict]) -> dict:
             mcz = {c: r for c, r in by_codec.items() if c.startswith("mcz:")}
             if mcz:
                 best = max(mcz, key=lambda c: mcz[c] or 0)
-                goal[f"{p}/{k}"] = {"j2k": j2k, "best_mcz": best, "mcz": mcz[best],
-                                    "factor": (mcz[best] / j2k) if (mcz[best] and j2k) else None,
-                                    "met": bool(mcz[best] and j2k and mcz[best] >= 1.5 * j2k)}
-    return {"cells": sorted(rows, key=lambda r: (r["protocol"], r["classifier"], r["codec"], r["target_ratio"])),
-            "highest_safe_ratio": safe, "goal_mcz_vs_j2k_1.5x": goal,
-            "rule": f"safe: accuracy >= uncompressed - {MARGIN * 100:g} pp and paired 95% group-bootstrap "
-                    f"CI of the difference reaches 0, at every reached target up to it (|mean achieved - target| "
-                    f"<= {REACHED * 100:g}%)"}
+                goal[f"{p}/{k}"] = {
+                    "j2k": j2k,
+                    "best_mcz": best,
+                    "mcz": mcz[best],
+                    "factor": (mcz[best] / j2k) if (mcz[best] and j2k) else None,
+                    "met": bool(mcz[best] and j2k and mcz[best] >= 1.5 * j2k),
+                }
+    return {
+        "cells": sorted(rows, key=lambda r: (r["protocol"], r["classifier"], r["codec"], r["target_ratio"])),
+        "highest_safe_ratio": safe,
+        "goal_mcz_vs_j2k_1.5x": goal,
+        "rule": f"safe: accuracy >= uncompressed - {MARGIN * 100:g} pp and paired 95% group-bootstrap "
+        f"CI of the difference reaches 0, at every reached target up to it (|mean achieved - target| "
+        f"<= {REACHED * 100:g}%)",
+    }
 
 
 def _pct(v: float) -> str:
@@ -90,34 +110,69 @@ def markdown(summary: dict, config: dict | None = None) -> str:
     cells = summary["cells"]
     if cells:
         c0 = cells[0]
-        lines += [f"Test: {c0['test_images']} images in {c0['test_groups']} near-duplicate groups of the Br35H "
-                  "test split. Accuracy etc. in %, 95% CI by bootstrap over test groups. Δ = accuracy minus the "
-                  "uncompressed accuracy of the same classifier on the same images (paired CI).", ""]
-    lines += ["| protocol | classifier | codec | target CR | achieved CR (mean) | bpp | PSNR dB | accuracy [95% CI] "
-              "| Δ pp [95% CI] | precision | recall | specificity | F1 | AUROC | confusion [[tn,fp],[fn,tp]] | safe |",
-              "|" + "---|" * 16]
+        lines += [
+            (
+                f"Test: {c0['test_images']} images in {c0['test_groups']} near-duplicate groups of the Br35H "
+                "test split. Accuracy etc. in %, 95% CI by bootstrap over test groups. "
+                "Δ = accuracy minus the uncompressed accuracy of the same classifier "
+                "on the same images (paired CI)."
+            ),
+            "",
+        ]
+    lines += [
+        (
+            "| protocol | classifier | codec | target CR | achieved CR (mean) | bpp | PSNR dB "
+            "| accuracy [95% CI] | Δ pp [95% CI] | precision | recall | specificity | F1 | AUROC "
+            "| confusion [[tn,fp],[fn,tp]] | safe |"
+        ),
+        "|" + "---|" * 16,
+    ]
     for r in cells:
         m, ci, d, rate = r["metrics"], r["ci95"], r["vs_original"], r["rate"]
-        delta = "" if d is None else f"{100 * d['difference']:+.1f} [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
-        ach = "raw" if rate is None else f"{rate['achieved_ratio_mean']:.2f}" + ("" if r["reached"] else " (not reached)")
+        delta = (
+            ""
+            if d is None
+            else f"{100 * d['difference']:+.1f} [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
+        )
+        ach = (
+            "raw"
+            if rate is None
+            else f"{rate['achieved_ratio_mean']:.2f}" + ("" if r["reached"] else " (not reached)")
+        )
         bpp = "8" if rate is None else f"{rate['bpp_mean']:.3f}"
         ps = "∞" if rate is None else f"{rate['psnr_mean_db']:.1f}"
         lines.append(
-            f"| {r['protocol']} | {r['classifier']} | {r['codec']} | {r['target_ratio']:g} | {ach} | {bpp} | {ps} | "
+            f"| {r['protocol']} | {r['classifier']} | {r['codec']} | {r['target_ratio']:g} | {ach} | {bpp} "
+            f"| {ps} | "
             f"{_pct(m['accuracy'])} [{_pct(ci['accuracy'][0])}, {_pct(ci['accuracy'][1])}] | {delta} | "
             f"{_pct(m['precision'])} | {_pct(m['recall'])} | {_pct(m['specificity'])} | {_pct(m['f1'])} | "
-            f"{m['auroc']:.3f} | {r['confusion']} | {'yes' if r['safe'] else ('' if d is None else 'no')} |")
-    lines += ["", "## Highest safe compression ratio", "", summary["rule"], "",
-              "| protocol | classifier | codec | highest safe target CR |", "|---|---|---|---|"]
+            f"{m['auroc']:.3f} | {r['confusion']} | {'yes' if r['safe'] else ('' if d is None else 'no')} |"
+        )
+    lines += [
+        "",
+        "## Highest safe compression ratio",
+        "",
+        summary["rule"],
+        "",
+        "| protocol | classifier | codec | highest safe target CR |",
+        "|---|---|---|---|",
+    ]
     for p, by_k in summary["highest_safe_ratio"].items():
         for k, by_codec in by_k.items():
             for codec, v in by_codec.items():
                 lines.append(f"| {p} | {k} | {codec} | {'none' if v is None else f'{v:g}:1'} |")
-    lines += ["", "## Goal: best mcz safe ratio >= 1.5 x JPEG 2000's (equal bpp)", "",
-              "| protocol/classifier | JPEG 2000 | best mcz | its safe CR | factor | met |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Goal: best mcz safe ratio >= 1.5 x JPEG 2000's (equal bpp)",
+        "",
+        "| protocol/classifier | JPEG 2000 | best mcz | its safe CR | factor | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, g in summary["goal_mcz_vs_j2k_1.5x"].items():
         f = "n/a" if g["factor"] is None else f"{g['factor']:.2f}"
-        lines.append(f"| {key} | {g['j2k']} | {g['best_mcz']} | {g['mcz']} | {f} | {'yes' if g['met'] else 'no'} |")
+        lines.append(
+            f"| {key} | {g['j2k']} | {g['best_mcz']} | {g['mcz']} | {f} | {'yes' if g['met'] else 'no'} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -62,11 +62,12 @@ class Config:
         return d
 
     def train_config(self, classifier: str) -> protocols.TrainConfig:
-        return protocols.TrainConfig(classifier, self.resolution, self.epochs, self.batch_size, self.lr, self.seed,
-                                     self.device)
+        return protocols.TrainConfig(
+            classifier, self.resolution, self.epochs, self.batch_size, self.lr, self.seed, self.device
+        )
 
 
-#: Minutes on 2 shared CPU cores: small CNN at 64 px, 123 test / 400 train images, JPEG, JPEG 2000, cae-compact.
+#: Small CNN at 64 px, 123 test / 400 train images, JPEG, JPEG 2000, cae-compact (see docs/downstream.md).
 QUICK = Config(
     ratios=(4.33, 8.67, 16.99, 33.99, 59.14, 81.94),
     train_ratios=(16.99, 33.99),
@@ -103,8 +104,14 @@ def _key(*parts) -> str:
 class Run:
     """State of one run (lazy: nothing is loaded or coded until a cell needs it)."""
 
-    def __init__(self, config: Config, out: Path, log: Callable[[str], None] = _log,
-                 payload: dict | None = None, loader: Callable[[str], np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        out: Path,
+        log: Callable[[str], None] = _log,
+        payload: dict | None = None,
+        loader: Callable[[str], np.ndarray] | None = None,
+    ) -> None:
         self.config, self.out, self.log = config, Path(out), log
         self.test = data.subset(data.samples("test", payload), config.test_limit, config.seed)
         self.train = data.subset(data.samples("train", payload), config.train_limit, config.seed)
@@ -122,8 +129,9 @@ class Run:
 
     def frames(self, part: str) -> np.ndarray:
         if part not in self._frames:
-            self._frames[part] = data.load_frames(self.items(part), self.config.source, self.config.cache,
-                                                  self.loader)
+            self._frames[part] = data.load_frames(
+                self.items(part), self.config.source, self.config.cache, self.loader
+            )
         return self._frames[part]
 
     def codec(self, name: str):
@@ -140,9 +148,17 @@ class Run:
         if key not in self._decoded:
             t = time.time()
             self._decoded[key] = compress.decoded_set(
-                self.codec(codec), ratio, [s.name for s in self.items(part)], self.frames(part),
-                self.config.cache, progress=self.log)
-            self.log(f"decoded {codec} {ratio:g}:1 {part} ({len(self.items(part))} images, {time.time() - t:.0f} s)")
+                self.codec(codec),
+                ratio,
+                [s.name for s in self.items(part)],
+                self.frames(part),
+                self.config.cache,
+                progress=self.log,
+            )
+            self.log(
+                f"decoded {codec} {ratio:g}:1 {part} "
+                f"({len(self.items(part))} images, {time.time() - t:.0f} s)"
+            )
         return self._decoded[key]
 
     def inputs(self, codec: str, ratio: float, part: str):
@@ -181,8 +197,15 @@ class Run:
         return model
 
     # --- cells ------------------------------------------------------------------------------------
-    def evaluate(self, protocol: str, classifier: str, views: Sequence[tuple[str, float]], codec: str,
-                 ratio: float, baseline: dict | None) -> dict:
+    def evaluate(
+        self,
+        protocol: str,
+        classifier: str,
+        views: Sequence[tuple[str, float]],
+        codec: str,
+        ratio: float,
+        baseline: dict | None,
+    ) -> dict:
         """Write (or read) one cell: the model of ``views`` tested on ``codec`` at ``ratio``."""
         path = cell_file(self.out, protocol, classifier, codec, ratio)
         if path.is_file():
@@ -197,28 +220,43 @@ class Run:
             "protocol_text": protocols.PROTOCOLS[protocol],
             "classifier": classifier,
             "initialisation": classifiers.INITIALISATION,
-            "train": {"views": [list(v) for v in views], "images": len(self.train),
-                      "groups": len({s.group for s in self.train}), "split": "train",
-                      **self.config.train_config(classifier).to_dict()},
+            "train": {
+                "views": [list(v) for v in views],
+                "images": len(self.train),
+                "groups": len({s.group for s in self.train}),
+                "split": "train",
+                **self.config.train_config(classifier).to_dict(),
+            },
             "codec": codec,
             "target_ratio": float(ratio),
             "rate": (None if codec == ORIGINAL else self.decoded(codec, ratio, "test").summary()),
-            "test": {"split": "test", "images": len(y), "groups": len(set(groups)),
-                     "tumour": int(y.sum()), "source_px": self.config.source,
-                     "resolution_px": self.config.resolution},
+            "test": {
+                "split": "test",
+                "images": len(y),
+                "groups": len(set(groups)),
+                "tumour": int(y.sum()),
+                "source_px": self.config.source,
+                "resolution_px": self.config.resolution,
+            },
             "metrics": metrics.scores(y, score),
-            "ci95": {k: list(v) for k, v in metrics.bootstrap(y, score, groups, n=n, seed=self.config.seed).items()},
+            "ci95": {
+                k: list(v) for k, v in metrics.bootstrap(y, score, groups, n=n, seed=self.config.seed).items()
+            },
             "confusion": metrics.confusion(y, (score >= 0.5).astype(int)).tolist(),
             "names": [s.name for s in self.test],
             "scores": [round(float(v), 6) for v in score],
         }
         if baseline is not None:
             cell["vs_original"] = metrics.paired_difference(
-                y, np.array(baseline["scores"]), score, groups, n=n, seed=self.config.seed)
+                y, np.array(baseline["scores"]), score, groups, n=n, seed=self.config.seed
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, (json.dumps(cell, indent=1) + "\n").encode(), overwrite=True)
         m = cell["metrics"]
-        self.log(f"cell {protocol}/{classifier}/{codec}@{ratio:g}: accuracy {m['accuracy']:.3f} auroc {m['auroc']:.3f}")
+        self.log(
+            f"cell {protocol}/{classifier}/{codec}@{ratio:g}: "
+            f"accuracy {m['accuracy']:.3f} auroc {m['auroc']:.3f}"
+        )
         return cell
 
     def run_classifier(self, classifier: str) -> None:
@@ -250,16 +288,24 @@ class Run:
         if all(p.is_file() for p in targets):
             return
         frozen = self.model(classifier, [(ORIGINAL, 1.0)])
-        codec = taskaware.task_aware_codec(base.split(":", 1)[1], frozen, self.frames("train"), self.config,
-                                           log=self.log)
+        codec = taskaware.task_aware_codec(
+            base.split(":", 1)[1], frozen, self.frames("train"), self.config, log=self.log
+        )
         self.add_codec(codec)
         baseline = self.evaluate("a", classifier, [(ORIGINAL, 1.0)], ORIGINAL, 1.0, None)
         for r in ratios:
             self.evaluate("a", classifier, [(ORIGINAL, 1.0)], name, r, baseline)
 
 
-def run(config: Config, out: Path, *, plot: bool = True, log: Callable[[str], None] = _log,
-        payload: dict | None = None, loader: Callable[[str], np.ndarray] | None = None) -> dict:
+def run(
+    config: Config,
+    out: Path,
+    *,
+    plot: bool = True,
+    log: Callable[[str], None] = _log,
+    payload: dict | None = None,
+    loader: Callable[[str], np.ndarray] | None = None,
+) -> dict:
     """Run (or resume) every cell of ``config`` into ``out`` and write the reports; returns the summary."""
     import torch
 
@@ -271,10 +317,14 @@ def run(config: Config, out: Path, *, plot: bool = True, log: Callable[[str], No
     torch.set_num_threads(1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "config.json", (json.dumps(config.to_dict(), indent=1) + "\n").encode(), overwrite=True)
+    atomic_write_bytes(
+        out / "config.json", (json.dumps(config.to_dict(), indent=1) + "\n").encode(), overwrite=True
+    )
     state = Run(config, out, log, payload, loader)
-    log(f"{len(state.test)} test images ({len({s.group for s in state.test})} groups), "
-        f"{len(state.train)} train images; codecs {', '.join(config.codecs)} -> {out}")
+    log(
+        f"{len(state.test)} test images ({len({s.group for s in state.test})} groups), "
+        f"{len(state.train)} train images; codecs {', '.join(config.codecs)} -> {out}"
+    )
     t = time.time()
     for classifier in config.classifiers:
         state.run_classifier(classifier)

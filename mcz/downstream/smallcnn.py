@@ -36,8 +36,12 @@ class SmallCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         side = resolution // 16
         self.head = nn.Sequential(
-            nn.Dropout(0.2), nn.Flatten(), nn.Linear(WIDTHS[-1] * side * side, DENSE), nn.ReLU(inplace=True),
-            nn.Dropout(0.5), nn.Linear(DENSE, num_classes),
+            nn.Dropout(0.2),
+            nn.Flatten(),
+            nn.Linear(WIDTHS[-1] * side * side, DENSE),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(DENSE, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

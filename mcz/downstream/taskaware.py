@@ -47,8 +47,17 @@ def _features(trunk, x) -> list:
     return out or [x]
 
 
-def finetune(base_id: str, classifier, frames: np.ndarray, *, steps: int, weight: float, resolution: int,
-             seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
+def finetune(
+    base_id: str,
+    classifier,
+    frames: np.ndarray,
+    *,
+    steps: int,
+    weight: float,
+    resolution: int,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Fine-tuned state dict of ``base_id`` (see the module docstring)."""
     import torch
     import torch.nn.functional as F
@@ -74,7 +83,7 @@ def finetune(base_id: str, classifier, frames: np.ndarray, *, steps: int, weight
     for step in range(steps):
         idx = rng.integers(0, len(frames), BATCH)
         ys, xs = rng.integers(0, source - crop + 1, BATCH), rng.integers(0, source - crop + 1, BATCH)
-        batch = np.stack([frames[i, y:y + crop, x:x + crop] for i, y, x in zip(idx, ys, xs)])
+        batch = np.stack([frames[i, y : y + crop, x : x + crop] for i, y, x in zip(idx, ys, xs)])
         x = torch.from_numpy(batch).float().div_(255.0).unsqueeze(1)
         bits = int(rng.integers(max(lo, 2), hi + 1))
         x_hat = model(x, bits)["x_hat"]
@@ -92,7 +101,10 @@ def finetune(base_id: str, classifier, frames: np.ndarray, *, steps: int, weight
         loss.backward()
         opt.step()
         if log and (step + 1) % max(1, steps // 6) == 0:
-            log(f"task-aware {base_id} step {step + 1}/{steps}: mse {float(mse):.5f} feature {float(feat):.4f}")
+            log(
+                f"task-aware {base_id} step {step + 1}/{steps}: "
+                f"mse {float(mse.detach()):.5f} feature {float(feat.detach()):.4f}"
+            )
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
@@ -110,7 +122,9 @@ def bench_codec(base_id: str, state: dict) -> Codec:
     inner = engine.codec_from_state(spec, state, sha)
 
     def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
-        return engine.encode_image(from_array(frame, bits_stored=bits, signed=False), inner, quality=int(quality))
+        return engine.encode_image(
+            from_array(frame, bits_stored=bits, signed=False), inner, quality=int(quality)
+        )
 
     def decode(data: bytes, _bits: int | None) -> np.ndarray:
         out = np.asarray(engine.decode_bytes(data, codec=inner))
@@ -118,30 +132,54 @@ def bench_codec(base_id: str, state: dict) -> Codec:
 
     lo, hi = spec.quality_range
     return Codec(
-        name=name_of("mcz:" + base_id), library="mcz engine (in-memory fine-tuned weights)",
+        name=name_of("mcz:" + base_id),
+        library="mcz engine (in-memory fine-tuned weights)",
         settings=Settings(lo, hi, spec.quantiser_bits, "mcz quality: latent quantisation bits", integer=True),
-        lossless=False, encoder=encode, decoder=decode, version_of=lambda: f"weights sha256 {sha[:12]}",
-        bits=(1, 16), threads=engine.CODEC_THREADS,
+        lossless=False,
+        encoder=encode,
+        decoder=decode,
+        version_of=lambda: f"weights sha256 {sha[:12]}",
+        bits=(1, 16),
+        threads=engine.CODEC_THREADS,
         notes=f"{base_id} fine-tuned with a classifier feature-preservation loss; whole .mcz file",
     )
 
 
-def task_aware_codec(base_id: str, classifier, train_frames: np.ndarray, config,
-                     log: Callable[[str], None] | None = None) -> Codec:
+def task_aware_codec(
+    base_id: str, classifier, train_frames: np.ndarray, config, log: Callable[[str], None] | None = None
+) -> Codec:
     """Fine-tune (or load the cached fine-tune of) ``base_id`` and wrap it as a bench codec."""
     import torch
 
     key = hashlib.sha256(
-        repr((base_id, config.task_steps, config.task_weight, config.resolution, config.seed,
-              hashlib.sha1(train_frames.tobytes()).hexdigest(),
-              hashlib.sha1(b"".join(v.numpy().tobytes() for v in classifier.state_dict().values())).hexdigest()))
-        .encode()).hexdigest()[:16]
+        repr(
+            (
+                base_id,
+                config.task_steps,
+                config.task_weight,
+                config.resolution,
+                config.seed,
+                hashlib.sha1(train_frames.tobytes()).hexdigest(),
+                hashlib.sha1(
+                    b"".join(v.numpy().tobytes() for v in classifier.state_dict().values())
+                ).hexdigest(),
+            )
+        ).encode()
+    ).hexdigest()[:16]
     path = config.cache / "models" / f"taskaware-{base_id}-{key}.pt"
     if path.is_file():
         state = torch.load(path, weights_only=True)
     else:
-        state = finetune(base_id, classifier, train_frames, steps=config.task_steps, weight=config.task_weight,
-                         resolution=config.resolution, seed=config.seed, log=log)
+        state = finetune(
+            base_id,
+            classifier,
+            train_frames,
+            steps=config.task_steps,
+            weight=config.task_weight,
+            resolution=config.resolution,
+            seed=config.seed,
+            log=log,
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         torch.save(state, buf)

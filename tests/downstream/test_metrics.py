@@ -10,7 +10,10 @@ sk = pytest.importorskip("sklearn.metrics")
 CASES = [
     (np.array([0, 0, 1, 1, 1, 0, 1, 0]), np.array([0.1, 0.6, 0.8, 0.4, 0.9, 0.2, 0.5, 0.5])),
     (np.array([1, 1, 1, 0]), np.array([0.9, 0.9, 0.3, 0.9])),  # ties across classes
-    (np.array([0, 0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4, 0.45])),  # perfect ranking, no positive predicted
+    (
+        np.array([0, 0, 0, 1, 1]),
+        np.array([0.1, 0.2, 0.3, 0.4, 0.45]),
+    ),  # perfect ranking, no positive predicted
 ]
 
 

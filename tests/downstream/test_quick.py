@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torchvision")
 pytest.importorskip("matplotlib")
 
-from mcz.downstream import report, run  # noqa: E402
+from mcz.downstream import report, run
 
 
 def _payload():
@@ -40,9 +40,19 @@ def _one_thread():
 
 def test_quick_preset_end_to_end(tmp_path):
     cfg = dataclasses.replace(
-        run.QUICK, codecs=("jpeg", "j2k"), ratios=(8.0, 20.0), train_ratios=(8.0,),
-        resolution=16, source=64, train_limit=None, test_limit=None, epochs=2, bootstrap=50, task_aware=False,
-        cache=tmp_path / "cache")
+        run.QUICK,
+        codecs=("jpeg", "j2k"),
+        ratios=(8.0, 20.0),
+        train_ratios=(8.0,),
+        resolution=16,
+        source=64,
+        train_limit=None,
+        test_limit=None,
+        epochs=2,
+        bootstrap=50,
+        task_aware=False,
+        cache=tmp_path / "cache",
+    )
     out = tmp_path / "out"
     summary = run.run(cfg, out, payload=_payload(), loader=_loader, log=lambda m: None)
 
@@ -58,13 +68,19 @@ def test_quick_preset_end_to_end(tmp_path):
         assert low <= c["metrics"]["accuracy"] <= high
         if c["codec"] != "original":
             # ratio measured on the whole file against 64*64 bytes of 8-bit raw
-            assert c["rate"]["bpp_mean"] == pytest.approx(8.0 * np.mean(
-                [1 / r for r in [c["rate"]["achieved_ratio_mean"]]]), rel=0.5)
+            assert c["rate"]["bpp_mean"] == pytest.approx(
+                8.0 * np.mean([1 / r for r in [c["rate"]["achieved_ratio_mean"]]]), rel=0.5
+            )
     j2k = next(c for c in cells if c["codec"] == "j2k" and c["target_ratio"] == 8.0 and c["protocol"] == "a")
     assert j2k["reached"] and abs(j2k["rate"]["achieved_ratio_mean"] - 8.0) < 0.4
     assert "highest_safe_ratio" in summary and "a" in summary["highest_safe_ratio"]
-    for name in ("results.json", "results.md", "plots/accuracy-a-smallcnn.png", "plots/heatmap-a-smallcnn.png",
-                 "plots/confusion-a-smallcnn.png"):
+    for name in (
+        "results.json",
+        "results.md",
+        "plots/accuracy-a-smallcnn.png",
+        "plots/heatmap-a-smallcnn.png",
+        "plots/confusion-a-smallcnn.png",
+    ):
         assert (out / name).is_file()
 
     # resumable: a second run recomputes nothing and gives the same cells
@@ -94,26 +110,47 @@ def test_task_aware_mcz_codec(tmp_path):
         assert np.allclose(d.achieved, 32 * 32 / d.nbytes)
         assert np.all(d.psnr > 5)
     assert not np.array_equal(
-        *(compress.decoded_set(c, 12.0, ["t0", "t1"], frames, tmp_path).frames for c in (base, codec)))
+        *(compress.decoded_set(c, 12.0, ["t0", "t1"], frames, tmp_path).frames for c in (base, codec))
+    )
 
 
 def test_safe_ratio_rule():
     def cell(r, diff, high, achieved=None):
-        return {"target_ratio": r, "rate": {"achieved_ratio_mean": achieved or r},
-                "vs_original": {"difference": diff, "low": diff - 0.05, "high": high}}
+        return {
+            "target_ratio": r,
+            "rate": {"achieved_ratio_mean": achieved or r},
+            "vs_original": {"difference": diff, "low": diff - 0.05, "high": high},
+        }
 
     cells = [cell(4, 0.0, 0.03), cell(8, -0.009, 0.02), cell(16, -0.02, 0.01), cell(32, 0.0, 0.02)]
     assert report.safe_ratio(cells) == 8  # 16 drops by 2 pp: 32 is not credited
     assert report.safe_ratio([cell(4, -0.005, -0.001)]) is None  # within 1 pp but significantly worse
-    assert report.safe_ratio([cell(4, 0.0, 0.02, achieved=14.0), cell(16, 0.0, 0.02)]) == 16  # unreached skipped
+    assert (
+        report.safe_ratio([cell(4, 0.0, 0.02, achieved=14.0), cell(16, 0.0, 0.02)]) == 16
+    )  # unreached skipped
 
 
 def test_cli_parses_downstream(tmp_path):
     from mcz.cli.downstream import config_from
     from mcz.cli.main import build_parser
 
-    args = build_parser().parse_args(["bench", "--downstream", "--quick", "--codecs", "jpeg,j2k", "--targets",
-                                      "8,16", "--epochs", "1", "--task-steps", "0", "--out", str(tmp_path)])
+    args = build_parser().parse_args(
+        [
+            "bench",
+            "--downstream",
+            "--quick",
+            "--codecs",
+            "jpeg,j2k",
+            "--targets",
+            "8,16",
+            "--epochs",
+            "1",
+            "--task-steps",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert args.downstream
     cfg = config_from(args)
     assert cfg.codecs == ("jpeg", "j2k") and cfg.ratios == (8.0, 16.0) and cfg.epochs == 1

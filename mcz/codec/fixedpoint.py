@@ -37,6 +37,34 @@ def ste_round(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+class _RangeClamp(torch.autograd.Function):
+    """Clamp whose gradient still flows where it would move a clamped value back into range.
+
+    A plain clamp has zero gradient outside its range: a scale index stuck at 0
+    (the smallest scale) could then never grow, and the network would learn to
+    zero the latents there instead.  This is CompressAI's ``LowerBound`` rule on
+    both ends.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, low: float, high: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return x.clamp(low, high)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        inside = (x >= ctx.low) & (x <= ctx.high)
+        back_in = ((x < ctx.low) & (grad < 0)) | ((x > ctx.high) & (grad > 0))
+        return grad * (inside | back_in), None, None
+
+
+def range_clamp(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Clamp to [low, high] with the back-into-range gradient of :class:`_RangeClamp`."""
+    return _RangeClamp.apply(x, low, high)
+
+
 class FixedPointConv(nn.Module):
     """A (transposed) convolution with an exact integer inference path.
 
@@ -118,7 +146,7 @@ class FixedPointConv(nn.Module):
         b_int = ste_round(self.bias / unit).clamp(-EXACT_LIMIT // 2, EXACT_LIMIT // 2)
         acc = self._conv(codes, w_int, b_int)
         out = ste_round(acc * self._view(unit / self.out_scale))
-        return out.clamp(self.out_low, self.out_high)
+        return range_clamp(out, self.out_low, self.out_high)
 
     # -- the frozen integer form ------------------------------------------------------------
     @torch.no_grad()

@@ -104,7 +104,7 @@ class FixedPointConv(nn.Module):
         self.weight = nn.Parameter(conv.weight.detach().clone())
         self.bias = nn.Parameter(conv.bias.detach().clone())
         # The frozen integer form, stored in the checkpoint and used for inference.
-        self.register_buffer("weight_int", torch.zeros(shape, dtype=torch.int32))
+        self.register_buffer("weight_int", torch.zeros(shape, dtype=torch.int8))  # |w| <= 127
         self.register_buffer("bias_int", torch.zeros(out_channels, dtype=torch.int32))
         self.register_buffer("multiplier", torch.zeros(out_channels, dtype=torch.float32))
         self.register_buffer("frozen", torch.zeros((), dtype=torch.int32))
@@ -158,7 +158,7 @@ class FixedPointConv(nn.Module):
         w_int = torch.round(self.weight / step.view(shape)).clamp(-WEIGHT_MAX, WEIGHT_MAX)
         unit = step * self.in_scale
         b_int = torch.round(self.bias / unit).clamp(-EXACT_LIMIT // 2, EXACT_LIMIT // 2)
-        self.weight_int.copy_(w_int.to(torch.int32))
+        self.weight_int.copy_(w_int.to(torch.int8))
         self.bias_int.copy_(b_int.to(torch.int32))
         self.multiplier.copy_((unit / self.out_scale).to(torch.float32))
         self.frozen.fill_(1)

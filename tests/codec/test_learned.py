@@ -123,3 +123,17 @@ def test_unknown_backend_and_cae_on_onnx_are_usage_errors(seeded_zoo):
         engine.decode_container(container, backend="onnxruntime")
     with pytest.raises(UsageError, match="not known"):
         engine.decode_container(container, backend="tensorflow")
+
+
+def test_a_bpp_target_picks_the_highest_fitting_rate_level_of_a_learned_model(learned_zoo):
+    from mcz.io import from_array
+    from mcz.ratecontrol import Target, encode_to_target
+
+    image = from_array(_mr_8bit(), bits_stored=8)
+    codec = engine.load_codec(HYPER)
+    pixels = image.pixels.size
+    bpps = [8 * len(engine.encode_image(image, codec, quality=q)) / pixels for q in (1, 2, 3)]
+    assert bpps == sorted(bpps) and bpps[0] < bpps[2]
+    target = (bpps[1] + bpps[2]) / 2  # level 2 fits, level 3 does not
+    result = encode_to_target(image, codec, Target("bpp", target))
+    assert result.met and result.quality == 2 and result.bpp == pytest.approx(bpps[1])

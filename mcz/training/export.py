@@ -30,7 +30,8 @@ def export_weights(
     """
     folder.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
-    tensors = {k: _stored(k, v, dtype) for k, v in model.state_dict().items()}
+    parameters = {name for name, _ in model.named_parameters()}
+    tensors = {k: _stored(v, dtype if k in parameters else None) for k, v in model.state_dict().items()}
     # The name depends on the content's hash, so write first, then rename.
     fd, name = tempfile.mkstemp(prefix=f".{spec.id}-", suffix=".safetensors", dir=folder)
     os.close(fd)
@@ -48,13 +49,14 @@ def export_weights(
     return entry
 
 
-def _stored(name: str, tensor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Float weights in ``dtype``; integer tables and fixed-point multipliers exactly as they are.
+def _stored(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    """A parameter in ``dtype``; buffers (``dtype=None``) exactly as they are.
 
-    The multipliers of the fixed-point hyper-synthesis are part of its exact
-    arithmetic, so they stay float32 (fp16 would be a different network).
+    Buffers are the constants the arithmetic depends on and must not be rounded:
+    entropy-coder tables, fixed-point weights and multipliers, and tiny bounds
+    (CompressAI's likelihood bound 1e-9 and GDN's pedestal 2**-36 are 0 in fp16).
     """
-    keep = not tensor.is_floating_point() or name.endswith("multiplier")
+    keep = dtype is None or not tensor.is_floating_point()
     return (tensor if keep else tensor.to(dtype)).detach().contiguous().cpu()
 
 

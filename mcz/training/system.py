@@ -141,15 +141,20 @@ class CodecSystem(L.LightningModule):
         self.log("val_psnr", -10 * torch.log10(mse.clamp_min(1e-12)), prog_bar=True, batch_size=len(batch))
 
     def _parameter_groups(self) -> list[dict]:
-        """All weights at ``lr``; the entropy bottlenecks' quantiles (aux loss) at 10x, as CompressAI does."""
+        """All weights at ``lr``; a fast group at 10x.
+
+        The fast group holds the entropy bottlenecks' quantiles (aux loss, as
+        CompressAI trains them) and the gain units: a log-gain moves by about
+        ``lr`` per Adam step, so at 5e-4 a level's gain would need thousands of
+        steps to double (measured: they had not moved after 1,000 steps).
+        """
         named = dict(self.model.named_parameters())
         if self.rate_model is not None:  # the regulariser's density trains with the model
             named.update({f"rate_model.{k}": v for k, v in self.rate_model.named_parameters()})
-        aux = [n for n in named if n.endswith("quantiles")]
-        main = [named[n] for n in named if n not in aux]
-        groups = [{"params": main}]
-        if aux:
-            groups.append({"params": [named[n] for n in aux], "lr": self.lr * 10})
+        fast = [n for n in named if n.endswith("quantiles") or n.split(".")[-1] in ("log_gain", "log_inverse_gain")]
+        groups = [{"params": [named[n] for n in named if n not in fast]}]
+        if fast:
+            groups.append({"params": [named[n] for n in fast], "lr": self.lr * 10})
         return groups
 
     def configure_optimizers(self):

@@ -41,6 +41,22 @@ SCALE_MIN, SCALE_MAX, SCALE_LEVELS = 0.11, 256.0, 64
 Z_MAX = 127
 
 
+def _import_compressai() -> None:
+    """Import CompressAI (mcz[entropy]) once, without its import-time FutureWarning.
+
+    CompressAI decorates functions with ``torch.jit.script``, which PyTorch now
+    deprecates; the warning would otherwise reach every ``mcz`` command's stderr.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        require("compressai", "entropy")
+        import compressai.entropy_models  # noqa: F401
+        import compressai.layers  # noqa: F401
+        import compressai.models.utils  # noqa: F401
+
+
 def scale_table() -> torch.Tensor:
     """The table of Gaussian scales a hyperprior index points into (float32)."""
     return torch.exp(torch.linspace(math.log(SCALE_MIN), math.log(SCALE_MAX), SCALE_LEVELS))
@@ -60,6 +76,7 @@ def analysis(widths: Sequence[int], m: int) -> nn.Sequential:
     The first stage is 5x5 (it sees raw pixels), the others 3x3: about 0.45
     GMAC for a 512x512 tile with widths (32, 48, 64), inside the encoder's time budget.
     """
+    _import_compressai()
     from compressai.layers import GDN
 
     layers: list[nn.Module] = []
@@ -81,6 +98,7 @@ def _subpixel(cin: int, cout: int) -> nn.Sequential:
 
 def synthesis(widths: Sequence[int], m: int) -> nn.Sequential:
     """g_s: m -> 1 channel in four x2 sub-pixel stages, inverse GDN between stages."""
+    _import_compressai()
     from compressai.layers import GDN
 
     layers: list[nn.Module] = []
@@ -138,7 +156,7 @@ class LearnedCodec(nn.Module):
     def __init__(self, analysis_widths: Sequence[int], synthesis_widths: Sequence[int], m: int,
                  lambdas: Sequence[float], peak: float = 255.0, nh: int = 48, hyperprior: bool = True) -> None:
         super().__init__()
-        require("compressai", "entropy")
+        _import_compressai()
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
         self.hyperprior, self.peak = hyperprior, float(peak)

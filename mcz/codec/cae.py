@@ -86,9 +86,3 @@ class CAE(nn.Module):
         y_noisy = y + (torch.rand_like(y) - 0.5) * step
         return {"x_hat": self.decode(y_noisy), "y": y}
 
-
-def build_model(family: str, config: dict) -> nn.Module:
-    """Alias of :func:`mcz.codec.models.build_model` (kept for callers of the first release)."""
-    from mcz.codec.models import build_model as build
-
-    return build(family, config)

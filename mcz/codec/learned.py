@@ -39,6 +39,9 @@ MEAN_DENOMINATOR = 8
 SCALE_MIN, SCALE_MAX, SCALE_LEVELS = 0.11, 256.0, 64
 #: Hyper-latent codes are clamped to this magnitude before the hyper-synthesis.
 Z_MAX = 127
+#: Spatial reduction of the latent (g_a) and of the hyper latent (g_a then h_a);
+#: mirrored, torch-free, by :attr:`mcz.codec.registry.ModelSpec.downsampling`.
+LATENT_STRIDE, HYPER_STRIDE = 16, 64
 
 
 def _import_compressai() -> None:
@@ -159,7 +162,7 @@ class LearnedCodec(nn.Module):
         _import_compressai()
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
-        self.hyperprior, self.peak = hyperprior, float(peak)
+        self.hyperprior, self.peak, self.m = hyperprior, float(peak), int(m)
         # A plain list, not a buffer: a model initialised from another bit depth's
         # weights keeps its own lambdas.
         self.lambdas = [float(v) for v in lambdas]
@@ -181,11 +184,6 @@ class LearnedCodec(nn.Module):
     def levels(self) -> int:
         """Number of quality levels."""
         return len(self.lambdas)
-
-    @property
-    def downsampling(self) -> int:
-        """Spatial reduction of the deepest latent (images are padded to a multiple)."""
-        return 64 if self.hyperprior else 16
 
     def gain(self, level: int) -> torch.Tensor:
         """Per-channel gain of a 0-based ``level``, shaped for broadcasting."""
@@ -221,11 +219,10 @@ class LearnedCodec(nn.Module):
         stored data range, not CompressAI's hard-coded 255**2.
         """
         out = self(x, level)
-        pixels = x.shape[0] * x.shape[2] * x.shape[3]
-        bpp = sum(-torch.log2(lik).sum() for lik in out["likelihoods"]) / pixels
+        bpp = bits_per_pixel(out["likelihoods"], x)
         mse = torch.mean((out["x_hat"] - x) ** 2)
         loss = self.lambdas[level] * self.peak**2 * mse + bpp
-        aux = self.entropy_bottlenecks()[0].loss() if self.hyperprior else self.y_model.loss()
+        aux = sum(bottleneck.loss() for bottleneck in self.entropy_bottlenecks())
         return {"loss": loss + aux, "bpp": bpp.detach(), "mse": mse.detach(), "aux": aux.detach()}
 
     def entropy_bottlenecks(self) -> list[nn.Module]:
@@ -266,6 +263,12 @@ class LearnedCodec(nn.Module):
                 update_registered_buffers(module, prefix, present, fixed)
                 state_dict = fixed
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def bits_per_pixel(likelihoods: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Estimated bits per pixel of a batch ``x`` (N, 1, H, W) from its latents' likelihoods."""
+    pixels = x.shape[0] * x.shape[2] * x.shape[3]
+    return sum(-torch.log2(lik).sum() for lik in likelihoods) / pixels
 
 
 def _log_step() -> float:

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from mcz.codec.learned import MEAN_DENOMINATOR, LearnedCodec
+from mcz.codec.learned import HYPER_STRIDE, LATENT_STRIDE, MEAN_DENOMINATOR, LearnedCodec
 from mcz.container import Tile
 from mcz.errors import FormatError
 
@@ -136,10 +136,10 @@ def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape
                 digest: LatentDigest) -> np.ndarray:
     """Reconstruct one tile (padded size) in [0, 1] from its chunk."""
     rows, cols = padded_shape
-    grid = (rows // 16, cols // 16)
-    hyper = (rows // 64, cols // 64) if model.hyperprior else (0, 0)
+    grid = (rows // LATENT_STRIDE, cols // LATENT_STRIDE)
+    hyper = (rows // HYPER_STRIDE, cols // HYPER_STRIDE) if model.hyperprior else (0, 0)
     z_string, y_string = _split(chunk, grid, hyper)
-    m = model.g_s[0][0].in_channels
+    m = model.m
     if model.hyperprior:
         nh = model.z_model.channels
         z_hat = model.z_model.decompress([_padded(z_string, nh * hyper[0] * hyper[1])], hyper).numpy()

@@ -52,8 +52,7 @@ def export_graphs(codec) -> dict[str, bytes]:
     """Serialised ONNX graphs of a learned codec's decoder networks, by file name."""
     require("onnx", "export")
     model = codec.model
-    m = model.g_s[0][0].in_channels
-    graphs = {"synthesis.onnx": _export(model.g_s, torch.zeros(1, m, 4, 4), ["output"])}
+    graphs = {"synthesis.onnx": _export(model.g_s, torch.zeros(1, model.m, 4, 4), ["output"])}
     if model.hyperprior:
         nh = model.z_model.channels
         graphs["hyper_synthesis.onnx"] = _export(_HyperSynthesis32(model.h_s), torch.zeros(1, nh, 2, 2),

@@ -77,6 +77,8 @@ class ModelSpec:
     @property
     def downsampling(self) -> int:
         """Spatial reduction of the deepest latent; images are padded to a multiple of it."""
+        # mcz.codec.learned.HYPER_STRIDE / LATENT_STRIDE, repeated so that the
+        # registry (and `mcz info`) never imports torch.
         if self.family == "hyperprior":
             return 64  # /16 latent, then /4 hyper latent
         if self.family == "factorized":

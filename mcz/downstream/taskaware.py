@@ -63,7 +63,7 @@ def finetune(
     import torch.nn.functional as F
 
     from mcz.codec import zoo
-    from mcz.codec.cae import build_model
+    from mcz.codec.models import build_model
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

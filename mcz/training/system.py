@@ -7,6 +7,7 @@ import math
 import lightning as L
 import torch
 
+from mcz.codec.learned import bits_per_pixel
 from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
 from mcz.training.losses import distortion, psnr_unit
@@ -126,8 +127,7 @@ class CodecSystem(L.LightningModule):
         levels = self.model.levels
         for level in sorted({0, levels // 2, levels - 1}):
             out = self.model(batch, level)
-            pixels = batch.shape[0] * batch.shape[2] * batch.shape[3]
-            bpp = sum(-torch.log2(lik).sum() for lik in out["likelihoods"]) / pixels
+            bpp = bits_per_pixel(out["likelihoods"], batch)
             mse = torch.mean((out["x_hat"].clamp(0, 1) - batch) ** 2)
             self.log(f"val_bpp_q{level + 1}", bpp, batch_size=len(batch))
             self.log(f"val_psnr_q{level + 1}", -10 * torch.log10(mse.clamp_min(1e-12)), batch_size=len(batch))

@@ -137,3 +137,10 @@ def test_a_bpp_target_picks_the_highest_fitting_rate_level_of_a_learned_model(le
     target = (bpps[1] + bpps[2]) / 2  # level 2 fits, level 3 does not
     result = encode_to_target(image, codec, Target("bpp", target))
     assert result.met and result.quality == 2 and result.bpp == pytest.approx(bpps[1])
+
+
+def test_the_registry_pads_to_the_strides_the_networks_have():
+    from mcz.codec.learned import HYPER_STRIDE, LATENT_STRIDE
+
+    assert TINY_LEARNED["hyperprior"].downsampling == HYPER_STRIDE
+    assert TINY_LEARNED["factorized"].downsampling == LATENT_STRIDE

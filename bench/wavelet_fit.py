@@ -1,0 +1,55 @@
+"""Fit a wavelet model on the training splits and save it (safetensors), then check it on validation.
+
+    python bench/wavelet_fit.py -o runs/wavelet.safetensors [--br35h 80] [--ctmr 6] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+from safetensors.torch import save_file  # noqa: E402
+
+from mcz.codec.wavelet import fit, frames as fr  # noqa: E402
+from mcz.codec.wavelet.model import WaveletModel  # noqa: E402
+
+
+def qualities(frames: list, seed: int) -> list[int]:
+    """One quality per frame, uniform over about 28-60 dB (8-bit) / 40-75 dB (12-bit)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in frames:
+        bits = int(round(np.log2(f.peak + 1)))
+        out.append(int(rng.integers(4 * bits - 28, 4 * bits + 10)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", required=True)
+    parser.add_argument("--br35h", type=int, default=80, help="Br35H train images")
+    parser.add_argument("--ctmr", type=int, default=6, help="slices per CT/MR train volume")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--kappa", type=float, default=0.12)
+    parser.add_argument("--rho", type=float, default=0.5)
+    parser.add_argument("--eval", action="store_true", help="validate on br35h:val,ctmr:val afterwards")
+    args = parser.parse_args()
+    start = time.time()
+    frames = fr.br35h_frames("train", args.br35h) + fr.ctmr_frames("train", args.ctmr)
+    model = WaveletModel(kappa=args.kappa, rho=args.rho)
+    fit.fit(model, frames, qualities(frames, 0), rounds=args.rounds, rho=args.rho)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.output)
+    print(f"saved {args.output} after {time.time() - start:.0f} s on {len(frames)} frames")
+    if args.eval:
+        import bench.wavelet_eval as ev
+
+        ev.evaluate(model, ev.load_frames("br35h:val,ctmr:val", 12))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""Tile coding of the wavelet family: CDF 9/7 -> deadzone quantiser -> context-modelled rANS.
+
+One tile (normally the whole frame) is transformed, its coefficients are
+normalised by their band's synthesis gain and divided by one step, so a step
+costs the same pixel error in every band.  Symbols are coded band by band,
+coarsest first, in two checkerboard passes per band; each symbol's Laplace
+scale comes from the integer context of :mod:`mcz.codec.wavelet.context`.  The
+encoder chooses each symbol by rate-distortion (nearest, one lower or zero,
+whichever minimises squared error + kappa * bits), and the decoder reconstructs
+with learned offsets toward zero.
+
+Tile ``side``: ``>iII`` LL mean, LL anchor scale (fixed point), rANS length.
+Payload: the rANS string, then the raw low bits of symbols whose scale was
+above the table (packed, low bit first).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcz.codec.wavelet import context, lifting
+from mcz.codec.wavelet.model import CLASSES, Tables, band_class
+from mcz.container import Tile
+from mcz.errors import FormatError
+
+_SIDE = struct.Struct(">iII")
+#: 2**(-k/4), k = 0..3: a quality step is a quarter octave of the quantiser step (about 1.5 dB).
+_STEP_FRACTIONS = (1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605)
+#: Zero bytes per byte of rANS string appended before decoding: CompressAI's decoder does not
+#: bounds-check, and a crafted escape run reads at most about 15 bytes per byte of string.
+_PAD_PER_BYTE = 16
+
+
+def step_size(quality: int, range_per_unit: float) -> float:
+    """Quantiser step in normalised unit-domain coefficients: 2**(-quality/4) of the data range."""
+    return math.ldexp(_STEP_FRACTIONS[quality % 4], -(quality // 4)) * range_per_unit
+
+
+@dataclass
+class Pass:
+    """One vector of symbols coded together: where they are and which tables they use."""
+
+    band: int  # 0 = LL, else 1 + 3 * (level index) + orientation
+    mask: np.ndarray  # positions within the band
+    index: np.ndarray  # table index per symbol
+    shift: np.ndarray  # raw low bits per symbol
+    mean: np.ndarray | int  # prediction subtracted before coding
+    cls: int = -1  # detail band class (-1 for LL)
+    order: int = 0  # checkerboard pass
+    features: np.ndarray | None = None  # (6, symbols) context sums of a detail pass (for fitting)
+
+
+Coder = Callable[[Pass], np.ndarray]
+
+
+def _split(values: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    half = (np.int64(1) << shift) >> 1
+    hi = (values + half) >> shift
+    return hi, values + half - (hi << shift)
+
+
+def _join(hi: np.ndarray, lo: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    half = (np.int64(1) << shift) >> 1
+    return (hi << shift) + lo - half
+
+
+class RawBits:
+    """The raw low bits of large symbols, in coding order."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.chunks: list[np.ndarray] = []
+        self._bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+        self._pos = 0
+
+    def add(self, lo: np.ndarray, shift: np.ndarray) -> None:
+        if shift.size and shift.max() > 0:
+            cols = np.arange(int(shift.max()))
+            self.chunks.append((((lo[:, None] >> cols) & 1)[cols < shift[:, None]]).astype(np.uint8))
+
+    def take(self, shift: np.ndarray) -> np.ndarray:
+        if not shift.size or shift.max() == 0:
+            return np.zeros(shift.shape, np.int64)
+        total = int(shift.sum())
+        if self._pos + total > len(self._bits):
+            raise FormatError(
+                f"a wavelet tile needs {self._pos + total} raw bits but holds {len(self._bits)}; the file is corrupt"
+            )
+        cols = np.arange(int(shift.max()))
+        valid = cols < shift[:, None]
+        grid = np.zeros(valid.shape, np.int64)
+        grid[valid] = self._bits[self._pos : self._pos + total]
+        self._pos += total
+        return (grid << cols).sum(axis=1)
+
+    def tobytes(self) -> bytes:
+        if not self.chunks:
+            return b""
+        return np.packbits(np.concatenate(self.chunks), bitorder="little").tobytes()
+
+
+def _walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: Coder) -> tuple[list, list]:
+    """Visit every pass in coding order; ``code`` returns each pass's symbols.
+
+    Returns the symbol bands and, per band, (table index, shift) maps for dequantisation.
+    """
+    q = [np.zeros(s, np.int64) if i == 0 else tuple(np.zeros(x, np.int64) for x in s) for i, s in enumerate(shapes)]
+    maps: list = []
+    q[0][...] = _walk_ll(t, shapes[0], ll_side, code, maps)
+    levels = len(shapes) - 1
+    for depth in range(1, levels + 1):
+        level = levels - depth + 1
+        level_maps = []
+        for o in range(3):
+            parent = np.abs(q[depth - 1][o]) if depth >= 2 else None
+            siblings = [np.abs(q[depth][k]) for k in range(o)]
+            band = q[depth][o]
+            level_maps.append(_walk_detail(t, band, 1 + 3 * (depth - 1) + o, band_class(level, o),
+                                           context.static_features(band.shape, parent, siblings), step, code))
+        maps.append(tuple(level_maps))
+    return q, maps
+
+
+def _walk_ll(t: Tables, shape: tuple, ll_side: tuple[int, int], code: Coder, maps: list) -> np.ndarray:
+    ll = np.zeros(shape, np.int64)
+    index, shift = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    two_pass = min(shape) >= 2
+    first = context.anchors(shape) if two_pass else np.ones(shape, bool)
+    mean, sigma = ll_side
+    i, s = context.scale_index(np.full(int(first.sum()), sigma, np.int64), t.thresholds)
+    ll[first] = code(Pass(0, first, i, s, mean))
+    index[first], shift[first] = i, s
+    if two_pass:
+        rest = ~first
+        pred, spread = context.ll_prediction(ll, first)
+        sigma_fp = t.ll_weight_fp * spread[rest] + context.fixed(0.5)
+        i, s = context.scale_index(sigma_fp, t.thresholds)
+        ll[rest] = code(Pass(0, rest, i, s, pred[rest]))
+        index[rest], shift[rest] = i, s
+    maps.append((index, shift))
+    return ll
+
+
+def _walk_detail(t: Tables, band: np.ndarray, band_id: int, cls: int, static: np.ndarray, step: float,
+                 code: Coder) -> tuple[np.ndarray, np.ndarray]:
+    index, shift = np.zeros(band.shape, np.int64), np.zeros(band.shape, np.int64)
+    first = context.anchors(band.shape)
+    for p, mask in enumerate((first, ~first)):
+        if not mask.any():
+            continue
+        features = np.zeros((6, int(mask.sum())), np.int64)
+        features[:4] = static[:, mask]
+        if p == 1:
+            features[4:] = context.spatial_features(np.where(first, np.abs(band), 0))[:, mask]
+        sigma = context.fixed(t.bias[cls, p] / step) + np.tensordot(t.weights_fp[cls, p], features, axes=1)
+        i, s = context.scale_index(sigma, t.thresholds)
+        band[mask] = code(Pass(band_id, mask, i, s, 0, cls, p, features))
+        index[mask], shift[mask] = i, s
+    return index, shift
+
+
+def _band_list(bands: list) -> list[np.ndarray]:
+    return [bands[0]] + [b for triple in bands[1:] for b in triple]
+
+
+def _dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, detail: bool) -> np.ndarray:
+    value = q.astype(np.float64)
+    if detail:
+        mag = np.abs(q)
+        coded = (mag >= 1) & (shift == 0)
+        offset = t.recon_offsets[index[coded], np.minimum(mag[coded], 2) - 1]
+        value[coded] -= np.sign(value[coded]) * offset
+    return value
+
+
+def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float) -> np.ndarray:
+    """Dequantise the symbol bands and run the inverse transform."""
+    bands = [_dequantise(t, q[0], *maps[0], detail=False) * step / math.sqrt(gains[0])]
+    for depth in range(1, len(q)):
+        bands.append(tuple(
+            _dequantise(t, q[depth][o], *maps[depth][o], detail=True) * step / math.sqrt(gains[depth][o])
+            for o in range(3)
+        ))
+    return lifting.inverse(bands)
+
+
+def _choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Rate-distortion choice among the nearest level, one lower and zero (in steps)."""
+    a, sign = np.abs(u), np.where(u < 0, -1, 1)
+    near = np.floor(a + 0.5).astype(np.int64)
+    small = shift == 0
+    if not small.any() or t.kappa <= 0:
+        return sign * near
+    ai, si, idx = a[small], sign[small], index[small]
+    best, best_cost = None, None
+    for n in (near[small], np.maximum(near[small] - 1, 0), np.zeros_like(near[small])):
+        off = t.recon_offsets[idx, np.clip(n, 1, 2) - 1]
+        recon = np.where(n > 0, n - off, 0.0)
+        col = si * n - t.offsets[idx]
+        inside = (col >= 0) & (col < t.bits.shape[1] - 1)
+        bits = np.where(inside, t.bits[idx, np.clip(col, 0, t.bits.shape[1] - 1)], 24.0 + 2 * np.log2(n + 1))
+        cost = (ai - recon) ** 2 + t.kappa * bits
+        if best is None:
+            best, best_cost = n, cost
+        else:
+            better = cost < best_cost
+            best, best_cost = np.where(better, n, best), np.where(better, cost, best_cost)
+    out = sign * near
+    out[small] = si * best
+    return out
+
+
+def _normalised(unit: np.ndarray, levels: int, step: float) -> tuple[list, list]:
+    bands = lifting.forward(unit, levels)
+    gains = lifting.band_gains(levels)
+    u = [bands[0] * math.sqrt(gains[0]) / step]
+    for depth in range(1, levels + 1):
+        u.append(tuple(bands[depth][o] * math.sqrt(gains[depth][o]) / step for o in range(3)))
+    return u, gains
+
+
+def _ll_side(u_ll: np.ndarray) -> tuple[int, int]:
+    q = np.rint(u_ll).astype(np.int64)
+    first = context.anchors(q.shape) if min(q.shape) >= 2 else np.ones(q.shape, bool)
+    mean = int(np.rint(q[first].mean()))
+    spread = float(np.abs(q[first] - mean).mean()) + 0.5
+    return mean, min(context.fixed(spread), 2**32 - 1)
+
+
+def _shapes(rows: int, cols: int, levels: int) -> list:
+    h, w, details = rows, cols, []
+    for _ in range(levels):
+        hl = ((h + 1) // 2, w // 2)
+        lh = (h // 2, (w + 1) // 2)
+        hh = (h // 2, w // 2)
+        details.append((hl, lh, hh))
+        h, w = (h + 1) // 2, (w + 1) // 2
+    return [(h, w), *reversed(details)]
+
+
+def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
+                frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
+    """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols."""
+    from compressai.ans import BufferedRansEncoder
+
+    levels = lifting.levels_for(*unit.shape, t.max_levels)
+    step = step_size(quality, range_per_unit)
+    u, gains = _normalised(unit, levels, step)
+    flat_u = _band_list(u)
+    ll_side = _ll_side(u[0])
+    encoder, raw = BufferedRansEncoder(), RawBits()
+
+    def code(p: Pass) -> np.ndarray:
+        values = flat_u[p.band][p.mask]
+        q = np.rint(values).astype(np.int64) if p.band == 0 else _choose(t, values, p.index, p.shift)
+        hi, lo = _split(q - p.mean, p.shift)
+        encoder.encode_with_indexes(hi.tolist(), p.index.tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist())
+        raw.add(lo, p.shift)
+        return q
+
+    q, maps = _walk(t, _shapes(*unit.shape, levels), step, ll_side, code)
+    string = encoder.flush()
+    side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
+    chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
+    return chunk, reconstruct(t, q, maps, gains, step).astype(np.float32), _band_list(q)
+
+
+def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
+                range_per_unit: float) -> tuple[np.ndarray, list]:
+    """Reconstruct one tile from its chunk; returns the unit-window pixels and the symbols."""
+    from compressai.ans import RansDecoder
+
+    if len(chunk.side) != _SIDE.size or chunk.params:
+        raise FormatError(
+            f"tile {chunk.frame}/{chunk.index} has {len(chunk.side)} side bytes and {len(chunk.params)} "
+            f"parameters; expected {_SIDE.size} and none for a wavelet tile. The file is corrupt"
+        )
+    mean, sigma, length = _SIDE.unpack(chunk.side)
+    if length > len(chunk.payload):
+        raise FormatError(
+            f"tile {chunk.frame}/{chunk.index} declares a {length}-byte rANS string in a "
+            f"{len(chunk.payload)}-byte payload. The file is corrupt"
+        )
+    string = bytes(chunk.payload[:length])
+    decoder, raw = RansDecoder(), RawBits(bytes(chunk.payload[length:]))
+    decoder.set_stream(string + bytes(_PAD_PER_BYTE * len(string) + 64))
+    levels = lifting.levels_for(*shape, t.max_levels)
+    step = step_size(quality, range_per_unit)
+
+    def code(p: Pass) -> np.ndarray:
+        hi = np.asarray(decoder.decode_stream(p.index.tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist()), np.int64)
+        return _join(hi, raw.take(p.shift), p.shift) + p.mean
+
+    q, maps = _walk(t, _shapes(*shape, levels), step, (mean, sigma), code)
+    gains = lifting.band_gains(levels)
+    return reconstruct(t, q, maps, gains, step).astype(np.float32), _band_list(q)
+
+
+assert CLASSES == 12

@@ -1,0 +1,134 @@
+"""Fit a wavelet model's context model and reconstruction offsets to real images.
+
+The transform is fixed (CDF 9/7); what is learned is the entropy model: per band
+class and checkerboard pass, the non-negative weights that turn neighbourhood
+magnitudes into a Laplace scale (maximum likelihood of the symbols the encoder
+actually emits), and per scale the reconstruction offset that minimises the
+squared error (the centroid of each quantisation bin).  Fitting alternates with
+re-encoding, because the encoder's rate-distortion choices depend on the model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from mcz.codec.wavelet import coder, context, tables
+from mcz.codec.wavelet.frames import UnitFrame
+from mcz.codec.wavelet.model import CLASSES, PASSES, WaveletModel
+
+#: Symbols beyond this magnitude are left out of the likelihood (they use raw bits anyway).
+MAX_FIT_SYMBOL = 200
+
+
+def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
+            per_pass: int = 4000, seed: int = 0) -> dict:
+    """Encode every frame at its quality and keep a sample of each detail pass.
+
+    Returns ``{(class, pass): dict(features, q, u, inv_step)}`` of concatenated arrays.
+    """
+    rng = np.random.default_rng(seed)
+    t = model.tables()
+    store: dict = defaultdict(lambda: defaultdict(list))
+    for frame, quality in zip(frames, qualities):
+        step = coder.step_size(quality, frame.range_per_unit)
+        u_bands, _ = coder._normalised(frame.unit, coder.lifting.levels_for(*frame.pixels.shape, t.max_levels), step)
+        flat_u = coder._band_list(u_bands)
+
+        def code(p: coder.Pass) -> np.ndarray:
+            values = flat_u[p.band][p.mask]
+            if p.band == 0:
+                return np.rint(values).astype(np.int64)
+            q = coder._choose(t, values, p.index, p.shift)
+            keep = np.flatnonzero(p.shift == 0)
+            if len(keep) > per_pass:
+                keep = rng.choice(keep, per_pass, replace=False)
+            entry = store[(p.cls, p.order)]
+            entry["features"].append(p.features[:, keep])
+            entry["q"].append(q[keep])
+            entry["u"].append(values[keep])
+            entry["inv_step"].append(np.full(len(keep), 1.0 / step))
+            return q
+
+        coder._walk(t, coder._shapes(*frame.pixels.shape, len(u_bands) - 1), step, coder._ll_side(u_bands[0]), code)
+    return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
+
+
+def _nll(scale: torch.Tensor, q: torch.Tensor, rho: float) -> torch.Tensor:
+    """Bits of each symbol under the deadzone-quantised Laplace of :func:`tables.laplace_pmf`."""
+    n = q.abs()
+    zero = -torch.expm1(-(1.0 - rho) / scale)
+    lower = torch.exp(-(n - rho) / scale)
+    side = 0.5 * lower * -torch.expm1(-1.0 / scale)
+    p = torch.where(n == 0, zero, side)
+    return -torch.log2(p.clamp_min(1e-12))
+
+
+def fit_pass(data: dict, rho: float, steps: int = 300) -> tuple[np.ndarray, float, float]:
+    """Maximum-likelihood weights (6,) and bias of one (class, pass); returns them and the bits/symbol."""
+    f = torch.from_numpy(data["features"].T.astype(np.float64))
+    q = torch.from_numpy(data["q"].astype(np.float64))
+    inv = torch.from_numpy(data["inv_step"])
+    keep = q.abs() <= MAX_FIT_SYMBOL
+    f, q, inv = f[keep], q[keep], inv[keep]
+    log_w = torch.full((f.shape[1],), -2.0, dtype=torch.float64, requires_grad=True)
+    log_b = torch.tensor(-8.0, dtype=torch.float64, requires_grad=True)
+    used = (f != 0).any(dim=0)
+    opt = torch.optim.LBFGS([log_w, log_b], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        scale = torch.exp(log_b) * inv + f @ (torch.exp(log_w) * used) + 1e-3
+        loss = _nll(scale, q, rho).mean()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    bits = float(closure())
+    weights = (torch.exp(log_w) * used).detach().numpy()
+    return weights, float(torch.exp(log_b).detach()), bits
+
+
+def fit_offsets(model: WaveletModel, data: dict) -> np.ndarray:
+    """Centroid offsets per (scale, |q| = 1 or >= 2) of the samples, under the model's integer scale choice."""
+    t = model.tables()
+    total = np.zeros(t.recon_offsets.shape)
+    count = np.zeros(t.recon_offsets.shape)
+    for (cls, p), d in data.items():
+        bias_fp = np.rint(t.bias[cls, p] * d["inv_step"] * 2**tables.FRAC_BITS).astype(np.int64)
+        sigma = bias_fp + np.tensordot(t.weights_fp[cls, p], d["features"], axes=1)
+        index, shift = context.scale_index(sigma, t.thresholds)
+        mag = np.abs(d["q"])
+        sel = (mag >= 1) & (shift == 0)
+        col = np.minimum(mag[sel], 2) - 1
+        np.add.at(total, (index[sel], col), mag[sel] - np.abs(d["u"][sel]))
+        np.add.at(count, (index[sel], col), 1)
+    offsets = np.where(count >= 30, total / np.maximum(count, 1), 0.0)
+    return np.clip(offsets, -0.25, 0.5)
+
+
+def fit(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int], rounds: int = 2,
+        rho: float = 0.5, log=print) -> WaveletModel:
+    """Alternate encode -> fit weights -> fit offsets ``rounds`` times; updates ``model`` in place."""
+    for r in range(rounds):
+        data = collect(model, frames, qualities, seed=r)
+        weights = model.weights.clone()
+        bias = model.bias.clone()
+        total_bits = total_n = 0.0
+        for (cls, p), d in sorted(data.items()):
+            w, b, bits = fit_pass(d, rho)
+            weights[cls, p] = torch.from_numpy(w)
+            bias[cls, p] = b
+            total_bits += bits * d["q"].size
+            total_n += d["q"].size
+        model.weights.copy_(weights)
+        model.bias.copy_(bias)
+        model.recon_offsets.copy_(torch.from_numpy(fit_offsets(model, data)))
+        log(f"round {r + 1}: {total_n:.0f} sampled symbols, {total_bits / max(total_n, 1):.4f} bits/symbol (fit)")
+    return model
+
+
+assert CLASSES * PASSES == 24

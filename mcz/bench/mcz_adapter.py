@@ -54,7 +54,8 @@ def mcz_codec(model_id: str) -> Codec:
     engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
     spec = entry.spec
     lo, hi = spec.quality_range
-    meaning = "rate level (gain units)" if spec.learned_entropy else "latent quantisation bits"
+    meaning = ("quantiser step 2^(-q/4) of R" if spec.wavelet else
+               "rate level (gain units)" if spec.learned_entropy else "latent quantisation bits")
     settings = Settings(lo, hi, spec.quantiser_bits, f"mcz quality: {meaning} ({spec.family})", integer=True)
     return Codec(
         name=MCZ_PREFIX + model_id,
@@ -73,6 +74,8 @@ def mcz_codec(model_id: str) -> Codec:
 
 def _widths(spec) -> str:
     """The architecture in a few characters: CAE channels, or learned widths and latent depth."""
+    if spec.wavelet:
+        return "CDF 9/7 + learned context model"
     if spec.learned_entropy:
         return f"g_a {spec.config['analysis_widths']}, g_s {spec.config['synthesis_widths']}, m {spec.config['m']}"
     return str(spec.config.get("channels"))

@@ -25,6 +25,7 @@ import torch
 from mcz.codec import learned_coding, lossless, quantize, tiling, zoo
 from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
+from mcz.codec.wavelet import coder as wavelet_coder
 from mcz.container import Container, Header, Tile, read_container, write_container
 from mcz.errors import ChecksumError, FormatError, ModelError, UsageError
 from mcz.intensity import Intensity, from_unit, to_unit
@@ -100,6 +101,22 @@ class _Runner:
             return self.codec.model.decode(torch.from_numpy(latent)[None])[0, 0].numpy()
 
 
+@functools.lru_cache(maxsize=8)
+def _wavelet_tables(codec: Codec) -> "wavelet_coder.Tables":
+    return codec.model.tables()
+
+
+def _range_per_unit(bits_stored: int, window: Intensity) -> float:
+    """R = 2**bits_stored - 1 in units of the coding window (1 for float images): the wavelet step's scale."""
+    if window.is_float:
+        return 1.0
+    return (2.0**bits_stored - 1.0) / (window.high - window.low)
+
+
+def _records_latents(spec: ModelSpec) -> bool:
+    return spec.learned_entropy or spec.wavelet
+
+
 @contextlib.contextmanager
 def torch_threads(count: int = CODEC_THREADS) -> Iterator[None]:
     """Run with ``count`` intra-op threads, then restore the caller's setting.
@@ -141,6 +158,9 @@ def _encode_tile(runner: _Runner, tile: np.ndarray, bits: int, frame: int, index
 
 
 def _quantiser_record(spec: ModelSpec, quality: int) -> dict:
+    if spec.wavelet:
+        return {"method": "deadzone-rdo", "step": "2^(-quality/4) of 2^bits_stored - 1",
+                "entropy_model": "wavelet-context", "backend": "rans"}
     if spec.learned_entropy:
         return {"method": "gain-units", "level": quality, "entropy_model": spec.family, "backend": "rans"}
     return {"method": "minmax", "bits": quality, "rounding": spec.rounding, "backend": "brotli"}
@@ -186,6 +206,7 @@ def encode_image(
     recon_pixels = np.empty_like(image.pixels)
     frame_unit = np.empty(image.pixels.shape[1:], np.float32)
     window = coding_window(image.pixels, image.intensity)
+    scale = _range_per_unit(image.intensity.bits_stored, window)
     tiles = []
     latents = learned_coding.LatentDigest()
     with torch_threads(), torch.inference_mode():
@@ -193,7 +214,11 @@ def encode_image(
             unit = to_unit(image.pixels[f], window)
             for box in grid:
                 tile = tiling.extract(unit, box)
-                if codec.spec.learned_entropy:
+                if codec.spec.wavelet:
+                    chunk, recon, symbols = wavelet_coder.encode_tile(
+                        _wavelet_tables(codec), tile, bits, scale, f, box.index)
+                    latents.update(*symbols)
+                elif codec.spec.learned_entropy:
                     chunk, recon = learned_coding.encode_tile(codec.model, tile, bits - 1, f, box.index, latents)
                 else:
                     chunk, recon = _encode_tile(runner, tile, bits, f, box.index)
@@ -203,7 +228,7 @@ def encode_image(
             if progress:
                 progress(1)
     header = _header(image, codec, bits, window, recon_pixels)
-    if codec.spec.learned_entropy:
+    if _records_latents(codec.spec):
         header.extra["latent_digest"] = latents.hexdigest()
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=dict(metadata or {})))
 
@@ -281,8 +306,8 @@ def decode_container(
         raise FormatError(f"the file declares quality {bits}, outside {spec.id!r}'s range {spec.quality_range}")
     grid = tiling.tile_grid(header.rows, header.columns, int(header.tiling["tile"]), spec.downsampling)
     tiles = _index_tiles(container, grid)
-    decode_tile = _tile_decoder(codec, bits, backend)
     window = _window_of(header)
+    decode_tile = _tile_decoder(codec, bits, backend, _range_per_unit(header.bits_stored, window))
     pixels = np.empty((header.frames, header.rows, header.columns), np.dtype(header.dtype))
     unit = np.empty((header.rows, header.columns), np.float32)
     latents = learned_coding.LatentDigest()
@@ -293,7 +318,7 @@ def decode_container(
             pixels[f] = from_unit(unit, window)
             if progress:
                 progress(1)
-    if spec.learned_entropy:
+    if _records_latents(spec):
         _check_latents(header, latents.hexdigest())
     if verify and backend == "torch" and digest(pixels) != header.digest:
         raise ChecksumError(
@@ -308,11 +333,22 @@ def decode_container(
 TileDecoder = Callable[[Tile, tiling.TileBox, "learned_coding.LatentDigest"], np.ndarray]
 
 
-def _tile_decoder(codec: Codec, bits: int, backend: str) -> TileDecoder:
+def _tile_decoder(codec: Codec, bits: int, backend: str, scale: float) -> TileDecoder:
     """The per-tile decode function of the codec's family and the chosen backend."""
     if backend not in BACKENDS:
         raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
     spec = codec.spec
+    if spec.wavelet:
+        # No network: the decoder is integer context modelling + float64 NumPy lifting, exact on
+        # every backend, so every backend runs the same code.
+        tables = _wavelet_tables(codec)
+
+        def decode_wavelet(chunk: Tile, box: tiling.TileBox, latents: learned_coding.LatentDigest) -> np.ndarray:
+            recon, symbols = wavelet_coder.decode_tile(tables, chunk, (box.padded_rows, box.padded_columns), bits, scale)
+            latents.update(*symbols)
+            return recon
+
+        return decode_wavelet
     if not spec.learned_entropy:
         if backend != "torch":
             raise UsageError(f"model {spec.id!r} ({spec.family}) decodes with the torch backend only")

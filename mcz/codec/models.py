@@ -24,4 +24,8 @@ def build_model(family: str, config: dict) -> nn.Module:
         from mcz.codec.learned import LearnedCodec
 
         return LearnedCodec(**config, hyperprior=family == "hyperprior")
+    if family == "wavelet":
+        from mcz.codec.wavelet.model import WaveletModel
+
+        return WaveletModel(**config)
     raise ValueError(f"unknown model family {family!r}")

@@ -22,7 +22,7 @@ from mcz.errors import ModelError, UsageError
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 #: Families whose model classes mcz can build.
-FAMILIES = ("cae", "factorized", "hyperprior")
+FAMILIES = ("cae", "factorized", "hyperprior", "wavelet")
 #: Families coded with a learned entropy model (rANS) instead of min-max + Brotli.
 LEARNED_FAMILIES = ("factorized", "hyperprior")
 
@@ -83,12 +83,19 @@ class ModelSpec:
             return 64  # /16 latent, then /4 hyper latent
         if self.family == "factorized":
             return 16
+        if self.family == "wavelet":
+            return 1  # the lifting handles any size; padding would only cost bits
         return 2 ** len(self.config["channels"])
 
     @property
     def learned_entropy(self) -> bool:
         """True for families whose latent is coded by a learned entropy model."""
         return self.family in LEARNED_FAMILIES
+
+    @property
+    def wavelet(self) -> bool:
+        """True for the wavelet family (a transform with no network; see :mod:`mcz.codec.wavelet`)."""
+        return self.family == "wavelet"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description (used in manifests and ``mcz models --json``)."""
@@ -235,5 +242,21 @@ register(
         id="hyperprior-compact-ctmr",
         config={**_HYPERPRIOR.config, "lambdas": [round(v / 16, 8) for v in _LAMBDAS_8BIT], "peak": 4095.0},
         description="Mean-scale hyperprior for 12-16-bit CT/MR (trained on CT/MR volumes), 8 rate levels",
+    )
+)
+
+# The wavelet family (mcz.codec.wavelet): CDF 9/7 lifting + a context model fitted on
+# 8-bit MRI and 12-bit CT/MR; one model for every bit depth.  Quality q sets the
+# quantiser step to 2**(-q/4) of R = 2**bits_stored - 1 (about 1.5 dB per step,
+# PSNR ~ 11 + 1.5 q dB at high rates); 24 is about 47 dB.
+register(
+    ModelSpec(
+        id="wavelet-ctx",
+        family="wavelet",
+        config={},
+        quantiser_bits=24,
+        quality_range=(0, 80),
+        tile=2048,
+        description="CDF 9/7 wavelet + learned context model (rANS), any bit depth; quality = step 2^(-q/4) of R",
     )
 )

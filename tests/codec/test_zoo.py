@@ -90,6 +90,12 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
     write_checkpoint(tmp_path, entry["id"])
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
     engine.load_codec.cache_clear()
-    untrained = psnr(image, mcz.decode(mcz.encode(image, model=entry["id"], bits_stored=bits)), 2**bits - 1)
-    assert shipped > max(15.0, untrained + 6.0), (shipped, untrained)
+    baseline = mcz.encode(image, model=entry["id"], bits_stored=bits)
+    untrained = psnr(image, mcz.decode(baseline), 2**bits - 1)
+    if entry["family"] == "wavelet":
+        # The transform is fixed; what is learned is the context model, so at the same
+        # quantiser step the fitted model must spend fewer bits for about the same PSNR.
+        assert abs(shipped - untrained) < 0.5 and len(data) < 0.97 * len(baseline), (len(data), len(baseline))
+    else:
+        assert shipped > max(15.0, untrained + 6.0), (shipped, untrained)
     engine.load_codec.cache_clear()

@@ -3,7 +3,7 @@
 One tile (normally the whole frame) is transformed, its coefficients are
 normalised by their band's synthesis gain and divided by one step, so a step
 costs the same pixel error in every band.  Symbols are coded band by band,
-coarsest first, in two checkerboard passes per band; each symbol's Laplace
+coarsest first, in three passes per detail band (two for LL); each symbol's Laplace
 scale comes from the integer context of :mod:`mcz.codec.wavelet.context`.  The
 encoder chooses each symbol by rate-distortion (nearest, one lower or zero,
 whichever minimises squared error + kappa * bits), and the decoder reconstructs
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcz.codec.wavelet import context, lifting
-from mcz.codec.wavelet.model import CLASSES, Tables, band_class
+from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
 from mcz.errors import FormatError
 
@@ -52,7 +52,7 @@ class Pass:
     mean: np.ndarray | int  # prediction subtracted before coding
     cls: int = -1  # detail band class (-1 for LL)
     order: int = 0  # checkerboard pass
-    features: np.ndarray | None = None  # (6, symbols) context sums of a detail pass (for fitting)
+    features: np.ndarray | None = None  # (7, symbols) context sums of a detail pass (for fitting)
 
 
 Coder = Callable[[Pass], np.ndarray]
@@ -148,18 +148,19 @@ def _walk_ll(t: Tables, shape: tuple, ll_side: tuple[int, int], code: Coder, map
 def _walk_detail(t: Tables, band: np.ndarray, band_id: int, cls: int, static: np.ndarray, step: float,
                  code: Coder) -> tuple[np.ndarray, np.ndarray]:
     index, shift = np.zeros(band.shape, np.int64), np.zeros(band.shape, np.int64)
-    first = context.anchors(band.shape)
-    for p, mask in enumerate((first, ~first)):
+    done = np.zeros(band.shape, bool)
+    for p, mask in enumerate(context.detail_passes(band.shape)):
         if not mask.any():
             continue
-        features = np.zeros((6, int(mask.sum())), np.int64)
+        features = np.zeros((t.weights_fp.shape[-1], int(mask.sum())), np.int64)
         features[:4] = static[:, mask]
-        if p == 1:
-            features[4:] = context.spatial_features(np.where(first, np.abs(band), 0))[:, mask]
+        if p:
+            features[4:] = context.spatial_features(np.where(done, np.abs(band), 0))[:, mask]
         sigma = context.fixed(t.bias[cls, p] / step) + np.tensordot(t.weights_fp[cls, p], features, axes=1)
         i, s = context.scale_index(sigma, t.thresholds)
         band[mask] = code(Pass(band_id, mask, i, s, 0, cls, p, features))
         index[mask], shift[mask] = i, s
+        done |= mask
     return index, shift
 
 
@@ -300,4 +301,3 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
     return reconstruct(t, q, maps, gains, step).astype(np.float32), _band_list(q)
 
 
-assert CLASSES == 12

@@ -20,6 +20,17 @@ def anchors(shape: tuple[int, int]) -> np.ndarray:
     return (rows + cols) % 2 == 0
 
 
+def detail_passes(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of a detail band's three passes: (even, even), (odd, odd), the rest.
+
+    The second pass sees its four diagonal neighbours, the third its four direct ones.
+    """
+    rows, cols = np.indices(shape, sparse=True)
+    first = (rows % 2 == 0) & (cols % 2 == 0)
+    second = (rows % 2 == 1) & (cols % 2 == 1)
+    return first, second, ~(first | second)
+
+
 def _ring(a: np.ndarray) -> np.ndarray:
     """Sum of the 8 neighbours of every element (zeros outside)."""
     p = np.pad(a, 1)
@@ -57,11 +68,12 @@ def static_features(shape: tuple[int, int], parent: np.ndarray | None,
 
 
 def spatial_features(decoded: np.ndarray) -> np.ndarray:
-    """(2, rows, cols): vertical and horizontal neighbour magnitude sums of the decoded anchors."""
+    """(3, rows, cols): vertical, horizontal and diagonal neighbour magnitude sums (0 = not yet decoded)."""
     p = np.pad(decoded, 1)
     vertical = p[:-2, 1:-1] + p[2:, 1:-1]
     horizontal = p[1:-1, :-2] + p[1:-1, 2:]
-    return np.stack([vertical, horizontal])
+    diagonal = p[:-2, :-2] + p[:-2, 2:] + p[2:, :-2] + p[2:, 2:]
+    return np.stack([vertical, horizontal, diagonal])
 
 
 def scale_index(sigma_fp: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import torch
 
 from mcz.codec.wavelet import coder, context, tables
 from mcz.codec.wavelet.frames import UnitFrame
-from mcz.codec.wavelet.model import CLASSES, PASSES, WaveletModel
+from mcz.codec.wavelet.model import WaveletModel
 
 #: Symbols beyond this magnitude are left out of the likelihood (they use raw bits anyway).
 MAX_FIT_SYMBOL = 200
@@ -92,26 +92,63 @@ def fit_pass(data: dict, rho: float, steps: int = 300) -> tuple[np.ndarray, floa
     return weights, float(torch.exp(log_b).detach()), bits
 
 
-def fit_offsets(model: WaveletModel, data: dict) -> np.ndarray:
-    """Centroid offsets per (scale, |q| = 1 or >= 2) of the samples, under the model's integer scale choice."""
+def _indexed(model: WaveletModel, data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(table index, symbol, value in steps) of every sample whose scale fits the table, by the integer path."""
     t = model.tables()
-    total = np.zeros(t.recon_offsets.shape)
-    count = np.zeros(t.recon_offsets.shape)
+    out = []
     for (cls, p), d in data.items():
         bias_fp = np.rint(t.bias[cls, p] * d["inv_step"] * 2**tables.FRAC_BITS).astype(np.int64)
         sigma = bias_fp + np.tensordot(t.weights_fp[cls, p], d["features"], axes=1)
         index, shift = context.scale_index(sigma, t.thresholds)
-        mag = np.abs(d["q"])
-        sel = (mag >= 1) & (shift == 0)
-        col = np.minimum(mag[sel], 2) - 1
-        np.add.at(total, (index[sel], col), mag[sel] - np.abs(d["u"][sel]))
-        np.add.at(count, (index[sel], col), 1)
+        keep = shift == 0
+        out.append((index[keep], d["q"][keep], d["u"][keep]))
+    return tuple(np.concatenate(parts) for parts in zip(*out))
+
+
+def fit_offsets(model: WaveletModel, data: dict) -> np.ndarray:
+    """Centroid offsets per (scale, |q| = 1 or >= 2) of the samples, under the model's integer scale choice."""
+    index, q, u = _indexed(model, data)
+    shape = tuple(model.recon_offsets.shape)
+    total, count = np.zeros(shape), np.zeros(shape)
+    mag = np.abs(q)
+    sel = mag >= 1
+    col = np.minimum(mag[sel], 2) - 1
+    np.add.at(total, (index[sel], col), mag[sel] - np.abs(u[sel]))
+    np.add.at(count, (index[sel], col), 1)
     offsets = np.where(count >= 30, total / np.maximum(count, 1), 0.0)
     return np.clip(offsets, -0.25, 0.5)
 
 
+def fit_tables(model: WaveletModel, data: dict, rho: float, prior: float = 64.0) -> None:
+    """Replace each scale's Laplace law by the symbols' histogram (Laplace prior of weight ``prior``).
+
+    The encoder's rate-distortion choices reshape the distribution (more zeros, fewer
+    ones); counting what it emits captures that exactly.  Magnitudes are pooled over
+    sign (the law stays symmetric) and the escape keeps a tail mass.
+    """
+    from compressai._CXX import pmf_to_quantized_cdf
+
+    index, q, _ = _indexed(model, data)
+    scales = model.scales.numpy()
+    offsets = model.offsets.numpy()
+    cdfs = model.cdfs.numpy().copy()
+    for k, scale in enumerate(scales):
+        half = -int(offsets[k])
+        laplace = tables.laplace_pmf(float(scale), rho, half)
+        folded_prior = np.concatenate([[laplace[half]], 2 * laplace[half + 1 :]])
+        mags = np.abs(q[index == k])
+        hist = np.bincount(np.minimum(mags, half + 1), minlength=half + 2)[: half + 1]
+        folded = (hist + prior * folded_prior) / (len(mags) + prior)
+        pmf = np.concatenate([folded[:0:-1] / 2, folded[:1], folded[1:] / 2])
+        tail = max(1e-6, 1.0 - float(pmf.sum()))
+        cdf = pmf_to_quantized_cdf([*(pmf * (1 - tail) / pmf.sum()).tolist(), tail], tables.PRECISION)
+        cdfs[k, : len(cdf)] = cdf
+    model.cdfs.copy_(torch.from_numpy(cdfs))
+    model.bits.copy_(torch.from_numpy(tables.code_lengths(cdfs)))
+
+
 def fit(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int], rounds: int = 2,
-        rho: float = 0.5, log=print) -> WaveletModel:
+        rho: float = 0.5, learn_tables: bool = True, log=print) -> WaveletModel:
     """Alternate encode -> fit weights -> fit offsets ``rounds`` times; updates ``model`` in place."""
     for r in range(rounds):
         data = collect(model, frames, qualities, seed=r)
@@ -127,8 +164,9 @@ def fit(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[in
         model.weights.copy_(weights)
         model.bias.copy_(bias)
         model.recon_offsets.copy_(torch.from_numpy(fit_offsets(model, data)))
+        if learn_tables:
+            fit_tables(model, data, rho)
         log(f"round {r + 1}: {total_n:.0f} sampled symbols, {total_bits / max(total_n, 1):.4f} bits/symbol (fit)")
     return model
 
 
-assert CLASSES * PASSES == 24

@@ -21,9 +21,11 @@ from mcz.codec.wavelet import tables
 ORIENTATIONS = 3
 LEVEL_CLASSES = 4
 CLASSES = ORIENTATIONS * LEVEL_CLASSES
-#: Context features: parent, parent ring, siblings, sibling ring, vertical and horizontal neighbours.
-FEATURES = ("parent", "parent_ring", "sibling", "sibling_ring", "vertical", "horizontal")
-PASSES = 2  # checkerboard: anchors, then the rest
+#: Context features: parent, parent ring, siblings, sibling ring, then the decoded vertical,
+#: horizontal and diagonal neighbours in the band itself.
+FEATURES = ("parent", "parent_ring", "sibling", "sibling_ring", "vertical", "horizontal", "diagonal")
+#: Passes over a detail band: (even, even) positions, then (odd, odd), then the rest.
+PASSES = 3
 
 
 def band_class(level: int, orientation: int) -> int:
@@ -38,8 +40,8 @@ def _initial_weights() -> np.ndarray:
     w[:, :, 1] = 0.03
     w[:, :, 2] = 0.2  # siblings
     w[:, :, 3] = 0.02
-    w[:, 1, 4] = 0.15  # spatial neighbours (second pass only)
-    w[:, 1, 5] = 0.15
+    w[:, 1, 6] = 0.15  # diagonal neighbours (second pass)
+    w[:, 2, 4:6] = 0.15  # vertical and horizontal neighbours (third pass)
     return w
 
 

@@ -70,7 +70,11 @@ def build_cdfs(scales: np.ndarray, rho: float, width_factor: float = 12.0) -> tu
     cdfs = np.zeros((len(rows), width), np.int32)
     for i, cdf in enumerate(rows):
         cdfs[i, : len(cdf)] = cdf
+    return cdfs, np.asarray(lengths, np.int32), np.asarray(offsets, np.int32), code_lengths(cdfs)
+
+
+def code_lengths(cdfs: np.ndarray) -> np.ndarray:
+    """Bits of every symbol of every table (64 where a padding entry has no probability)."""
     freq = np.diff(cdfs.astype(np.float64), axis=1)
-    with np.errstate(divide="ignore"):
-        bits = np.where(freq > 0, -np.log2(np.maximum(freq, 1) / 2**PRECISION), 64.0)
-    return cdfs, np.asarray(lengths, np.int32), np.asarray(offsets, np.int32), bits.astype(np.float32)
+    bits = np.where(freq > 0, -np.log2(np.maximum(freq, 1) / 2**PRECISION), 64.0)
+    return bits.astype(np.float32)

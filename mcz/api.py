@@ -27,13 +27,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Report = Callable[["Notice"], None]
 
-#: Models used when none is named: by stored bit depth (8-bit, then deeper).
-DEFAULT_MODEL = "cae-compact"
-DEFAULT_MODEL_DEEP = "cae-compact-ctmr"
+#: Models used when none is named: by stored bit depth (8-bit, then deeper).  The wavelet
+#: model codes every depth (its quality is a step relative to 2**bits_stored - 1).
+DEFAULT_MODEL = "wavelet-ctx"
+DEFAULT_MODEL_DEEP = "wavelet-ctx"
 
 
 def default_model(intensity: Intensity) -> str:
-    """The default model for an image: trained on 8-bit MRI up to 8 bits, on 12-bit CT/MR above."""
+    """The default model for an image of this intensity domain (today one model for every depth)."""
     return DEFAULT_MODEL if intensity.bits_stored <= 8 and not intensity.is_float else DEFAULT_MODEL_DEEP
 
 ImageLike = MedicalImage | np.ndarray | str | os.PathLike

@@ -83,6 +83,15 @@ class WaveletModel(nn.Module):
         self.register_buffer("recon_offsets", torch.zeros((scales, 2), dtype=torch.float64))
         self.register_buffer("kappa", torch.tensor([kappa], dtype=torch.float64))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001
+        # The stored tables are the model: take their shapes from the checkpoint, since the
+        # width built here may differ by an entry from the one a fit built on another machine.
+        for name in ("cdfs", "bits"):
+            stored = state_dict.get(prefix + name)
+            if stored is not None and stored.shape != getattr(self, name).shape:
+                setattr(self, name, torch.empty_like(stored))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def tables(self) -> "Tables":
         """NumPy views of the buffers, in the form the coder uses."""
         return Tables(self)

@@ -59,7 +59,9 @@ def build_cdfs(scales: np.ndarray, rho: float, width_factor: float = 12.0) -> tu
 
     rows, lengths, offsets = [], [], []
     for scale in scales:
-        half = int(np.ceil(width_factor * scale)) + 2
+        # The guard keeps the width independent of the last bit of ``exp`` (which differs
+        # between NumPy builds: 48 came out as 47.99999999999999 on one, 48.00000000000001 on another).
+        half = int(np.ceil(width_factor * scale - 1e-6)) + 2
         pmf = laplace_pmf(float(scale), rho, half)
         tail = max(0.0, 1.0 - float(pmf.sum()))
         cdf = pmf_to_quantized_cdf([*pmf.tolist(), tail], PRECISION)

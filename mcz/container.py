@@ -1,6 +1,6 @@
 """The ``.mcz`` container: byte layout, reader, writer and limits (standard library only).
 
-Byte layout, format version 1.0
+Byte layout, format version 2.0
 ===============================
 
 All integers are unsigned and big-endian; ``f64`` is an IEEE 754 binary64 number, big-endian.
@@ -38,9 +38,15 @@ of ``Container.tiles`` and ``MEND``, so equal containers give identical bytes.
 -------------------------------
 ::
 
-    u8      major    format major version, 1
+    u8      major    format major version, 2
     u8      minor    format minor version, 0
-    rest    json     UTF-8 JSON object, at most 1 MiB
+    rest    zlib     one complete zlib stream (RFC 1950) with the preset dictionary of
+                     ``mcz.header_dictionary`` (FDICT set, DICTID = its Adler-32), nothing after
+                     it; it inflates to a UTF-8 JSON object of at most 1 MiB
+
+Format 1.x stored the same JSON object uncompressed after the two version bytes; this reader
+still reads it. The compression is what keeps a small file small: the JSON takes 700-900 bytes,
+the compressed header about 150 (the digests are most of it).
 
 A reader refuses a major version it does not know. It reads a higher minor version of its major
 version and keeps the keys it does not know (``Header.unknown``); a writer writes them back as they
@@ -125,6 +131,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcz.errors import ChecksumError, FormatError, TruncatedError, UnsupportedError, VersionError
+from mcz.header_dictionary import DICTIONARY
 
 __all__ = [
     "FORMAT_MAJOR",
@@ -148,8 +155,10 @@ __all__ = [
 ]
 
 SIGNATURE = b"\x89MCZ\r\n\x1a\n"
-FORMAT_MAJOR = 1
+FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
+#: Oldest major version this reader reads (1.x: the header JSON uncompressed).
+OLDEST_MAJOR = 1
 
 MAX_DIMENSION = 65535
 MAX_FRAMES = 65536
@@ -634,7 +643,8 @@ def _header_payload(header: Header) -> bytes:
         raise FormatError(
             f"header: the JSON takes {len(raw)} bytes, expected at most {MAX_HEADER_BYTES}; shrink 'extra'"
         )
-    return _VERSION.pack(FORMAT_MAJOR, FORMAT_MINOR) + raw
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
+    return _VERSION.pack(FORMAT_MAJOR, FORMAT_MINOR) + packer.compress(raw) + packer.flush()
 
 
 def _tile_prefix(tile: Tile) -> bytes:
@@ -843,15 +853,31 @@ class _Cursor:
         return view[start:]
 
 
-def _check_version(chunk: _Chunk) -> None:
+def _check_version(chunk: _Chunk) -> int:
     major, minor = _Cursor(chunk).unpack(">BB", "format version")
     if major > FORMAT_MAJOR:
         raise VersionError(
             f"this file needs a newer mcz: found format version {major}.{minor}, this mcz reads "
             f"{FORMAT_MAJOR}.x; upgrade with: pip install -U mcz"
         )
-    if major < FORMAT_MAJOR:
+    if major < OLDEST_MAJOR:
         raise _corrupt(f"found format version {major}.{minor}, which no mcz ever wrote")
+    return major
+
+
+def _inflate_header(raw: memoryview, where: str) -> memoryview:
+    """The JSON bytes of a format 2.x header, refusing more than ``MAX_HEADER_BYTES`` (a bomb)."""
+    inflater = zlib.decompressobj(zdict=DICTIONARY)
+    try:
+        text = inflater.decompress(raw, MAX_HEADER_BYTES + 1)
+    except zlib.error as exc:
+        raise _corrupt(f"{where}: the compressed header does not inflate ({exc})") from exc
+    if len(text) > MAX_HEADER_BYTES:
+        raise _corrupt(f"{where}: the header inflates to more than {MAX_HEADER_BYTES} bytes")
+    if not inflater.eof or inflater.unused_data:
+        problem = "ends inside its zlib stream" if not inflater.eof else "has bytes after its zlib stream"
+        raise _corrupt(f"{where}: the compressed header {problem}")
+    return memoryview(text)
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -882,8 +908,11 @@ def _parse_header(chunk: _Chunk) -> Header:
             f"the first chunk is {chunk.info.type} at offset {chunk.info.offset}, expected MHDR; "
             "the file is corrupt or not from mcz"
         )
-    _check_version(chunk)
-    return Header.from_json_dict(_decode_json(chunk.payload[_VERSION.size :], chunk.where))
+    major = _check_version(chunk)
+    raw = chunk.payload[_VERSION.size :]
+    if major >= 2:
+        raw = _inflate_header(raw, chunk.where)
+    return Header.from_json_dict(_decode_json(raw, chunk.where))
 
 
 def _parse_tile(chunk: _Chunk) -> Tile:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mcz import container as mc
 from mcz.errors import ChecksumError, FormatError, McZError, TruncatedError, UnsupportedError, VersionError
+from mcz.header_dictionary import DICTIONARY, DICTIONARY_ID
 
 SHA = "0123456789abcdef" * 4
 DIGEST = "sha256:" + "fedcba9876543210" * 4
@@ -88,6 +89,17 @@ def mhdr_payload(fields: dict[str, object], major: int = 1, minor: int = 0) -> b
     return bytes([major, minor]) + json.dumps(jsonable).encode("utf-8")
 
 
+def inflate(mhdr: bytes) -> bytes:
+    """The JSON of a format 2.x MHDR payload (zlib with the preset dictionary)."""
+    inflater = zlib.decompressobj(zdict=DICTIONARY)
+    return inflater.decompress(mhdr[2:]) + inflater.flush()
+
+
+def deflated_mhdr(text: bytes, minor: int = 0, zdict: bytes = DICTIONARY) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+    return bytes([2, minor]) + packer.compress(text) + packer.flush()
+
+
 def with_header(payload: bytes) -> bytes:
     chunks = split_chunks(VALID)
     return join_chunks([(b"MHDR", payload)] + chunks[1:])
@@ -144,8 +156,8 @@ def test_documented_byte_layout() -> None:
     chunks = split_chunks(VALID)
     assert [kind for kind, _ in chunks] == [b"MHDR", b"meta", b"meta", b"TILE", b"TILE", b"TILE", b"MEND"]
     header = chunks[0][1]
-    assert header[:2] == bytes([mc.FORMAT_MAJOR, mc.FORMAT_MINOR]) == b"\x01\x00"
-    text = header[2:].decode("utf-8")
+    assert header[:2] == bytes([mc.FORMAT_MAJOR, mc.FORMAT_MINOR]) == b"\x02\x00"
+    text = inflate(header).decode("utf-8")
     assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert json.loads(text)["original_shape"] == [2, 3, 4]
     assert chunks[1][1] == meta_payload(b"dicom", zlib.compress(b"\x08\x00\x05\x00CS" * 20, 9))
@@ -185,7 +197,7 @@ def test_newer_minor_is_read_and_unknown_keys_survive_a_rewrite() -> None:
     assert header.replace(unknown={}) == make_header()
     rewritten = mc.write_container(mc.read_container(data))
     assert mc.read_header(rewritten).unknown == header.unknown
-    assert json.loads(split_chunks(rewritten)[0][1][2:])["future_key"] == {"a": [1, 2]}
+    assert json.loads(inflate(split_chunks(rewritten)[0][1]))["future_key"] == {"a": [1, 2]}
 
 
 def test_missing_extra_defaults_to_empty() -> None:
@@ -406,11 +418,11 @@ def test_unknown_critical_chunk_is_refused_by_name() -> None:
 
 
 def test_newer_major_version_is_refused() -> None:
-    data = with_header(mhdr_payload(header_fields(), major=2, minor=3))
+    data = with_header(mhdr_payload(header_fields(), major=3, minor=3))
     for reader in (mc.read_container, mc.read_header):
         with pytest.raises(VersionError, match="newer") as info:
             reader(data)
-        assert "2.3" in str(info.value) and "pip install -U mcz" in str(info.value)
+        assert "3.3" in str(info.value) and "pip install -U mcz" in str(info.value)
 
 
 def test_major_version_zero_is_refused() -> None:
@@ -734,3 +746,40 @@ def test_valid_containers_round_trip(container: mc.Container) -> None:
     assert mc.container_overhead(container) == len(data) - sum(len(t.payload) for t in container.tiles)
     assert len(mc.list_chunks(data)) == 2 + len(container.tiles) + len(container.metadata)
 
+
+
+# -- format 2.x: the header JSON compressed with a frozen preset dictionary -------------------------
+
+
+def test_the_preset_dictionary_never_changes() -> None:
+    """Every format 2.x file needs these exact bytes: a change must be a new format version."""
+    assert (len(DICTIONARY), DICTIONARY_ID) == (3257, 0xCF4ABF3A)
+
+
+def test_compressed_header_is_small_and_format_1_headers_still_read() -> None:
+    header = make_header()
+    v2 = split_chunks(VALID)[0][1]
+    v1 = mhdr_payload(json.loads(inflate(v2)))
+    assert len(v2) < 0.5 * len(v1)
+    assert mc.read_header(with_header(v1)) == mc.read_header(VALID) == header
+
+
+def test_newer_minor_of_format_2_is_read() -> None:
+    text = json.dumps(header_fields(later=1)).encode()
+    assert mc.read_header(with_header(deflated_mhdr(text, minor=4))).unknown == {"later": 1}
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (deflated_mhdr(b" " * (mc.MAX_HEADER_BYTES + 10)), "inflates to more than"),
+        (deflated_mhdr(json.dumps(header_fields()).encode())[:-5], "ends inside"),
+        (deflated_mhdr(json.dumps(header_fields()).encode()) + b"\x00", "bytes after"),
+        (deflated_mhdr(json.dumps(header_fields()).encode(), zdict=b"another dictionary"), "does not inflate"),
+        (b"\x02\x00" + b"{}", "does not inflate"),
+    ],
+    ids=["bomb", "truncated-stream", "trailing-bytes", "wrong-dictionary", "plain-json"],
+)
+def test_damaged_compressed_headers_are_refused(payload: bytes, match: str) -> None:
+    with pytest.raises(FormatError, match=match):
+        mc.read_header(with_header(payload))

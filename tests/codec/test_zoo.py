@@ -90,12 +90,20 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
     write_checkpoint(tmp_path, entry["id"])
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
     engine.load_codec.cache_clear()
-    baseline = mcz.encode(image, model=entry["id"], bits_stored=bits)
-    untrained = psnr(image, mcz.decode(baseline), 2**bits - 1)
     if entry["family"] == "wavelet":
-        # The transform is fixed; what is learned is the context model, so at the same
-        # quantiser step the fitted model must spend fewer bits for about the same PSNR.
-        assert abs(shipped - untrained) < 0.5 and len(data) < 0.97 * len(baseline), (len(data), len(baseline))
+        # The transform is fixed; what is learned is the context model, the quantiser's
+        # choices and the reconstruction offsets. So at the shipped file's size the fitted model
+        # must beat the untrained one's rate-distortion curve (measured 2.7 dB on this image).
+        quality = mcz.read_info(data).header.quality
+        sizes, curve = [], []
+        for q in range(quality - 10, quality + 11, 2):
+            coded = mcz.encode(image, model=entry["id"], bits_stored=bits, quality=q)
+            sizes.append(len(coded))
+            curve.append(psnr(image, mcz.decode(coded), 2**bits - 1))
+        assert sizes == sorted(sizes) and sizes[0] < len(data) < sizes[-1]
+        untrained_at_size = float(np.interp(len(data), sizes, curve))
+        assert shipped > untrained_at_size + 1.0, (shipped, untrained_at_size)
     else:
+        untrained = psnr(image, mcz.decode(mcz.encode(image, model=entry["id"], bits_stored=bits)), 2**bits - 1)
         assert shipped > max(15.0, untrained + 6.0), (shipped, untrained)
     engine.load_codec.cache_clear()

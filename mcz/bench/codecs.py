@@ -85,6 +85,9 @@ class Codec:
         Threads it is told to use.
     notes : str
         Fixed parameters (speed, effort, ...) to state beside its numbers.
+    sweep : callable, optional
+        ``sweep(bits) -> settings``: the codec's own default sweep for ``bits``-bit frames, where
+        the generic rules of :mod:`mcz.bench.sweeps` do not fit it.
     """
 
     name: str
@@ -97,6 +100,7 @@ class Codec:
     bits: tuple[int, int] = (1, 16)
     threads: int = ad.THREADS
     notes: str = ""
+    sweep: Callable[[int], list[float]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def version(self) -> str:

@@ -43,6 +43,8 @@ _NEAR_8BIT = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
 
 def _raw_sweep(codec: Codec, bits: int) -> list[float]:
     name = codec.name
+    if codec.sweep is not None:
+        return list(codec.sweep(bits))
     if is_mcz(codec):
         return list(range(MCZ_QUALITIES[0], MCZ_QUALITIES[1] + 1))
     if name in _QUALITY_SWEEPS:

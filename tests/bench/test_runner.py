@@ -238,3 +238,15 @@ def test_cli_runs_a_folder_resumes_and_refuses_foreign_folders(tmp_path, capsys)
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(OutputError):
         _cli([*argv[:-1], str(foreign)])
+
+
+@pytest.mark.parametrize("bits", [8, 12, 16])
+def test_a_wavelet_model_sweeps_from_low_rate_to_about_one_stored_level(bits):
+    """Its quality is a step relative to R, so the sweep must reach 4 * bits (not stop at 8)."""
+    pytest.importorskip("compressai")
+    from mcz.bench.mcz_adapter import mcz_codec
+
+    codec = mcz_codec("wavelet-ctx")
+    settings = runner.sweep(codec, bits)
+    assert settings[0] == 10 and settings[-1] <= 4 * bits and settings[-1] > 4 * bits - 5
+    assert 10 <= len(settings) <= 16 and settings == sorted(settings)

@@ -74,7 +74,12 @@ class FileInfo:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A registered model and whether trained weights are installed."""
+    """A registered model, whether trained weights are installed, and where they come from.
+
+    ``source`` is ``"MCZ_CHECKPOINTS"``, ``"./checkpoints"``, ``"user"`` (the user
+    model folder, :func:`mcz.codec.zoo.user_model_dir`), ``"shipped"`` or ``""``
+    (no weights); ``folder`` is the folder whose manifest lists them.
+    """
 
     id: str
     family: str
@@ -82,6 +87,8 @@ class ModelInfo:
     available: bool
     spec: dict[str, Any]
     manifest: dict[str, Any]
+    source: str = ""
+    folder: str = ""
 
 
 def _read_bytes(data: DataLike) -> bytes:
@@ -528,9 +535,10 @@ def list_models() -> list[ModelInfo]:
     """Every registered model, with the manifest entry of its weights where installed."""
     from mcz.codec import registry, zoo
 
-    available = zoo.available_ids()
+    installed = {str(raw["id"]): (raw, folder, origin) for raw, folder, origin in zoo.installed_entries()}
     out = []
     for spec in registry.registered():
-        manifest = zoo.find_checkpoint(spec.id).info if spec.id in available else {}
-        out.append(ModelInfo(spec.id, spec.family, spec.description, spec.id in available, spec.to_dict(), manifest))
+        raw, folder, origin = installed.get(spec.id, ({}, "", ""))
+        out.append(ModelInfo(spec.id, spec.family, spec.description, spec.id in installed, spec.to_dict(), raw,
+                             origin, str(folder)))
     return out

@@ -146,8 +146,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    "(estimated bpp of the latent symbols; default 0 = distortion only, as the paper)")
     p.add_argument("--limit-images", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--init", help="start from this installed model's weights (e.g. continue a shipped model)")
-    p.add_argument("--export", dest="export_to", default="checkpoints",
-                   help="folder whose manifest receives the weights (default %(default)s; '' to skip)")
+    p.add_argument("--export", dest="export_to", default=None,
+                   help="folder whose manifest receives the weights (default: the user model folder, "
+                   "$MCZ_HOME/models or ~/.local/share/mcz/models, searched by every mcz command; '' to skip)")
     p.set_defaults(run=_run_train)
 
 
@@ -305,9 +306,14 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
     if args.json:
         print(json.dumps([m.__dict__ for m in models], indent=2, default=str))
         return ExitCode.OK
+    from mcz.codec.zoo import user_model_dir
+
+    print(f"{'model':<24} {'weights':<11} {'from':<16} description")
     for m in models:
         state = "installed" if m.available else "no weights"
-        print(f"{m.id:<24} {state:<11} {m.description}")
+        print(f"{m.id:<24} {state:<11} {m.source or '-':<16} {m.description}")
+    print(f"searched: MCZ_CHECKPOINTS, ./checkpoints, {user_model_dir()} (user; `mcz train` exports here), "
+          "the shipped models")
     return ExitCode.OK
 
 
@@ -353,13 +359,30 @@ def _run_train(args: argparse.Namespace) -> ExitCode:
     from mcz.training.config import TrainConfig
     from mcz.training.run import train
 
+    from mcz.codec.zoo import user_model_dir
+
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
-    fields["export_to"] = args.export_to or None
+    fields["export_to"] = str(user_model_dir()) if args.export_to is None else (args.export_to or None)
     fields.setdefault("out", f"runs/{args.model_id or args.model}")
     config = TrainConfig(**fields)
     meta = train(config)
     print(json.dumps({"step": meta["step"], "metrics": meta["metrics"], "export": meta.get("export", {}).get("file")}))
+    if meta.get("export"):
+        _print_usage_hint(meta["export"], Path(config.export_to))
     return ExitCode.OK
+
+
+def _print_usage_hint(entry: dict, folder: Path) -> None:
+    """After `mcz train`: where the weights went and how to use them (stderr; stdout stays JSON)."""
+    from mcz.codec.zoo import checkpoint_dirs
+
+    model_id = entry["id"]
+    found = folder.resolve() in {d.resolve() for d in checkpoint_dirs()}
+    print(f"mcz: weights {folder / entry['file']} (sha256 {entry['sha256']})", file=sys.stderr)
+    if not found:
+        print(f"mcz: {folder} is not searched by default; set MCZ_CHECKPOINTS={folder} to use them", file=sys.stderr)
+    print(f"mcz: use them with: mcz encode -m {model_id} IMAGE  (or mcz.encode(image, model={model_id!r})); "
+          "decoding a file needs these weights installed (`mcz models` lists them)", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

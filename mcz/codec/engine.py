@@ -62,9 +62,9 @@ def codec_from_state(spec: ModelSpec, state: dict[str, torch.Tensor], sha256: st
 
 
 @functools.lru_cache(maxsize=8)
-def load_codec(model_id: str) -> Codec:
-    """Load a model from the checkpoint zoo (verified by sha256), cached per id."""
-    entry = zoo.find_checkpoint(model_id)
+def load_codec(model_id: str, sha256: str | None = None) -> Codec:
+    """Load a model from the checkpoint zoo (verified by sha256), cached per id (and sha256 if given)."""
+    entry = zoo.find_checkpoint(model_id, sha256)
     return codec_from_state(entry.spec, zoo.load_state_dict(entry), entry.sha256)
 
 
@@ -260,7 +260,7 @@ def encode_image(
 
 
 def _codec_for(header: Header, codec: Codec | None) -> Codec:
-    codec = codec or load_codec(header.codec_id)
+    codec = codec or load_codec(header.codec_id, header.checkpoint_sha256)
     if codec.spec.id != header.codec_id or codec.checkpoint_sha256 != header.checkpoint_sha256:
         raise ModelError(
             f"the file was encoded with {header.codec_id!r} weights {header.checkpoint_sha256[:12]}..., "

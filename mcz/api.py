@@ -38,7 +38,9 @@ def default_model(intensity: Intensity) -> str:
     return DEFAULT_MODEL if intensity.bits_stored <= 8 and not intensity.is_float else DEFAULT_MODEL_DEEP
 
 ImageLike = MedicalImage | np.ndarray | str | os.PathLike
-DataLike = bytes | bytearray | memoryview | str | os.PathLike
+#: ``.mcz`` data: any object with the buffer protocol (bytes, bytearray, memoryview, a NumPy
+#: uint8 array as HDF5 and zarr return, mmap, ...) or a path.
+DataLike = bytes | bytearray | memoryview | np.ndarray | str | os.PathLike
 
 # Output format written by `decode_file` when none is asked for; lossy JPEG
 # sources decode to PNG so that decoding never adds a second lossy step.
@@ -72,7 +74,12 @@ class FileInfo:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A registered model and whether trained weights are installed."""
+    """A registered model, whether trained weights are installed, and where they come from.
+
+    ``source`` is ``"MCZ_CHECKPOINTS"``, ``"./checkpoints"``, ``"user"`` (the user
+    model folder, :func:`mcz.codec.zoo.user_model_dir`), ``"shipped"`` or ``""``
+    (no weights); ``folder`` is the folder whose manifest lists them.
+    """
 
     id: str
     family: str
@@ -80,12 +87,26 @@ class ModelInfo:
     available: bool
     spec: dict[str, Any]
     manifest: dict[str, Any]
+    source: str = ""
+    folder: str = ""
 
 
 def _read_bytes(data: DataLike) -> bytes:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
-    path = Path(data)
+    if isinstance(data, (str, os.PathLike)):
+        return _read_path(Path(data))
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise UsageError(
+            f"cannot decode a {type(data).__name__}; expected bytes-like data (bytes, bytearray, memoryview, "
+            "a NumPy uint8 array) or a path to a .mcz file"
+        ) from None
+    if not view.contiguous:
+        view = memoryview(np.ascontiguousarray(data))
+    return view.cast("B").tobytes()
+
+
+def _read_path(path: Path) -> bytes:
     if not path.is_file():
         raise InputNotFoundError(f"input {path} does not exist or is not a file; check the path")
     return path.read_bytes()
@@ -118,6 +139,7 @@ def encode(
     strict: bool = False,
     new_series: bool = False,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> bytes:
     """Encode an image or volume into ``.mcz`` bytes.
 
@@ -152,6 +174,9 @@ def encode(
         Give the decoded DICOM instances a new Series Instance UID.
     progress : callable, optional
         Called with 1 after each frame.
+    threads : int, optional
+        Torch intra-op threads for this call (restored afterwards); default: the
+        caller's ``torch.get_num_threads()``, never changed behind its back.
 
     Returns
     -------
@@ -166,7 +191,7 @@ def encode(
     outcome = encode_with_report(
         image, model=model, quality=quality, target=target, bits_stored=bits_stored, signed=signed,
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
-        new_series=new_series, progress=progress,
+        new_series=new_series, progress=progress, threads=threads,
     )
     _report(outcome, None)
     return outcome.data
@@ -186,6 +211,7 @@ def encode_with_report(
     strict: bool = False,
     new_series: bool = False,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> Outcome:
     """:func:`encode`, returning the guard's :class:`~mcz.dicom.guard.Outcome`.
 
@@ -202,6 +228,7 @@ def encode_with_report(
 
     if quality is not None and target is not None:
         raise UsageError("quality and target were both given; give one (a target chooses the quality)")
+    engine.check_threads(threads)
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
     policy = guard.RatioPolicy(max_ratio, strict)
     codec = engine.load_codec(model or default_model(img.intensity))
@@ -209,7 +236,7 @@ def encode_with_report(
     pixels = img.rows * img.columns * img.frames
 
     def encode_at(q: int) -> bytes:
-        data = engine.encode_image(img, codec, quality=q, metadata=blobs, progress=progress)
+        data = engine.encode_image(img, codec, quality=q, metadata=blobs, progress=progress, threads=threads)
         return encoding.with_record(data, record)
 
     def ratio_of(data: bytes) -> float:
@@ -235,7 +262,13 @@ def _report(outcome: Outcome, report: Report | None) -> None:
 
 
 def decode_image(
-    data: DataLike, /, *, verify: bool = True, progress: Callable[[int], None] | None = None, backend: str = "torch"
+    data: DataLike,
+    /,
+    *,
+    verify: bool = True,
+    progress: Callable[[int], None] | None = None,
+    backend: str = "torch",
+    threads: int | None = None,
 ) -> MedicalImage:
     """Decode ``.mcz`` bytes (or a file) to a :class:`MedicalImage` with its metadata.
 
@@ -244,13 +277,18 @@ def decode_image(
     ratio and method appended, Image Type DERIVED, a new SOP Instance UID, ...;
     a series comes back as a :class:`~mcz.dicom.series.SeriesImage` with one
     header per slice.  ``backend="onnxruntime"`` runs a learned model's networks
-    in ONNX Runtime (:mod:`mcz.codec.onnx_backend`).
+    in ONNX Runtime (:mod:`mcz.codec.onnx_backend`); ``threads`` is as in :func:`decode`.
     """
-    return _decode(_read_bytes(data), verify, progress, make_missing=False, backend=backend)
+    return _decode(_read_bytes(data), verify, progress, make_missing=False, backend=backend, threads=threads)
 
 
 def _decode(
-    raw: bytes, verify: bool, progress: Callable[[int], None] | None, make_missing: bool, backend: str = "torch"
+    raw: bytes,
+    verify: bool,
+    progress: Callable[[int], None] | None,
+    make_missing: bool,
+    backend: str = "torch",
+    threads: int | None = None,
 ) -> MedicalImage:
     from mcz.codec import engine
     from mcz.dicom.decoding import derive
@@ -258,7 +296,7 @@ def _decode(
 
     parsed = container.read_container(raw)
     header = parsed.header
-    pixels = engine.decode_container(parsed, verify=verify, progress=progress, backend=backend)
+    pixels = engine.decode_container(parsed, verify=verify, progress=progress, backend=backend, threads=threads)
     blob_nifti = parsed.metadata.get(NIFTI)
     image = MedicalImage(
         pixels=pixels,
@@ -278,10 +316,54 @@ def _affine(blob: bytes | None) -> np.ndarray | None:
     return nifti_affine(blob) if blob else None
 
 
-def decode(data: DataLike, /, *, verify: bool = True, backend: str = "torch") -> np.ndarray:
-    """Decode ``.mcz`` bytes (or a file) to an array of the original dtype and shape."""
-    image = decode_image(data, verify=verify, backend=backend)
+def decode(
+    data: DataLike,
+    /,
+    *,
+    verify: bool = True,
+    backend: str = "torch",
+    threads: int | None = None,
+    frames: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Decode ``.mcz`` data to an array of the original dtype and shape.
+
+    Parameters
+    ----------
+    data : bytes-like or path
+        The file's bytes in any buffer (bytes, memoryview, a NumPy ``uint8`` array
+        as read from HDF5 or zarr, ...) or its path.
+    verify : bool
+        Check the reconstruction (:mod:`mcz.codec.pixelcheck`); the entropy-decoded
+        latents are always checked.
+    backend : str
+        ``"torch"`` or ``"onnxruntime"`` for a learned model's networks.
+    threads : int, optional
+        Torch intra-op threads for this call (restored afterwards); default: the
+        caller's ``torch.get_num_threads()``, never changed behind its back (safe in
+        forked DataLoader workers).
+    frames : sequence of int, optional
+        Decode only these coded frames (slices), in this order; the others are
+        not decoded.
+
+    Returns
+    -------
+    numpy.ndarray
+        The image in its original shape; with ``frames``, the chosen frames stacked
+        on the frame axis: ``(len(frames), rows, columns)``, or ``(x, y, len(frames))``
+        for a NIfTI-ordered volume.
+    """
+    if frames is not None:
+        return _decode_frames(_read_bytes(data), frames, verify, backend, threads)
+    image = decode_image(data, verify=verify, backend=backend, threads=threads)
     return from_frames(image.pixels, image.original_shape, image.layout)
+
+
+def _decode_frames(raw: bytes, frames: Sequence[int], verify: bool, backend: str, threads: int | None) -> np.ndarray:
+    from mcz.codec import engine
+
+    parsed = container.read_container(raw)
+    pixels = engine.decode_container(parsed, verify=verify, backend=backend, threads=threads, frames=frames)
+    return pixels if parsed.header.layout == "frames-first" else pixels.transpose(1, 2, 0)
 
 
 def read_info(data_or_path: DataLike) -> FileInfo:
@@ -328,10 +410,11 @@ def encode_file(
     new_series: bool = False,
     report: Report | None = None,
     progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Encode one image file to a ``.mcz`` file (atomic write, no silent overwrite).
 
-    ``metadata``, ``max_ratio``, ``strict`` and ``new_series`` are as in
+    ``metadata``, ``max_ratio``, ``strict``, ``new_series`` and ``threads`` are as in
     :func:`encode`; ``report`` receives every :class:`~mcz.dicom.guard.Notice`
     (default: warnings are emitted as :class:`~mcz.dicom.guard.GuidelineWarning`).
     """
@@ -340,7 +423,7 @@ def encode_file(
     outcome = encode_with_report(
         read_image(src, grey=grey), model=model, quality=quality, target=target,
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
-        new_series=new_series, progress=progress,
+        new_series=new_series, progress=progress, threads=threads,
     )
     _report(outcome, report)
     return atomic_write_bytes(dst, outcome.data, overwrite=overwrite)
@@ -359,6 +442,7 @@ def encode_series(
     strict: bool = False,
     new_series: bool = False,
     report: Report | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Encode the DICOM slices of one series into one ``.mcz`` file.
 
@@ -372,7 +456,7 @@ def encode_series(
     image = read_series([Path(f) for f in files])
     outcome = encode_with_report(
         image, model=model, quality=quality, target=target, metadata=metadata, max_ratio=max_ratio,
-        strict=strict, new_series=new_series,
+        strict=strict, new_series=new_series, threads=threads,
     )
     _report(outcome, report)
     return atomic_write_bytes(Path(dst), outcome.data, overwrite=overwrite)
@@ -388,6 +472,7 @@ def decode_file(
     transfer_syntax: str | None = None,
     progress: Callable[[int], None] | None = None,
     backend: str = "torch",
+    threads: int | None = None,
 ) -> Path:
     """Decode a ``.mcz`` file to an image file (format from ``to``, ``dst``'s suffix, or the source's).
 
@@ -411,7 +496,7 @@ def decode_file(
         raise UsageError(f"--transfer-syntax {transfer_syntax} applies to DICOM output; this output is {dst}")
     syntax = transfer_syntax or "explicit"
     check_transfer_syntax(syntax)
-    image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend)
+    image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend, threads=threads)
     if dicom_out and isinstance(image, SeriesImage):
         return write_series(dst, image, transfer_syntax=syntax, overwrite=overwrite)
     if dicom_out:
@@ -450,9 +535,10 @@ def list_models() -> list[ModelInfo]:
     """Every registered model, with the manifest entry of its weights where installed."""
     from mcz.codec import registry, zoo
 
-    available = zoo.available_ids()
+    installed = {str(raw["id"]): (raw, folder, origin) for raw, folder, origin in zoo.installed_entries()}
     out = []
     for spec in registry.registered():
-        manifest = zoo.find_checkpoint(spec.id).info if spec.id in available else {}
-        out.append(ModelInfo(spec.id, spec.family, spec.description, spec.id in available, spec.to_dict(), manifest))
+        raw, folder, origin = installed.get(spec.id, ({}, "", ""))
+        out.append(ModelInfo(spec.id, spec.family, spec.description, spec.id in installed, spec.to_dict(), raw,
+                             origin, str(folder)))
     return out

@@ -68,7 +68,7 @@ def mcz_codec(model_id: str) -> Codec:
         decoder=_mcz_decode,
         version_of=lambda: _mcz_version(entry.sha256),
         bits=(1, 16),
-        threads=engine.CODEC_THREADS,  # the engine pins its convolutions so that decodes repeat exactly
+        threads=engine.CODEC_THREADS,  # the runner codes every cell under engine.torch_threads(CODEC_THREADS)
         notes=f"{spec.family} {_widths(spec)}, tile {spec.tile}; whole .mcz file, no metadata "
         "chunk; decode verifies the reconstruction digest",
         sweep=wavelet_sweep if spec.wavelet else None,

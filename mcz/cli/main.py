@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import re
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,7 +17,7 @@ from typing import TYPE_CHECKING
 from mcz import __version__
 from mcz.cli import batch
 from mcz.cli.bench import add_parser as _add_bench
-from mcz.errors import ExitCode, McZError
+from mcz.errors import ExitCode, McZError, OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.dicom.guard import Notice
@@ -31,8 +35,9 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
         "compression ratio exceeds the CAR/DRG/RCR guideline for its modality and body part gets a "
         "one-line warning (see --max-ratio, --strict).",
     )
-    p.add_argument("inputs", nargs="+", metavar="IN", help="files, folders (recursive) or glob patterns")
-    p.add_argument("-o", "--output", help="output file (one input) or folder (several)")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="files, folders (recursive) or glob patterns; '-' reads one image from stdin")
+    p.add_argument("-o", "--output", help="output .mcz file (one input; '-' for stdout) or folder (several)")
     p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
     _add_quality_or_target(p)
     p.add_argument("--grey", action="store_true", help="convert colour images to grey (ITU-R 601 luma)")
@@ -83,8 +88,9 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
         "compressed (Lossy Image Compression 01, ratio and method MCZ_<family> appended, Image Type "
         "DERIVED, new SOP Instance UID). A series decodes to a folder of its slices' files.",
     )
-    p.add_argument("inputs", nargs="+", metavar="IN", help=".mcz files, folders (recursive) or glob patterns")
-    p.add_argument("-o", "--output", help="output file (one input) or folder (several)")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help=".mcz files, folders (recursive) or glob patterns; '-' reads one .mcz file from stdin")
+    p.add_argument("-o", "--output", help="output file (one input; '-' for stdout, with --to) or folder (several)")
     p.add_argument("--to", choices=OUTPUT_FORMATS, help="output format (default: the source's format)")
     p.add_argument(
         "--transfer-syntax", choices=("explicit", "j2k-lossless", "jpegls-lossless", "rle"), default=None,
@@ -101,6 +107,10 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
 def _add_batch_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-j", "--jobs", type=int, default=1, help="files coded in parallel (default 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads per file (default: torch's setting; the thread count never changes "
+                   "what a file decodes to beyond its recorded tolerance)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file on stdout instead of a line")
 
 
 def _add_info(sub: argparse._SubParsersAction) -> None:
@@ -146,8 +156,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    "(estimated bpp of the latent symbols; default 0 = distortion only, as the paper)")
     p.add_argument("--limit-images", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--init", help="start from this installed model's weights (e.g. continue a shipped model)")
-    p.add_argument("--export", dest="export_to", default="checkpoints",
-                   help="folder whose manifest receives the weights (default %(default)s; '' to skip)")
+    p.add_argument("--export", dest="export_to", default=None,
+                   help="folder whose manifest receives the weights (default: the user model folder, "
+                   "$MCZ_HOME/models or ~/.local/share/mcz/models, searched by every mcz command; '' to skip)")
     p.set_defaults(run=_run_train)
 
 
@@ -177,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_bench, _add_train, _add_export):
         add(sub)
+    for command in sub.choices.values():  # global options are accepted after the subcommand too
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
+        command.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     return parser
 
 
@@ -188,7 +203,6 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
 
     policy = RatioPolicy.parse(args.max_ratio, args.strict)  # a bad --max-ratio fails before any work
     target = Target.from_options(args.target_bpp, args.target_ratio, args.target_psnr)
-    jobs, members = _encode_jobs(args)
     summary: dict[Path, str] = {}
     options = {
         "model": args.model,
@@ -199,15 +213,136 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
         "max_ratio": policy.max_ratio,
         "strict": args.strict,
         "new_series": args.new_series,
+        "threads": args.threads,
     }
+    if "-" in (args.inputs[0], args.output):
+        return _encode_stdio(args, options)
+    jobs, members = _encode_jobs(args)
+    results: dict[Path, dict] = {}
 
+    @_cli_messages
     def work(job: batch.Job) -> Path:
+        _check_new(job.dst, args.force)
         files = members[job.src]
         if len(files) > 1:
-            return api.encode_series(files, job.dst, report=_reporter(job.dst, summary, job.src), **options)
-        return api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src, summary), **options)
+            dst = api.encode_series(files, job.dst, report=_reporter(job.dst, summary, job.src), **options)
+        else:
+            dst = api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src, summary), **options)
+        results[job.src] = _result(job.src, dst, dst, summary.get(job.src))
+        return dst
 
-    return batch.run_jobs(jobs, work, args.jobs, args.quiet, summary=summary)
+    return _run_batch(jobs, work, args, results)
+
+
+def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], Path], args: argparse.Namespace,
+               results: dict[Path, dict]) -> ExitCode:
+    """Run the batch; then one line (or one JSON object) per file that succeeded, in job order."""
+    code = batch.run_jobs(jobs, work, args.jobs, args.quiet)
+    for job in jobs:
+        if job.src in results:
+            print(json.dumps(results[job.src]) if args.json else _result_line(results[job.src]))
+    return code
+
+
+#: PSNR measured while encoding (a target's search), by input path, for the result line.
+_MEASURED_PSNR: dict[Path, float] = {}
+
+
+def _result(src: Path | str, dst: Path | str, coded: Path | bytes, note: str | None) -> dict:
+    """What one coded file achieved: sizes and rate from its .mcz file (path or bytes), and any target's note."""
+    from mcz import api
+
+    info = api.read_info(coded)
+    out = {"input": str(src), "output": str(dst), "bytes": info.file_bytes, "bpp": round(info.bpp, 4),
+           "compression_ratio": round(info.compression_ratio, 2)}
+    psnr = _MEASURED_PSNR.pop(Path(src), None)
+    if psnr is not None:
+        out["psnr_db"] = round(psnr, 2) if math.isfinite(psnr) else "inf"
+    if note:
+        out["note"] = note
+    return out
+
+
+def _result_line(result: dict) -> str:
+    text = (f"{result['input']} -> {result['output']}: {result['bytes']} bytes, {result['bpp']:.4f} bpp, "
+            f"ratio {result['compression_ratio']:.2f}:1")
+    if "psnr_db" in result:
+        text += f", PSNR {result['psnr_db']} dB"
+    return text + (f" ({result['note']})" if "note" in result else "")
+
+
+def _check_new(dst: Path | None, force: bool) -> None:
+    """Refuse an existing output before any coding work (the write refuses it again, atomically)."""
+    if dst is not None and dst.exists() and not force and not dst.is_dir():
+        raise OutputError(f"output {dst} already exists; expected a new path. Pass --force to replace it, "
+                          "or choose another output")
+
+
+def cli_text(message: str) -> str:
+    """An API message as the CLI says it: ``--force (overwrite=True)`` -> ``--force``."""
+    return re.sub(r"(--[a-z][a-z-]*) \([a-z_]+=[^)]*\)", r"\1", message)
+
+
+def _cli_messages(work: Callable[[batch.Job], Path]) -> Callable[[batch.Job], Path]:
+    """``work`` whose mcz errors name CLI flags, not Python arguments."""
+
+    def wrapped(job: batch.Job) -> Path:
+        try:
+            return work(job)
+        except McZError as exc:
+            text = cli_text(str(exc))
+            if text == str(exc):
+                raise
+            raise type(exc)(text) from exc
+
+    return wrapped
+
+
+def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
+    """``mcz encode - ...`` (image from stdin) and/or ``-o -`` (.mcz to stdout): one image."""
+    from mcz import api
+    from mcz.io import read_image
+
+    if len(args.inputs) != 1:
+        raise UsageError(f"found {len(args.inputs)} inputs with '-'; stdin/stdout take one image. "
+                         "Give one input, or an output folder for several")
+    options = {k: v for k, v in options.items() if k != "overwrite"}
+    if args.inputs[0] == "-":
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "stdin"
+            path.write_bytes(sys.stdin.buffer.read())
+            image = read_image(path, grey=args.grey)
+    else:
+        image = read_image(args.inputs[0], grey=args.grey)
+    dst = args.output or "-"
+    if dst != "-":
+        _check_encode_output(dst)
+        _check_new(Path(dst), args.force)
+    outcome = api.encode_with_report(image, **options)
+    api._report(outcome, _reporter(Path(args.inputs[0])))
+    if dst == "-":
+        sys.stdout.buffer.write(outcome.data)
+        sys.stdout.buffer.flush()
+        return ExitCode.OK
+    from mcz.fsutil import atomic_write_bytes
+
+    atomic_write_bytes(Path(dst), outcome.data, overwrite=args.force)
+    _print_result(args, _result(args.inputs[0], dst, outcome.data, None))
+    return ExitCode.OK
+
+
+def _print_result(args: argparse.Namespace, result: dict) -> None:
+    print(json.dumps(result) if args.json else _result_line(result))
+
+
+def _check_encode_output(output: str) -> None:
+    """One encoded file must go to a .mcz path (or a folder): ``-o y.png`` is refused before any work."""
+    path = Path(output)
+    if output.endswith(".mcz") or output.endswith(("/", "\\")) or path.is_dir() or not path.suffix:
+        return
+    raise UsageError(f"-o {output}: an encoded file is a .mcz file, and this output ends in {path.suffix!r}; "
+                     f"expected a path ending in .mcz (e.g. -o {path.with_suffix('.mcz')}) or a folder. "
+                     "To write an image, use `mcz decode`")
 
 
 def _encode_jobs(args: argparse.Namespace) -> tuple[list[batch.Job], dict[Path, list[Path]]]:
@@ -231,6 +366,8 @@ def _plan_encode(firsts: list, output: str | None, series_names: dict[Path, str]
     def name_for(src: Path) -> str:
         return series_names.get(src) or api.default_output(src, "mcz").name
 
+    if len(firsts) == 1 and output is not None:
+        _check_encode_output(output)
     if len(firsts) == 1 and output is not None and output.endswith(".mcz") and not Path(output).is_dir():
         return [batch.Job(firsts[0][0], Path(output))]
     return batch.plan_jobs(firsts, output, name_for)
@@ -249,6 +386,8 @@ def _reporter(
     def report(notice: Notice) -> None:
         if isinstance(notice, RateNotice) and summary is not None:
             summary[key or where] = notice.text
+            if notice.rate is not None:
+                _MEASURED_PSNR[key or where] = float(notice.rate.psnr)
             if notice.level != "warning":
                 return
         prefix = "mcz: warning: " if notice.level == "warning" else "mcz: "
@@ -260,6 +399,8 @@ def _reporter(
 def _run_decode(args: argparse.Namespace) -> ExitCode:
     from mcz import api
 
+    if "-" in (args.inputs[0], args.output):
+        return _decode_stdio(args)
     inputs = batch.expand_inputs(args.inputs, (".mcz",))
     fmt = args.to
 
@@ -268,14 +409,43 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
         return api.decoded_output(src, fallback).name
 
     jobs = batch.plan_jobs(inputs, args.output, name_for)
+    results: dict[Path, dict] = {}
 
+    @_cli_messages
     def work(job: batch.Job) -> Path:
-        return api.decode_file(
+        dst = api.decode_file(
             job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
-            transfer_syntax=args.transfer_syntax, backend=args.backend,
+            transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
         )
+        results[job.src] = _result(job.src, dst, job.src, None)
+        return dst
 
-    return batch.run_jobs(jobs, work, args.jobs, args.quiet)
+    return _run_batch(jobs, work, args, results)
+
+
+def _decode_stdio(args: argparse.Namespace) -> ExitCode:
+    """``mcz decode - ...`` (.mcz from stdin) and/or ``-o - --to FMT`` (image to stdout): one file."""
+    from mcz import api
+
+    if len(args.inputs) != 1:
+        raise UsageError(f"found {len(args.inputs)} inputs with '-'; stdin/stdout take one file")
+    raw = sys.stdin.buffer.read() if args.inputs[0] == "-" else Path(args.inputs[0]).read_bytes()
+    dst = args.output or "-"
+    if dst == "-" and args.to in (None, "dcm"):
+        raise UsageError("decoding to stdout (-o -) needs --to png, tiff, npy, nii or nii.gz; "
+                         "expected one of them (a DICOM series is a folder of files)")
+    with tempfile.TemporaryDirectory() as folder:
+        src = Path(folder) / "stdin.mcz"
+        src.write_bytes(raw)
+        target = Path(folder) / f"out.{args.to}" if dst == "-" else Path(dst)
+        written = api.decode_file(src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
+                                  transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads)
+        if dst == "-":
+            sys.stdout.buffer.write(written.read_bytes())
+            sys.stdout.buffer.flush()
+            return ExitCode.OK
+    _print_result(args, _result(args.inputs[0], written, raw, None))
+    return ExitCode.OK
 
 
 def _run_info(args: argparse.Namespace) -> ExitCode:
@@ -305,9 +475,14 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
     if args.json:
         print(json.dumps([m.__dict__ for m in models], indent=2, default=str))
         return ExitCode.OK
+    from mcz.codec.zoo import user_model_dir
+
+    print(f"{'model':<24} {'weights':<11} {'from':<16} description")
     for m in models:
         state = "installed" if m.available else "no weights"
-        print(f"{m.id:<24} {state:<11} {m.description}")
+        print(f"{m.id:<24} {state:<11} {m.source or '-':<16} {m.description}")
+    print(f"searched: MCZ_CHECKPOINTS, ./checkpoints, {user_model_dir()} (user; `mcz train` exports here), "
+          "the shipped models")
     return ExitCode.OK
 
 
@@ -353,13 +528,30 @@ def _run_train(args: argparse.Namespace) -> ExitCode:
     from mcz.training.config import TrainConfig
     from mcz.training.run import train
 
+    from mcz.codec.zoo import user_model_dir
+
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
-    fields["export_to"] = args.export_to or None
+    fields["export_to"] = str(user_model_dir()) if args.export_to is None else (args.export_to or None)
     fields.setdefault("out", f"runs/{args.model_id or args.model}")
     config = TrainConfig(**fields)
     meta = train(config)
     print(json.dumps({"step": meta["step"], "metrics": meta["metrics"], "export": meta.get("export", {}).get("file")}))
+    if meta.get("export"):
+        _print_usage_hint(meta["export"], Path(config.export_to))
     return ExitCode.OK
+
+
+def _print_usage_hint(entry: dict, folder: Path) -> None:
+    """After `mcz train`: where the weights went and how to use them (stderr; stdout stays JSON)."""
+    from mcz.codec.zoo import checkpoint_dirs
+
+    model_id = entry["id"]
+    found = folder.resolve() in {d.resolve() for d in checkpoint_dirs()}
+    print(f"mcz: weights {folder / entry['file']} (sha256 {entry['sha256']})", file=sys.stderr)
+    if not found:
+        print(f"mcz: {folder} is not searched by default; set MCZ_CHECKPOINTS={folder} to use them", file=sys.stderr)
+    print(f"mcz: use them with: mcz encode -m {model_id} IMAGE  (or mcz.encode(image, model={model_id!r})); "
+          "decoding a file needs these weights installed (`mcz models` lists them)", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -370,11 +562,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
+    except BrokenPipeError:
+        return _broken_pipe()
     except McZError as exc:
         if args.verbose:
             traceback.print_exc()
-        print(f"mcz: error: {exc}", file=sys.stderr)
+        print(f"mcz: error: {cli_text(str(exc))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("mcz: interrupted", file=sys.stderr)
@@ -384,6 +580,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"mcz: internal error: {type(exc).__name__}: {exc} (rerun with -v for a traceback)", file=sys.stderr)
         return int(ExitCode.INTERNAL)
+
+
+def _broken_pipe() -> int:
+    """The reader went away (``mcz info x.mcz | head``): stop quietly, as ``cat`` does (128 + SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    except (OSError, ValueError):  # stdout replaced (tests) or already closed
+        pass
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

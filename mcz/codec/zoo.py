@@ -9,9 +9,14 @@ in a ``manifest.json`` beside them, with the model's definition and provenance::
                  "modality": "MR", "bits_stored": 8, "data": "...", "recipe": {...},
                  "metrics": {...}, "licence": "..."}]}
 
-Search order: the folders in ``$MCZ_CHECKPOINTS`` (``os.pathsep``-separated),
-then ``mcz/_checkpoints`` (inside an installed wheel), then ``checkpoints/`` at
-the root of a source checkout.  The first folder whose manifest lists an id wins.
+Search order (:func:`checkpoint_sources`): the folders in ``$MCZ_CHECKPOINTS``
+(``os.pathsep``-separated), then ``./checkpoints`` in the working directory, then
+the user model folder (:func:`user_model_dir`: ``$MCZ_HOME/models``, else
+``$XDG_DATA_HOME/mcz/models``, else ``~/.local/share/mcz/models``; where ``mcz
+train`` exports by default), then ``mcz/_checkpoints`` (inside an installed
+wheel), then ``checkpoints/`` at the root of a source checkout.  The first folder
+whose manifest lists an id wins; a decoder asks for the id *and* the sha256 its
+file names, so other weights under the same id elsewhere never shadow them.
 Loading verifies the sha256 before reading the file and never touches the network;
 safetensors cannot execute code, unlike pickled checkpoints.
 """
@@ -42,12 +47,37 @@ class CheckpointEntry:
     info: dict[str, Any]
 
 
+def user_model_dir() -> Path:
+    """The user's model folder: ``$MCZ_HOME/models``, ``$XDG_DATA_HOME/mcz/models`` or ``~/.local/share/mcz/models``."""
+    if os.environ.get("MCZ_HOME"):
+        return Path(os.environ["MCZ_HOME"]).expanduser() / "models"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data).expanduser() / "mcz" / "models"
+
+
+def checkpoint_sources() -> list[tuple[Path, str]]:
+    """Folders with a ``manifest.json``, in priority order, each with where it comes from.
+
+    Returns
+    -------
+    list of (Path, str)
+        The folder and its origin: ``"MCZ_CHECKPOINTS"``, ``"./checkpoints"``,
+        ``"user"`` (:func:`user_model_dir`) or ``"shipped"``; a folder reached
+        twice is listed once, under its first origin.
+    """
+    candidates = [(Path(p), "MCZ_CHECKPOINTS") for p in os.environ.get("MCZ_CHECKPOINTS", "").split(os.pathsep) if p]
+    candidates += [(Path.cwd() / "checkpoints", "./checkpoints"), (user_model_dir(), "user"),
+                   (_PACKAGE_DIR / "_checkpoints", "shipped"), (_PACKAGE_DIR.parent / "checkpoints", "shipped")]
+    found: dict[Path, tuple[Path, str]] = {}
+    for folder, origin in candidates:
+        if (folder / MANIFEST_NAME).is_file():
+            found.setdefault(folder.resolve(), (folder, origin))
+    return list(found.values())
+
+
 def checkpoint_dirs() -> list[Path]:
-    """Folders searched for ``manifest.json``, in priority order."""
-    dirs = [Path(p) for p in os.environ.get("MCZ_CHECKPOINTS", "").split(os.pathsep) if p]
-    dirs.append(_PACKAGE_DIR / "_checkpoints")
-    dirs.append(_PACKAGE_DIR.parent / "checkpoints")
-    return [d for d in dirs if (d / MANIFEST_NAME).is_file()]
+    """Folders searched for ``manifest.json``, in priority order (:func:`checkpoint_sources`)."""
+    return [folder for folder, _ in checkpoint_sources()]
 
 
 def sha256_file(path: Path) -> str:
@@ -81,28 +111,50 @@ def _entry_spec(raw: dict[str, Any]) -> ModelSpec:
     return register(spec)
 
 
-def find_checkpoint(model_id: str) -> CheckpointEntry:
-    """Locate the weights of ``model_id``.
+def find_checkpoint(model_id: str, sha256: str | None = None) -> CheckpointEntry:
+    """Locate the weights of ``model_id`` (with this ``sha256``, if given: a file's own weights).
 
     Raises
     ------
     ModelError
-        If the id is unknown or no manifest lists weights for it.
+        If the id is unknown, no manifest lists weights for it, or none lists the
+        weights with ``sha256``; the message says how to install them.
     """
     searched = checkpoint_dirs()
     for folder in searched:
         for raw in read_manifest(folder):
-            if raw.get("id") == model_id:
+            if raw.get("id") == model_id and sha256 in (None, raw.get("sha256")):
                 spec = _entry_spec(raw)
                 return CheckpointEntry(spec, folder / str(raw["file"]), str(raw["sha256"]), raw)
-    get_spec(model_id)  # unknown id -> ModelError listing the known ones
     where = ", ".join(str(d) for d in searched) or "no checkpoint folder with a manifest.json"
+    if sha256 is not None:
+        raise ModelError(_not_installed(model_id, sha256, where))
+    get_spec(model_id)  # unknown id -> ModelError listing the known ones
     raise ModelError(
         f"model {model_id!r} is registered but has no trained weights (searched: {where}). "
         f"Expected a manifest entry for {model_id!r} with a safetensors file. Train weights with "
         f"`mcz train --model {model_id} ...` (pip install 'mcz[train]'), or point MCZ_CHECKPOINTS "
         "at a folder that has them"
     )
+
+
+def _not_installed(model_id: str, sha256: str, where: str) -> str:
+    return (
+        f"this file needs model {model_id!r} with weights sha256 {sha256}, which are not installed "
+        f"(searched: {where}). Install them: copy the weights file {model_id}-{sha256[:8]}.safetensors "
+        f"and its manifest.json entry from where the file was made into {user_model_dir()} (or a folder "
+        "named in MCZ_CHECKPOINTS); `mcz models` then lists the model"
+    )
+
+
+def installed_entries() -> list[tuple[dict[str, Any], Path, str]]:
+    """Every manifest entry, first occurrence of each id, with its folder and origin (``mcz models``)."""
+    seen: dict[str, tuple[dict[str, Any], Path, str]] = {}
+    for folder, origin in checkpoint_sources():
+        for raw in read_manifest(folder):
+            _entry_spec(raw)
+            seen.setdefault(str(raw["id"]), (raw, folder, origin))
+    return list(seen.values())
 
 
 def available_ids() -> set[str]:

@@ -25,6 +25,7 @@ def dicoms(tmp_path):
 def test_encode_decode_info_single_file(seeded_zoo, dicoms, tmp_path, capsys):
     out = tmp_path / "ct.mcz"
     assert main(["encode", str(dicoms / "ct.dcm"), "-o", str(out), "-m", "cae-compact"]) == ExitCode.OK
+    assert capsys.readouterr().out.startswith(f"{dicoms / 'ct.dcm'} -> {out}: ")  # the result line
     assert main(["info", str(out), "--json"]) == ExitCode.OK
     info = json.loads(capsys.readouterr().out)
     assert info["header"]["codec_id"] == "cae-compact" and info["bpp"] > 0

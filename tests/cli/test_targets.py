@@ -49,7 +49,8 @@ def test_target_bpp_picks_the_quality_and_prints_what_it_achieved(zoo, ct, tmp_p
     info = api.read_info(out)
     assert info.header.quality == 4 and info.bpp <= value
     printed = capsys.readouterr().out
-    assert f"{ct} -> {out}: quality 4: achieved {info.bpp:.3f} bpp (target <= {value:.3f} bpp)" in printed
+    assert printed.startswith(f"{ct} -> {out}: {info.file_bytes} bytes, ")
+    assert f"(quality 4: achieved {info.bpp:.3f} bpp (target <= {value:.3f} bpp))" in printed
 
 
 def test_a_batch_reports_every_file_in_order(zoo, ct, tmp_path, capsys):
@@ -59,7 +60,8 @@ def test_a_batch_reports_every_file_in_order(zoo, ct, tmp_path, capsys):
     assert main(["encode", str(ct), str(mr), "-o", str(out), "-m", MODEL, "--target-ratio", "3"]) == ExitCode.OK
     lines = [line for line in capsys.readouterr().out.splitlines() if "achieved" in line]
     assert len(lines) == 2
-    assert lines[0].startswith(f"{ct} -> {out / 'ct.mcz'}: quality ") and lines[1].startswith(f"{mr} -> ")
+    assert lines[0].startswith(f"{ct} -> {out / 'ct.mcz'}: ") and "(quality " in lines[0]
+    assert lines[1].startswith(f"{mr} -> ")
     assert all(":1 (target >= 3.0:1)" in line for line in lines)
 
 

@@ -100,6 +100,9 @@ def test_missing_weights_name_the_model_and_the_way_out(monkeypatch, tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": []}))
     engine.load_codec.cache_clear()
     monkeypatch.setattr("mcz.codec.zoo._PACKAGE_DIR", tmp_path / "nowhere")
+    (tmp_path / "nowhere").mkdir()
+    monkeypatch.chdir(tmp_path / "nowhere")  # no ./checkpoints
+    monkeypatch.setenv("MCZ_HOME", str(tmp_path / "nowhere"))
     with pytest.raises(ModelError, match=r"'cae-seed'.*mcz train"):
         mcz.encode(np.zeros((32, 32), np.uint8), model="cae-seed")
     with pytest.raises(ModelError, match="unknown model id 'nope'"):

@@ -30,6 +30,10 @@ def test_installed_layout_is_searched(seeded_zoo, monkeypatch, tmp_path):
     package = tmp_path / "site" / "mcz"
     shutil.copytree(folder, package / "_checkpoints")
     monkeypatch.delenv("MCZ_CHECKPOINTS")
+    monkeypatch.setenv("HOME", str(tmp_path))  # no user model folder, no ./checkpoints
+    monkeypatch.delenv("MCZ_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(zoo, "_PACKAGE_DIR", package)
     assert zoo.checkpoint_dirs() == [package / "_checkpoints"]
     assert zoo.find_checkpoint("cae-compact").path.parent == package / "_checkpoints"

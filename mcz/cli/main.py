@@ -156,6 +156,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    "(estimated bpp of the latent symbols; default 0 = distortion only, as the paper)")
     p.add_argument("--limit-images", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--init", help="start from this installed model's weights (e.g. continue a shipped model)")
+    p.add_argument("--rounds", type=int, help="wavelet family: fitting rounds (encode, refit the context model; "
+                   "default 3, minutes on a CPU); the step, patch and learning-rate options do not apply")
     p.add_argument("--export", dest="export_to", default=None,
                    help="folder whose manifest receives the weights (default: the user model folder, "
                    "$MCZ_HOME/models or ~/.local/share/mcz/models, searched by every mcz command; '' to skip)")

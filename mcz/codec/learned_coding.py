@@ -19,14 +19,11 @@ import numpy as np
 import torch
 
 from mcz.codec.learned import HYPER_STRIDE, LATENT_STRIDE, MEAN_DENOMINATOR, LearnedCodec
+from mcz.codec.rans import padded as _padded
 from mcz.container import Tile
 from mcz.errors import FormatError
 
 _SIDE = struct.Struct(">HHHHI")
-#: Zero bytes appended to a string before rANS decoding: the C++ decoder does not
-#: bounds-check its input, so a corrupt or truncated string must read into padding
-#: (and then decode to symbols the digest rejects), never past the buffer.
-_PAD_PER_SYMBOL = 16
 
 
 class Backend(Protocol):
@@ -66,10 +63,6 @@ def inverse_gain(model: LearnedCodec, level: int) -> np.ndarray:
     """The decoder's per-channel inverse gain of a 0-based level, float32, shaped (1, m, 1, 1)."""
     with torch.inference_mode():
         return model.inverse_gain(level).numpy().astype(np.float32)
-
-
-def _padded(data: bytes, symbols: int) -> bytes:
-    return data + bytes(_PAD_PER_SYMBOL * symbols + 64)
 
 
 class LatentDigest:

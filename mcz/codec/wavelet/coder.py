@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcz.codec import rans
 from mcz.codec.wavelet import context, lifting
 from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
@@ -31,9 +32,6 @@ from mcz.errors import FormatError
 _SIDE = struct.Struct(">iII")
 #: 2**(-k/4), k = 0..3: a quality step is a quarter octave of the quantiser step (about 1.5 dB).
 _STEP_FRACTIONS = (1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605)
-#: Zero bytes per byte of rANS string appended before decoding: CompressAI's decoder does not
-#: bounds-check, and a crafted escape run reads at most about 15 bytes per byte of string.
-_PAD_PER_BYTE = 16
 
 
 def step_size(quality: int, range_per_unit: float) -> float:
@@ -288,7 +286,7 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
         )
     string = bytes(chunk.payload[:length])
     decoder, raw = RansDecoder(), RawBits(bytes(chunk.payload[length:]))
-    decoder.set_stream(string + bytes(_PAD_PER_BYTE * len(string) + 64))
+    decoder.set_stream(rans.padded(string, shape[0] * shape[1]))
     levels = lifting.levels_for(*shape, t.max_levels)
     step = step_size(quality, range_per_unit)
 

@@ -125,9 +125,13 @@ def _split(chunk: Tile, grid: tuple[int, int], hyper: tuple[int, int]) -> tuple[
     return chunk.payload[:z_length], chunk.payload[z_length:]
 
 
-def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,
-                digest: LatentDigest) -> np.ndarray:
-    """Reconstruct one tile (padded size) in [0, 1] from its chunk."""
+def decode_latent(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int],
+                  digest: LatentDigest) -> np.ndarray:
+    """Entropy-decode one tile's latent ``y_hat`` (1, m, h, w), float32, and add its symbols to ``digest``.
+
+    No synthesis runs here, so the caller can compare the latent digest with the file's before
+    any network sees data that a corrupt string produced.
+    """
     rows, cols = padded_shape
     grid = (rows // LATENT_STRIDE, cols // LATENT_STRIDE)
     hyper = (rows // HYPER_STRIDE, cols // HYPER_STRIDE) if model.hyperprior else (0, 0)
@@ -145,4 +149,15 @@ def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape
         z_hat = np.zeros(0, np.int32)
         y_hat = model.y_model.decompress([_padded(y_string, m * grid[0] * grid[1])], grid).numpy()
     digest.update(z_hat, _y_codes(y_hat))
+    return y_hat.astype(np.float32)
+
+
+def synthesise(model: LearnedCodec, backend: Backend, y_hat: np.ndarray, level: int) -> np.ndarray:
+    """Reconstruct one tile (padded size) in about [0, 1] from its decoded latent at a 0-based ``level``."""
     return backend.synthesis((y_hat * inverse_gain(model, level)).astype(np.float32))
+
+
+def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,
+                digest: LatentDigest) -> np.ndarray:
+    """Reconstruct one tile (padded size) in [0, 1] from its chunk (:func:`decode_latent` then :func:`synthesise`)."""
+    return synthesise(model, backend, decode_latent(model, backend, chunk, padded_shape, digest), level)

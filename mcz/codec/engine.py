@@ -255,8 +255,16 @@ def _tile_symbols(chunk: Tile, box: tiling.TileBox, spec: ModelSpec, bits: int) 
     expected = (spec.config["channels"][-1], box.padded_rows // ds, box.padded_columns // ds)
     if shape != expected:
         raise FormatError(f"tile {chunk.frame}/{chunk.index} declares latent {shape}, expected {expected}")
+    low, high = chunk.params
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = np.float32(high) - np.float32(low)
+    if not low <= high or not np.isfinite(span):
+        raise FormatError(
+            f"tile {chunk.frame}/{chunk.index} has latent range {low!r}..{high!r}; expected low <= high with "
+            "a float32-finite span, as every encoder writes it. The file is corrupt"
+        )
     symbols = lossless.unpack(chunk.payload, shape, quantize.symbol_dtype(bits))
-    return quantize.Quantised(symbols, chunk.params[0], chunk.params[1], bits)
+    return quantize.Quantised(symbols, low, high, bits)
 
 
 def _check_tiling(header: Header, spec: ModelSpec) -> int:

@@ -80,8 +80,10 @@ class LatentDigest:
 
 
 def _y_codes(y_hat: np.ndarray) -> np.ndarray:
-    # y_hat = integer + k/8 exactly, so 8 * y_hat is an exact integer.
-    return np.rint(y_hat * MEAN_DENOMINATOR).astype(np.int32)
+    # y_hat = integer + k/8 exactly, so 8 * y_hat is an exact integer.  A corrupt string can
+    # decode escapes beyond int32; clipping them (no encoder's latent comes near) keeps the cast defined.
+    codes = np.rint(np.asarray(y_hat, np.float64) * MEAN_DENOMINATOR)
+    return np.clip(codes, -(2**31), 2**31 - 1).astype(np.int32)
 
 
 def encode_tile(model: LearnedCodec, unit: np.ndarray, level: int, frame: int, index: int,

@@ -61,3 +61,26 @@ def test_padding_covers_escape_runs_and_symbols():
     out = rans.padded(b"\xff" * 100, 10)
     assert out[:100] == b"\xff" * 100 and not any(out[100:])
     assert len(out) - 100 >= 15 * 100 + 8 * 10
+
+
+_TINY = """
+import numpy as np
+import mcz
+
+for shape in [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (5, 1, 1), (2, 2)]:
+    print(shape, flush=True)
+    image = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape) * 50
+    decoded = mcz.decode(mcz.encode(image, model="wavelet-ctx", quality=40))
+    assert decoded.shape == image.shape and np.abs(decoded.astype(int) - image).max() <= 1, shape
+print("done", flush=True)
+"""
+
+
+def test_tiles_of_a_few_pixels_encode_without_corrupting_the_heap():
+    # Found by the encode fuzz target: a 1-pixel wavelet tile aborted the process
+    # ("double free or corruption") in CompressAI's BufferedRansEncoder.flush.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _TINY], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    last = proc.stdout.strip().splitlines()[-1:] or ["(nothing)"]
+    assert proc.returncode == 0 and last == ["done"], (proc.returncode, last, proc.stderr[-2000:])

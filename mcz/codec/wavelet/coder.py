@@ -30,6 +30,9 @@ from mcz.container import Tile
 from mcz.errors import FormatError
 
 _SIDE = struct.Struct(">iII")
+#: Tiles of fewer pixels get :data:`_FLUSH_ROOM` unread trailing symbols (see :func:`encode_tile`).
+_FEW_SYMBOLS = 16
+_FLUSH_ROOM = 4
 #: 2**(-k/4), k = 0..3: a quality step is a quarter octave of the quantiser step (about 1.5 dB).
 _STEP_FRACTIONS = (1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605)
 
@@ -262,6 +265,13 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
         return q
 
     q, maps = _walk(t, _shapes(*unit.shape, levels), step, ll_side, code)
+    if unit.size < _FEW_SYMBOLS:
+        # CompressAI's flush writes the string into a buffer of one 32-bit word per symbol, but a
+        # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap
+        # (issue 13). Trailing symbols are coded first and never decoded (rANS is last-in,
+        # first-out), so they give the buffer room without changing what a decoder reads.
+        encoder.encode_with_indexes([0] * _FLUSH_ROOM, [0] * _FLUSH_ROOM, t.cdfs, t.cdf_lengths,
+                                    t.offsets.tolist())
     string = encoder.flush()
     side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())

@@ -373,6 +373,13 @@ def run_encode(value: tuple[np.ndarray, dict[str, Any]]) -> None:
         raise MisDecode(f"encoded {np.shape(array)} {np.asarray(array).dtype}, decoded {out.shape} {out.dtype}")
 
 
+def warm() -> None:
+    """Build every base file, reference decode and DICOM base now (so no input pays for them)."""
+    for model in TILE_MODELS.values():
+        reference(model)
+    _dicom_bases()
+
+
 TARGETS: dict[str, Target] = {
     "container": Target("container", make_container, run_container),
     "header": Target("header", make_header, run_header),

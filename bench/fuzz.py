@@ -10,9 +10,10 @@ Each target of :mod:`tests.hardening.fuzz_targets` (container reader, CRC-valid 
 mutations, CRC-valid tile mutations of every family, DICOM reader, encode API) makes
 inputs from a seeded generator; input ``i`` of a target is reproducible from
 ``(seed, target, i)``.  The inputs run in a worker process; the parent is the
-watchdog: a worker killed by a signal is a *crash*, one that does not answer within
-``--timeout`` seconds (default 5) is a *hang* (the worker is killed), and the peak
-resident memory of the worker is recorded.  Both restart the worker and go on.
+watchdog: a worker killed by a signal is a *crash*, one that spends more than
+``--timeout`` CPU seconds (default 5) on one input, or 20 times that in wall time, is
+a *hang* (the worker is killed; CPU time, so that a loaded machine does not turn
+slow inputs into hangs), and the peak resident memory of the worker is recorded.  Both restart the worker and go on.
 
 Reported per target: attempts, outcomes (``ok`` and the typed errors by class),
 untyped errors, silent mis-decodes, crashes, hangs and peak memory.  Every finding
@@ -63,6 +64,19 @@ def _worker(conn: Any, target: str, seed: int) -> None:
         conn.send((index, outcome, _peak_mib()))
 
 
+#: A worker that gets no CPU (a loaded machine) is a hang only after this many times the timeout.
+WALL_FACTOR = 20
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; 0 where unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -89,12 +103,15 @@ class Watchdog:
         """Outcome of input ``index``: a classify() outcome, ``crash:<signal>`` or ``hang``."""
         try:
             self.conn.send(index)
-            if self.conn.poll(self.timeout):
-                _, outcome, peak = self.conn.recv()
-                return outcome, peak
-            self.proc.kill()
-            self.proc.join()
-            return "hang", 0.0
+            cpu, wall = _cpu_seconds(self.proc.pid), time.monotonic()
+            while not self.conn.poll(0.25):
+                used = _cpu_seconds(self.proc.pid) - cpu
+                if used > self.timeout or time.monotonic() - wall > WALL_FACTOR * self.timeout:
+                    self.proc.kill()
+                    self.proc.join()
+                    return "hang", 0.0
+            _, outcome, peak = self.conn.recv()
+            return outcome, peak
         except (EOFError, BrokenPipeError, ConnectionResetError):
             self.proc.join()
             return f"crash:{-self.proc.exitcode if self.proc.exitcode else 'exit'}", 0.0
@@ -147,8 +164,8 @@ def fuzz_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
             counts["memory"] += 1
         peak = max(peak, now)
         index += 1
-    dog.stop()
     elapsed = time.monotonic() - start
+    dog.stop()
     typed = {k: v for k, v in counts.items() if not _is_finding(k) and k not in ("ok", "memory")}
     return {
         "target": target, "attempts": index, "seconds": round(elapsed, 1), "ok": counts["ok"],
@@ -171,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=0,
                         help="inputs per target (0 = no limit); with --seconds, whichever comes first")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds before an input is a hang")
+    parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds before an input is a hang")
     parser.add_argument("--memory-mb", type=float, default=2048.0, help="worker peak RSS that is a finding")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "fuzz")
     args = parser.parse_args(argv)

@@ -13,7 +13,8 @@ inputs from a seeded generator; input ``i`` of a target is reproducible from
 watchdog: a worker killed by a signal is a *crash*, one that spends more than
 ``--timeout`` CPU seconds (default 5) on one input, or 20 times that in wall time, is
 a *hang* (the worker is killed; CPU time, so that a loaded machine does not turn
-slow inputs into hangs), and the peak resident memory of the worker is recorded.  Both restart the worker and go on.
+slow inputs into hangs), and the peak resident memory of the worker is recorded.
+Both restart the worker and go on.
 
 Reported per target: attempts, outcomes (``ok`` and the typed errors by class),
 untyped errors, silent mis-decodes, crashes, hangs and peak memory.  Every finding
@@ -139,7 +140,8 @@ def _save(out: Path, target: str, seed: int, index: int, kind: str) -> None:
     except Exception as exc:  # noqa: BLE001 - the record below still names the input
         name = f"(not written: {exc})"
     with open(out / "findings.jsonl", "a") as log:
-        log.write(json.dumps({"target": target, "seed": seed, "index": index, "kind": kind, "file": name}) + "\n")
+        record = {"target": target, "seed": seed, "index": index, "kind": kind, "file": name}
+        log.write(json.dumps(record) + "\n")
 
 
 def _is_finding(outcome: str) -> bool:
@@ -152,7 +154,11 @@ def fuzz_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
     base_peak = dog.start()
     counts: collections.Counter[str] = collections.Counter()
     peak, start, index = base_peak, time.monotonic(), 0
-    while (not args.inputs or index < args.inputs) and (not args.seconds or time.monotonic() - start < args.seconds):
+    def more() -> bool:
+        in_time = not args.seconds or time.monotonic() - start < args.seconds
+        return (not args.inputs or index < args.inputs) and in_time
+
+    while more():
         if not dog.alive():
             dog.start()
         outcome, now = dog.run(index)
@@ -171,7 +177,8 @@ def fuzz_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
         "target": target, "attempts": index, "seconds": round(elapsed, 1), "ok": counts["ok"],
         "typed_errors": dict(sorted(typed.items())),
         "untyped_errors": {k: v for k, v in counts.items() if k.startswith("untyped")},
-        "misdecodes": counts["MisDecode"], "crashes": {k: v for k, v in counts.items() if k.startswith("crash")},
+        "misdecodes": counts["MisDecode"],
+        "crashes": {k: v for k, v in counts.items() if k.startswith("crash")},
         "hangs": counts["hang"], "memory_findings": counts["memory"],
         "peak_rss_mib": round(peak, 1), "worker_rss_after_start_mib": round(base_peak, 1),
     }

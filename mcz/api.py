@@ -254,8 +254,8 @@ def _check_geometry(img: MedicalImage) -> None:
     for what, value, limit in limits:
         if value > limit:
             raise UsageError(
-                f"the image (shape {tuple(img.original_shape)}) has {value} {what}; a .mcz file holds at most "
-                f"{limit}. Crop, split or reshape it before encoding"
+                f"the image (shape {tuple(img.original_shape)}) has {value} {what}; a .mcz file holds "
+                f"at most {limit}. Crop, split or reshape it before encoding"
             )
 
 

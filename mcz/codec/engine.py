@@ -317,7 +317,9 @@ def _window_of(header: Header) -> Intensity:
     try:
         return dataclasses.replace(domain, low=low, high=high)
     except UsageError as exc:  # e.g. a fractional window for an integer dtype
-        raise FormatError(f"the header's window {low}..{high} is invalid: {exc}. The file is corrupt") from exc
+        raise FormatError(
+            f"the header's window {low}..{high} is invalid: {exc}. The file is corrupt"
+        ) from exc
 
 
 def decode_container(

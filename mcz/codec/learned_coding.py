@@ -161,5 +161,5 @@ def synthesise(model: LearnedCodec, backend: Backend, y_hat: np.ndarray, level: 
 
 def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,
                 digest: LatentDigest) -> np.ndarray:
-    """Reconstruct one tile (padded size) in [0, 1] from its chunk (:func:`decode_latent` then :func:`synthesise`)."""
+    """Reconstruct one tile (padded size) in [0, 1] from its chunk: :func:`decode_latent`, :func:`synthesise`."""
     return synthesise(model, backend, decode_latent(model, backend, chunk, padded_shape, digest), level)

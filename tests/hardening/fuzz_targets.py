@@ -353,7 +353,7 @@ def make_encode(rng: random.Random) -> tuple[np.ndarray, dict[str, Any]]:
     with np.errstate(all="ignore"):
         array = values.astype(dtype) if dtype != "object" else values.astype(object)
     kwargs = {
-        "model": rng.choice((None, "cae-compact", "factorized-compact", "hyperprior-compact", "wavelet-ctx", "no")),
+        "model": rng.choice((None, "no", *TILE_MODELS.values())),
         "quality": rng.choice((None, None, 0, 1, 2, 8, 9, 81, -1, True, 2.0, "3")),
         "bits_stored": rng.choice((None, None, None, 0, 1, 7, 8, 12, 16, 33, 65, "8", 8.0, True)),
         "signed": rng.choice((None, None, True, False, 1)),
@@ -370,7 +370,8 @@ def run_encode(value: tuple[np.ndarray, dict[str, Any]]) -> None:
     data = mcz.encode(array, **kwargs)
     out = mcz.decode(data)
     if out.shape != np.shape(array) or out.dtype != np.asarray(array).dtype:
-        raise MisDecode(f"encoded {np.shape(array)} {np.asarray(array).dtype}, decoded {out.shape} {out.dtype}")
+        source = np.asarray(array)
+        raise MisDecode(f"encoded {source.shape} {source.dtype}, decoded {out.shape} {out.dtype}")
 
 
 def warm() -> None:

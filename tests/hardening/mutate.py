@@ -16,7 +16,9 @@ import numpy as np
 from mcz.container import Container, Header, Tile, read_container, write_container
 
 #: The shipped model of each family whose tile decoder the hostile strings target.
-FAMILY_MODELS = {"factorized": "factorized-compact", "hyperprior": "hyperprior-compact", "wavelet": "wavelet-ctx"}
+FAMILY_MODELS = {
+    "factorized": "factorized-compact", "hyperprior": "hyperprior-compact", "wavelet": "wavelet-ctx",
+}
 
 
 def ramp(rows: int = 64, columns: int = 64) -> np.ndarray:
@@ -47,7 +49,8 @@ def raw_header_file(fields: dict[str, Any], tiles: tuple[Tile, ...] = ()) -> byt
     from mcz.container import SIGNATURE, _tile_prefix
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I4s", len(payload), kind) + payload + struct.pack(">I", zlib.crc32(payload, zlib.crc32(kind)))
+        crc = zlib.crc32(payload, zlib.crc32(kind))
+        return struct.pack(">I4s", len(payload), kind) + payload + struct.pack(">I", crc)
 
     head = b"\x01\x00" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
     body = b"".join(chunk(b"TILE", _tile_prefix(t) + t.payload) for t in tiles)

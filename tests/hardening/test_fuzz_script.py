@@ -5,11 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fuzz_module():

@@ -227,6 +227,7 @@ def test_an_untyped_exception_fails_its_file_only(batch_dir, tmp_path, monkeypat
     monkeypatch.setattr(api, "decode_file", flaky)
     (batch_dir / "c.mcz").unlink()
     out = tmp_path / "out"
-    assert main(["decode", str(batch_dir), "-o", str(out), "-j", "1", "--to", "npy"]) == ExitCode.PARTIAL_BATCH
+    code = main(["decode", str(batch_dir), "-o", str(out), "-j", "1", "--to", "npy"])
+    assert code == ExitCode.PARTIAL_BATCH
     assert sorted(p.name for p in out.iterdir()) == ["a.npy", "d.npy"]
     assert "internal error TypeError: a bug" in capsys.readouterr().err

@@ -231,3 +231,50 @@ def test_an_untyped_exception_fails_its_file_only(batch_dir, tmp_path, monkeypat
     assert code == ExitCode.PARTIAL_BATCH
     assert sorted(p.name for p in out.iterdir()) == ["a.npy", "d.npy"]
     assert "internal error TypeError: a bug" in capsys.readouterr().err
+
+
+# -- found by bench/fuzz.py: a JPEG 2000 frame larger than the DICOM header ---------------------------
+
+
+def _j2k_bomb(tmp_path, rows_claimed: int):
+    import pydicom
+    from pydicom.data import get_testdata_file
+    from pydicom.encaps import encapsulate, generate_frames
+
+    ds = pydicom.dcmread(get_testdata_file("JPEG2000.dcm"))
+    frame = bytearray(next(generate_frames(ds.PixelData, number_of_frames=1)))
+    assert frame[:4] == b"\xff\x4f\xff\x51"
+    frame[12:16] = rows_claimed.to_bytes(4, "big")  # Ysiz of the SIZ marker
+    ds.PixelData = encapsulate([bytes(frame)])
+    path = tmp_path / "bomb.dcm"
+    ds.save_as(path)
+    return path, ds
+
+
+def test_a_jpeg2000_frame_that_claims_more_pixels_than_the_header_is_refused_before_decoding(tmp_path):
+    from mcz.errors import ImageReadError
+    from mcz.io import read_image
+
+    path, ds = _j2k_bomb(tmp_path, 16_778_240)  # the fuzzer's input: 4 G pixels; it exhausted the memory
+    start = time.perf_counter()
+    with pytest.raises(ImageReadError, match=f"declares 16778240 x {ds.Columns} pixels"):
+        read_image(path)
+    assert time.perf_counter() - start < 5
+
+
+def test_a_jpeg2000_frame_of_the_headers_size_still_reads(tmp_path):
+    from mcz.io import read_image
+
+    path, ds = _j2k_bomb(tmp_path, 1024)  # the size the frame really has
+    assert read_image(path).pixels.shape == (1, ds.Rows, ds.Columns)
+
+
+def test_codestream_sizes_of_jpeg_and_jpeg2000():
+    from mcz.io.codestream import declared_size
+
+    size = (300).to_bytes(4, "big") + (200).to_bytes(4, "big")
+    j2k = b"\xff\x4f\xff\x51" + b"\x00\x29\x00\x00" + size + bytes(8)
+    assert declared_size(j2k) == (200, 300)
+    jpeg = b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x0b\x08" + (64).to_bytes(2, "big") + (48).to_bytes(2, "big")
+    assert declared_size(jpeg) == (64, 48)
+    assert declared_size(b"\x00\x01rest") is None

@@ -407,8 +407,11 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
     fmt = args.to
 
     def name_for(src: Path) -> str:
-        fallback = fmt or api.default_decoded_format(src)
-        return api.decoded_output(src, fallback).name
+        try:
+            fallback = fmt or api.default_decoded_format(src)
+            return api.decoded_output(src, fallback).name
+        except McZError:  # an unreadable header: its decode job reports why, the others go on
+            return api.default_output(src, fmt or "npy").name
 
     jobs = batch.plan_jobs(inputs, args.output, name_for)
     results: dict[Path, dict] = {}

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import json
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,30 @@ def digest(pixels: np.ndarray) -> str:
     """``sha256:<hex>`` of an array's little-endian C-order bytes."""
     data = np.ascontiguousarray(pixels)
     return "sha256:" + hashlib.sha256(data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()).hexdigest()
+
+
+def geometry_tag(original_shape: tuple, layout: str, dtype: str) -> str:
+    """16 hex digits of the SHA-256 of the geometry :func:`mcz.decode` returns (shape, layout, dtype).
+
+    Stored in ``extra["geometry"]``: the pixel digest covers values only, so without it an edited
+    ``original_shape`` (say (R, C) -> (R, C, 1)) would decode without complaint (issue 13, item 6).
+    """
+    text = json.dumps({"original_shape": [int(n) for n in original_shape], "layout": layout, "dtype": dtype},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_geometry(header: Header) -> None:
+    stored = header.extra.get("geometry")
+    if stored is None:  # files written before the tag: their geometry is not covered
+        return
+    found = geometry_tag(header.original_shape, header.layout, header.dtype)
+    if stored != found:
+        raise ChecksumError(
+            f"the header's geometry (original_shape {list(header.original_shape)}, layout {header.layout}, "
+            f"dtype {header.dtype}) has tag {found}, the encoder recorded {stored!r}; the header was altered "
+            "or damaged. Re-copy the file from its source"
+        )
 
 
 def _check_quality(spec: ModelSpec, quality: int | None) -> int:
@@ -207,6 +232,7 @@ def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, rec
         tiling={"tile": spec.tile, "pad_multiple": spec.downsampling, "pad_mode": "edge"},
         digest=digest(recon),
         extra={"source_format": image.source_format, "window": [window.low, window.high],
+               "geometry": geometry_tag(image.original_shape, image.layout, image.intensity.dtype),
                # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
                "pixel_check": pixelcheck.record(recon, window, exact=spec.wavelet)},
     )
@@ -399,6 +425,7 @@ def decode_container(
                 progress(1)
     if frames is not None:
         if verify:
+            _check_geometry(header)
             pixelcheck.check_frames(pixels, header.extra.get("pixel_check"), wanted)
         return pixels
     if not spec.learned_entropy and (_records_latents(spec) or "latent_digest" in header.extra):
@@ -421,6 +448,7 @@ def _frame_list(frames: Sequence[int] | None, count: int) -> list[int]:
 
 def _check_pixels(header: Header, pixels: np.ndarray, backend: str) -> None:
     """The pixel check of :mod:`mcz.codec.pixelcheck`; files without a policy: exact, torch backend only."""
+    _check_geometry(header)
     entry = header.extra.get("pixel_check")
     if entry is None and backend != "torch":
         return

@@ -278,3 +278,21 @@ def test_codestream_sizes_of_jpeg_and_jpeg2000():
     jpeg = b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x0b\x08" + (64).to_bytes(2, "big") + (48).to_bytes(2, "big")
     assert declared_size(jpeg) == (64, 48)
     assert declared_size(b"\x00\x01rest") is None
+
+
+@pytest.mark.parametrize("change", [{"original_shape": (1, 48, 40)}, {"layout": "frames-last", "original_shape": (48, 40, 1)}])
+def test_an_edited_geometry_is_a_checksum_error_not_a_silent_reshape(change):
+    """Item 6: the header's geometry is covered by a tag, so (R, C) cannot silently become (R, C, 1)."""
+    import numpy as np
+
+    import mcz
+    from mcz import container as mc
+    from mcz.errors import ChecksumError
+
+    image = (np.indices((48, 40)).sum(0) * 3).astype(np.uint8)
+    data = mcz.encode(image)
+    parsed = mc.read_container(data)
+    edited = mc.write_container(dataclasses.replace(parsed, header=parsed.header.replace(**change)))
+    with pytest.raises(ChecksumError, match="geometry"):
+        mcz.decode(edited)
+    assert mcz.decode(data).shape == (48, 40)

@@ -175,19 +175,14 @@ def _encode_frame(x: np.ndarray, k: int, f: int, intensity: Intensity, base: str
     xi = x.astype(np.int64)
     low, high = int(xi.min()), int(xi.max())
     candidates = []
-    if base in ("auto", "none"):
-        plain = _residual_tile(xi, np.full_like(xi, low), k, f, low, high, based=False)
-        candidates.append(_Frame((plain[0],), plain[1], False))  # type: ignore[index]
     if base in ("auto", "wavelet") and codec is not None and max(x.shape) <= _BASE_MAX_EDGE and high > low:
         base_tile, base_recon = _wavelet_base(x, f, low, high, intensity, codec)
         coded = _residual_tile(xi, base_recon, k, f, low, high, based=True)
         if coded is not None:
             candidates.append(_Frame((coded[0], base_tile), coded[1], True))
-    if not candidates:
-        raise UnsupportedError(
-            f"frame {f} could not be coded with base={base!r}: its residual spans more than 16 bits "
-            "or it is too large for the base; use base='auto' or 'none'"
-        )
+    if base != "wavelet" or not candidates:  # a flat or too wide frame has no base to code against
+        plain = _residual_tile(xi, np.full_like(xi, low), k, f, low, high, based=False)
+        candidates.append(_Frame((plain[0],), plain[1], False))  # type: ignore[index]
     return min(candidates, key=lambda c: c.size)
 
 
@@ -220,7 +215,9 @@ def encode_image(
     progress : callable, optional
         Called with 1 after each frame.
     base : {"auto", "none", "wavelet"}
-        ``"auto"`` tries each frame with and without the wavelet base and keeps the smaller.
+        ``"auto"`` tries each frame with and without the wavelet base and keeps the smaller;
+        ``"wavelet"`` uses the base wherever it can (not on flat frames, frames over 2048
+        pixels a side, or where the residual would span more than 16 bits); ``"none"`` never.
 
     Returns
     -------

@@ -65,3 +65,17 @@ def test_conflicting_or_invalid_bounds_are_usage_errors(ct, tmp_path, flags, cap
     assert main(["encode", str(ct), "-o", str(tmp_path / "x.mcz"), *flags]) == ExitCode.USAGE
     assert not (tmp_path / "x.mcz").exists()
     assert "max" in capsys.readouterr().err.lower()
+
+
+def test_lossless_series_folder_gives_back_the_same_slices(tmp_path):
+    from tests.dicom.helpers import make_series
+
+    paths = make_series(tmp_path / "in")
+    coded, decoded = tmp_path / "coded", tmp_path / "decoded"
+    assert main(["encode", str(tmp_path / "in"), "-o", str(coded), "--lossless"]) == ExitCode.OK
+    assert main(["decode", str(coded), "-o", str(decoded)]) == ExitCode.OK
+    for i, path in enumerate(paths):
+        source = pydicom.dcmread(path)
+        out = pydicom.dcmread(next(decoded.rglob(f"slice_{i}.dcm")))
+        assert np.array_equal(source.pixel_array, out.pixel_array)
+        assert out.SOPInstanceUID == source.SOPInstanceUID and "LossyImageCompression" not in out

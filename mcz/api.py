@@ -237,6 +237,8 @@ def encode_with_report(
     engine.check_threads(threads)
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
     policy = guard.RatioPolicy(max_ratio, strict)
+    if model == "nearlossless" and max_error is None and target is None:  # -m nearlossless -q K is --max-error K
+        model, max_error, quality = None, 0 if quality is None else quality, None
     if max_error is not None:
         _check_bounded_options(model, quality, target)
         return _encode_bounded(img, max_error, metadata, policy, new_series, progress)

@@ -155,3 +155,9 @@ def test_lossless_is_bit_exact_on_every_bundled_real_dicom() -> None:
         assert np.array_equal(decoded.pixels, image.pixels), path
         coded += 1
     assert coded >= 40  # 56 of pydicom 3's test files read today
+
+
+def test_model_nearlossless_with_quality_is_the_same_as_max_error() -> None:
+    pixels = (np.arange(40 * 40).reshape(40, 40) * 7 % 4096).astype(np.uint16)
+    assert mcz.encode(pixels, model="nearlossless", quality=2) == mcz.encode(pixels, max_error=2)
+    assert np.array_equal(mcz.decode(mcz.encode(pixels, model="nearlossless")), pixels)

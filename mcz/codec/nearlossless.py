@@ -9,7 +9,8 @@ lossless (bit-exact).  Per frame:
 2. the residual r = x − x̃ is quantised with step 2K+1:
    q = ⌊(r+K)/(2K+1)⌋ for r ≥ 0, ⌈(r−K)/(2K+1)⌉ otherwise, so
    |r − (2K+1)q| ≤ K by construction;
-3. q − min(q) is coded by JPEG-XL lossless (imagecodecs, libjxl: deterministic);
+3. q − min(q) is coded by JPEG-XL lossless (imagecodecs, libjxl, default effort 7,
+   bits per sample as the values need);
 4. the decoder forms x̂ = clip(x̃ + (2K+1)q, m, M), M the frame's maximum
    (clipping toward a range that holds x can only shrink the error).
 
@@ -122,6 +123,16 @@ def _jxl() -> object:
     return imagecodecs
 
 
+def jxl_lossless(values: np.ndarray) -> bytes:
+    """JPEG-XL lossless of non-negative integers below 2**16, in a uint16 container.
+
+    ``bitspersample`` is the bits the values need (at least 9, the least libjxl takes
+    for uint16 input): about 0.7 % smaller than the default on 12-bit CT.
+    """
+    bits = max(9, int(values.max()).bit_length()) if values.size else 9
+    return _jxl().jpegxl_encode(values.astype(np.uint16), lossless=True, bitspersample=bits)
+
+
 @dataclass(frozen=True)
 class _Frame:
     """One coded frame: its tiles, reconstruction and whether it used the base."""
@@ -165,7 +176,7 @@ def _residual_tile(x: np.ndarray, base: np.ndarray, k: int, f: int, low: int, hi
     q_min = int(q.min())
     if int(q.max()) - q_min > _UINT16_MAX:
         return None
-    payload = _jxl().jpegxl_encode((q - q_min).astype(np.uint16), lossless=True)
+    payload = jxl_lossless(q - q_min)
     side = _SIDE.pack(_VERSION, _BASE_WAVELET if based else _BASE_NONE, _CODER_JXL)
     recon = np.clip(base + (2 * k + 1) * q, low, high)
     return Tile(frame=f, index=0, params=(float(q_min), float(low), float(high)), side=side, payload=payload), recon

@@ -19,16 +19,6 @@ from mcz.codec.wavelet import fit, frames as fr  # noqa: E402
 from mcz.codec.wavelet.model import WaveletModel  # noqa: E402
 
 
-def qualities(frames: list, seed: int) -> list[int]:
-    """One quality per frame, uniform over about 28-60 dB (8-bit) / 40-75 dB (12-bit)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for f in frames:
-        bits = int(round(np.log2(f.peak + 1)))
-        out.append(int(rng.integers(4 * bits - 28, 4 * bits + 10)))
-    return out
-
-
 def export(model: WaveletModel, args: argparse.Namespace, frames: int, seconds: float) -> None:
     """Checkpoint + manifest entry with the fitting recipe as provenance."""
     import platform
@@ -72,7 +62,7 @@ def main() -> None:
     start = time.time()
     frames = fr.br35h_frames("train", args.br35h) + fr.ctmr_frames("train", args.ctmr)
     model = WaveletModel(kappa=args.kappa, rho=args.rho)
-    fit.fit(model, frames, qualities(frames, 0), rounds=args.rounds, rho=args.rho)
+    fit.fit(model, frames, fit.training_qualities(frames, 0), rounds=args.rounds, rho=args.rho)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.output)
     seconds = time.time() - start
     print(f"saved {args.output} after {seconds:.0f} s on {len(frames)} frames")

@@ -235,7 +235,9 @@ def encode_with_report(
     if quality is not None and target is not None:
         raise UsageError("quality and target were both given; give one (a target chooses the quality)")
     engine.check_threads(threads)
+    _check_arguments(quality, bits_stored, signed)
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
+    _check_geometry(img)
     policy = guard.RatioPolicy(max_ratio, strict)
     if model == "nearlossless" and max_error is None and target is None:  # -m nearlossless -q K is --max-error K
         model, max_error, quality = None, 0 if quality is None else quality, None
@@ -285,6 +287,40 @@ def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: An
     if k == 0:  # lossless: no guideline limits a lossless ratio
         return guard.Outcome(data, 0, ratio, None, None, ((0, ratio),), ())
     return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_dataset(img.dicom), policy)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_arguments(quality: object, bits_stored: object, signed: object) -> None:
+    """Refuse argument types that would be coerced silently (``"8"``, ``8.0``, ``True`` for an int)."""
+    for name, value in (("quality", quality), ("bits_stored", bits_stored)):
+        if value is not None and not _is_int(value):
+            raise UsageError(
+                f"{name} is {value!r} ({type(value).__name__}); expected an integer (not a bool, float or "
+                f"string) or None. Pass e.g. {name}=8"
+            )
+    if signed is not None and not isinstance(signed, (bool, np.bool_)):
+        raise UsageError(f"signed is {signed!r} ({type(signed).__name__}); expected True, False or None")
+
+
+def _check_geometry(img: MedicalImage) -> None:
+    """Refuse, as a usage error, an image the ``.mcz`` format cannot hold (before any coding)."""
+    limits = (
+        ("axes", len(img.original_shape), container.MAX_SHAPE_DIMS),
+        ("rows", img.rows, container.MAX_DIMENSION),
+        ("columns", img.columns, container.MAX_DIMENSION),
+        ("frames", img.frames, container.MAX_FRAMES),
+        ("pixels per frame", img.rows * img.columns, container.MAX_FRAME_PIXELS),
+        ("pixels", img.rows * img.columns * img.frames, container.MAX_TOTAL_PIXELS),
+    )
+    for what, value, limit in limits:
+        if value > limit:
+            raise UsageError(
+                f"the image (shape {tuple(img.original_shape)}) has {value} {what}; a .mcz file holds "
+                f"at most {limit}. Crop, split or reshape it before encoding"
+            )
 
 
 def _report(outcome: Outcome, report: Report | None) -> None:
@@ -403,22 +439,67 @@ def _decode_frames(raw: bytes, frames: Sequence[int], verify: bool, backend: str
     return pixels if parsed.header.layout == "frames-first" else pixels.transpose(1, 2, 0)
 
 
+#: A ratio above this in ``read_info`` warns: no real image codes that small; a header that claims
+#: far more pixels than its tiles hold (a "header-only bomb") does.
+SUSPICIOUS_RATIO = 10_000.0
+
+
+class SuspiciousFileWarning(UserWarning):
+    """``read_info`` found a file that cannot be what its header claims (missing tiles, absurd ratio)."""
+
+
 def read_info(data_or_path: DataLike) -> FileInfo:
-    """Header, size, bpp and compression ratio of a ``.mcz`` file, without decoding it."""
+    """Header, size, bpp and compression ratio of a ``.mcz`` file, without decoding it.
+
+    The header is validated as a decoder would (tiling, geometry, intensity), so a file that
+    cannot decode is refused here too.
+
+    Raises
+    ------
+    FormatError
+        The file is damaged (see :func:`mcz.container.read_container` and
+        :func:`mcz.codec.header_checks.check_decodable`).
+
+    Warns
+    -----
+    SuspiciousFileWarning
+        The file holds another number of tiles than its header needs, or its compression ratio
+        exceeds :data:`SUSPICIOUS_RATIO`.
+    """
+    from mcz.codec import header_checks, tiling
+
     data = _read_bytes(data_or_path)
     chunks = container.list_chunks(data)
     header = container.read_header(data)
+    tile, _ = header_checks.check_decodable(header)
     pixels = header.rows * header.columns * header.frames
-    width = metrics.storage_bytes_per_pixel(header.bits_stored, header.dtype)
+    ratio = metrics.compression_ratio(len(data), pixels, header.bits_stored, header.dtype)
+    _warn_if_suspicious(header, chunks, tiling.tile_count(header.rows, header.columns, tile), ratio)
     return FileInfo(
         header=header,
         file_bytes=len(data),
         pixels=pixels,
         bpp=metrics.bpp(len(data), pixels),
-        compression_ratio=metrics.compression_ratio(len(data), pixels, header.bits_stored, header.dtype),
-        container_bytes_per_pixel=width,
+        compression_ratio=ratio,
+        container_bytes_per_pixel=metrics.storage_bytes_per_pixel(header.bits_stored, header.dtype),
         chunks=chunks,
     )
+
+
+def _warn_if_suspicious(header: container.Header, chunks: list[container.ChunkInfo], per_frame: int,
+                        ratio: float) -> None:
+    found, expected = sum(c.type == "TILE" for c in chunks), header.frames * per_frame
+    if found != expected:
+        warnings.warn(
+            f"the file holds {found} TILE chunks, its header needs {expected}; it will not decode "
+            "(damaged, truncated or crafted)", SuspiciousFileWarning, stacklevel=3,
+        )
+    elif ratio > SUSPICIOUS_RATIO:
+        warnings.warn(
+            f"compression ratio {ratio:.3g}:1 is above {SUSPICIOUS_RATIO:.0f}:1, more than any real image "
+            "reaches; the header may claim far more pixels than the file holds", SuspiciousFileWarning,
+            stacklevel=3,
+        )
 
 
 def default_output(src: Path, suffix: str) -> Path:

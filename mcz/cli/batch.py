@@ -114,12 +114,24 @@ def run_jobs(
                 err = OutputError(f"{exc}")
                 failures.append((job, err))
                 print(f"mcz: {job.src}: {exc}", file=sys.stderr)
+            except Exception as exc:  # noqa: BLE001 - one file's bug must not abort the others
+                failures.append((job, _internal(exc)))
+                print(f"mcz: {job.src}: internal error {type(exc).__name__}: {exc}", file=sys.stderr)
             bar.advance(task)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             list(pool.map(one, jobs))
     print_summary(jobs, summary or {})
     return _batch_code(jobs, failures)
+
+
+def _internal(exc: Exception) -> McZError:
+    """An unexpected exception of one job as that job's failure (exit code INTERNAL)."""
+    error = McZError(
+        f"internal error {type(exc).__name__}: {exc}; this is a bug in mcz, please report it with the file"
+    )
+    error.__cause__ = exc
+    return error
 
 
 def print_summary(jobs: list[Job], summary: Mapping[Path, str]) -> None:

@@ -161,6 +161,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    "(estimated bpp of the latent symbols; default 0 = distortion only, as the paper)")
     p.add_argument("--limit-images", type=int, help="use only the first N training images (smoke runs)")
     p.add_argument("--init", help="start from this installed model's weights (e.g. continue a shipped model)")
+    p.add_argument("--rounds", type=int, help="wavelet family: fitting rounds (encode, refit the context model; "
+                   "default 3, minutes on a CPU); the step, patch and learning-rate options do not apply")
     p.add_argument("--export", dest="export_to", default=None,
                    help="folder whose manifest receives the weights (default: the user model folder, "
                    "$MCZ_HOME/models or ~/.local/share/mcz/models, searched by every mcz command; '' to skip)")
@@ -425,8 +427,11 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
     fmt = args.to
 
     def name_for(src: Path) -> str:
-        fallback = fmt or api.default_decoded_format(src)
-        return api.decoded_output(src, fallback).name
+        try:
+            fallback = fmt or api.default_decoded_format(src)
+            return api.decoded_output(src, fallback).name
+        except McZError:  # an unreadable header: its decode job reports why, the others go on
+            return api.default_output(src, fmt or "npy").name
 
     jobs = batch.plan_jobs(inputs, args.output, name_for)
     results: dict[Path, dict] = {}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mcz.codec import learned_coding, lossless, pixelcheck, quantize, tiling, zoo
+from mcz.codec import header_checks, learned_coding, lossless, pixelcheck, quantize, tiling, zoo
 from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
 from mcz.codec.wavelet import coder as wavelet_coder
@@ -281,25 +281,57 @@ def _tile_symbols(chunk: Tile, box: tiling.TileBox, spec: ModelSpec, bits: int) 
     expected = (spec.config["channels"][-1], box.padded_rows // ds, box.padded_columns // ds)
     if shape != expected:
         raise FormatError(f"tile {chunk.frame}/{chunk.index} declares latent {shape}, expected {expected}")
-    symbols = lossless.unpack(chunk.payload, shape, quantize.symbol_dtype(bits))
-    return quantize.Quantised(symbols, chunk.params[0], chunk.params[1], bits)
-
-
-def _index_tiles(container: Container, grid: list[tiling.TileBox]) -> dict[tuple[int, int], Tile]:
-    tiles = {(t.frame, t.index): t for t in container.tiles}
-    expected = {(f, box.index) for f in range(container.header.frames) for box in grid}
-    if set(tiles) != expected:
-        missing = sorted(expected - set(tiles))[:3]
-        extra = sorted(set(tiles) - expected)[:3]
+    low, high = chunk.params
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = np.float32(high) - np.float32(low)
+    if not low <= high or not np.isfinite(span):
         raise FormatError(
-            f"the file has {len(tiles)} tiles, expected {len(expected)} (missing e.g. {missing}, "
-            f"unexpected e.g. {extra}); it is damaged or was written by another encoder"
+            f"tile {chunk.frame}/{chunk.index} has latent range {low!r}..{high!r}; expected low <= high with "
+            "a float32-finite span, as every encoder writes it. The file is corrupt"
         )
-    return tiles
+    symbols = lossless.unpack(chunk.payload, shape, quantize.symbol_dtype(bits))
+    return quantize.Quantised(symbols, low, high, bits)
+
+
+def _check_tiling(header: Header, spec: ModelSpec) -> int:
+    """The header's tile side, refused unless it is the one ``spec`` codes with."""
+    tile, multiple = header_checks.check_decodable(header)
+    if (tile, multiple) != (spec.tile, spec.downsampling):
+        raise FormatError(
+            f"header field 'tiling': found tile {tile} padded to a multiple of {multiple}, but "
+            f"{spec.id!r} codes tiles of {spec.tile} padded to a multiple of {spec.downsampling}. "
+            "The file is corrupt"
+        )
+    return tile
+
+
+def _index_tiles(container: Container, per_frame: int) -> dict[tuple[int, int], Tile]:
+    """Tiles by (frame, index), refused unless the file holds exactly frames x ``per_frame`` of them.
+
+    The count is compared first, so the cost is O(tiles in the file), never O(tiles the header
+    claims): the container already refused duplicates and frames out of range, so the right
+    count with every index below ``per_frame`` means every tile is there exactly once.
+    """
+    header = container.header
+    expected = header.frames * per_frame
+    found = len(container.tiles)
+    if found != expected:
+        raise FormatError(
+            f"the file holds {found} TILE chunks, the header needs {expected} ({header.frames} frames x "
+            f"{per_frame} tiles of {header.rows} x {header.columns} pixels); it is damaged, truncated "
+            "or was written by another encoder"
+        )
+    for t in container.tiles:
+        if t.index >= per_frame:
+            raise FormatError(
+                f"tile {t.index} of frame {t.frame} is out of range: a frame has {per_frame} tiles; "
+                "the file is damaged or was written by another encoder"
+            )
+    return {(t.frame, t.index): t for t in container.tiles}
 
 
 def _window_of(header: Header) -> Intensity:
-    domain = Intensity.from_dict(header.intensity)
+    domain = header_checks.check_intensity(header)
     window = header.extra.get("window")
     if domain.is_float:
         return domain
@@ -308,7 +340,12 @@ def _window_of(header: Header) -> Intensity:
     low, high = float(window[0]), float(window[1])
     if not domain.low <= low < high <= domain.high:
         raise FormatError(f"the header's window {low}..{high} is not inside the domain {domain.low}..{domain.high}")
-    return dataclasses.replace(domain, low=low, high=high)
+    try:
+        return dataclasses.replace(domain, low=low, high=high)
+    except UsageError as exc:  # e.g. a fractional window for an integer dtype
+        raise FormatError(
+            f"the header's window {low}..{high} is invalid: {exc}. The file is corrupt"
+        ) from exc
 
 
 def decode_container(
@@ -343,18 +380,24 @@ def decode_container(
     spec, bits = codec.spec, header.quality
     if not spec.quality_range[0] <= bits <= spec.quality_range[1]:
         raise FormatError(f"the file declares quality {bits}, outside {spec.id!r}'s range {spec.quality_range}")
-    grid = tiling.tile_grid(header.rows, header.columns, int(header.tiling["tile"]), spec.downsampling)
-    tiles = _index_tiles(container, grid)
+    tile = _check_tiling(header, spec)
+    tiles = _index_tiles(container, tiling.tile_count(header.rows, header.columns, tile))
+    grid = tiling.tile_grid(header.rows, header.columns, tile, spec.downsampling)
     window = _window_of(header)
-    decode_tile = _tile_decoder(codec, bits, backend, _range_per_unit(header.bits_stored, window))
+    scale = _range_per_unit(header.bits_stored, window)
     wanted = _frame_list(frames, header.frames)
-    pixels = np.empty((len(wanted), header.rows, header.columns), np.dtype(header.dtype))
-    unit = np.empty((header.rows, header.columns), np.float32)
+    # Zeros, not np.empty: no byte of the result is ever memory this decoder did not write.
+    pixels = np.zeros((len(wanted), header.rows, header.columns), np.dtype(header.dtype))
+    unit = np.zeros((header.rows, header.columns), np.float32)
     latents = learned_coding.LatentDigest()
     with torch_threads(threads), torch.inference_mode():
+        if spec.learned_entropy:  # checks the latent digest of the whole file before any synthesis
+            decode_tile = _latents_first(codec, bits, backend, header, tiles, grid)
+        else:
+            decode_tile = _tile_decoder(codec, bits, backend, scale)
         for i, f in enumerate(wanted):
             for box in grid:
-                tiling.place(unit, box, decode_tile(tiles[(f, box.index)], box, latents))
+                tiling.place(unit, box, _finite(decode_tile(tiles[(f, box.index)], box, latents), f, box))
             pixels[i] = from_unit(unit, window)
             if progress:
                 progress(1)
@@ -362,7 +405,7 @@ def decode_container(
         if verify:
             pixelcheck.check_frames(pixels, header.extra.get("pixel_check"), wanted)
         return pixels
-    if _records_latents(spec) or "latent_digest" in header.extra:
+    if not spec.learned_entropy and (_records_latents(spec) or "latent_digest" in header.extra):
         _check_latents(header, latents.hexdigest())
     if verify:
         _check_pixels(header, pixels, backend)
@@ -393,6 +436,46 @@ def _check_pixels(header: Header, pixels: np.ndarray, backend: str) -> None:
 TileDecoder = Callable[[Tile, tiling.TileBox, "learned_coding.LatentDigest"], np.ndarray]
 
 
+def _finite(tile: np.ndarray, frame: int, box: tiling.TileBox) -> np.ndarray:
+    """``tile``, refused if a corrupt payload made the decoder produce NaN or infinite values."""
+    if not np.isfinite(tile).all():
+        raise ChecksumError(
+            f"tile {box.index} of frame {frame} decodes to {int(tile.size - np.isfinite(tile).sum())} NaN or "
+            "infinite values; its coded data is corrupt. Re-copy the file from its source"
+        )
+    return tile
+
+
+def _latents_first(codec: Codec, bits: int, backend: str, header: Header,
+                   tiles: dict[tuple[int, int], Tile], grid: list[tiling.TileBox]) -> TileDecoder:
+    """Entropy-decode every tile of a learned-entropy file and check the latent digest, then synthesise.
+
+    No network sees a latent before the digest proved the coded data intact, so a corrupt
+    string is reported as :class:`~mcz.errors.ChecksumError`, not as whatever the synthesis
+    makes of it.  The latents (m / 256 floats per pixel) are held until their tile is synthesised.
+    """
+    if backend not in BACKENDS:
+        raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
+    if backend == "onnxruntime":
+        from mcz.codec.onnx_backend import onnx_backend
+
+        nets = onnx_backend(codec)
+    else:
+        nets = learned_coding.TorchBackend(codec.model)
+    digest_ = learned_coding.LatentDigest()
+    decoded: dict[tuple[int, int], np.ndarray] = {}
+    for f in range(header.frames):
+        for box in grid:
+            chunk, shape = tiles[(f, box.index)], (box.padded_rows, box.padded_columns)
+            decoded[(f, box.index)] = learned_coding.decode_latent(codec.model, nets, chunk, shape, digest_)
+    _check_latents(header, digest_.hexdigest())
+
+    def synthesise(chunk: Tile, box: tiling.TileBox, _: learned_coding.LatentDigest) -> np.ndarray:
+        return learned_coding.synthesise(codec.model, nets, decoded.pop((chunk.frame, chunk.index)), bits - 1)
+
+    return synthesise
+
+
 def _tile_decoder(codec: Codec, bits: int, backend: str, scale: float) -> TileDecoder:
     """The per-tile decode function of the codec's family and the chosen backend."""
     if backend not in BACKENDS:
@@ -420,15 +503,7 @@ def _tile_decoder(codec: Codec, bits: int, backend: str, scale: float) -> TileDe
             return runner.synthesise(quantize.dequantise(q))
 
         return decode_cae
-    if backend == "onnxruntime":
-        from mcz.codec.onnx_backend import onnx_backend
-
-        nets = onnx_backend(codec)
-    else:
-        nets = learned_coding.TorchBackend(codec.model)
-    return lambda chunk, box, latents: learned_coding.decode_tile(
-        codec.model, nets, chunk, (box.padded_rows, box.padded_columns), bits - 1, latents
-    )
+    raise UsageError(f"model {spec.id!r} ({spec.family}) is decoded by _latents_first")
 
 
 def _check_latents(header: Header, found: str) -> None:

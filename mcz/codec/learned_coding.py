@@ -19,14 +19,11 @@ import numpy as np
 import torch
 
 from mcz.codec.learned import HYPER_STRIDE, LATENT_STRIDE, MEAN_DENOMINATOR, LearnedCodec
+from mcz.codec.rans import padded as _padded
 from mcz.container import Tile
 from mcz.errors import FormatError
 
 _SIDE = struct.Struct(">HHHHI")
-#: Zero bytes appended to a string before rANS decoding: the C++ decoder does not
-#: bounds-check its input, so a corrupt or truncated string must read into padding
-#: (and then decode to symbols the digest rejects), never past the buffer.
-_PAD_PER_SYMBOL = 16
 
 
 class Backend(Protocol):
@@ -68,10 +65,6 @@ def inverse_gain(model: LearnedCodec, level: int) -> np.ndarray:
         return model.inverse_gain(level).numpy().astype(np.float32)
 
 
-def _padded(data: bytes, symbols: int) -> bytes:
-    return data + bytes(_PAD_PER_SYMBOL * symbols + 64)
-
-
 class LatentDigest:
     """Running sha256 of every tile's decoded integer symbols (z codes and 8 x y_hat)."""
 
@@ -87,8 +80,10 @@ class LatentDigest:
 
 
 def _y_codes(y_hat: np.ndarray) -> np.ndarray:
-    # y_hat = integer + k/8 exactly, so 8 * y_hat is an exact integer.
-    return np.rint(y_hat * MEAN_DENOMINATOR).astype(np.int32)
+    # y_hat = integer + k/8 exactly, so 8 * y_hat is an exact integer.  A corrupt string can
+    # decode escapes beyond int32; clipping them (no encoder's latent comes near) keeps the cast defined.
+    codes = np.rint(np.asarray(y_hat, np.float64) * MEAN_DENOMINATOR)
+    return np.clip(codes, -(2**31), 2**31 - 1).astype(np.int32)
 
 
 def encode_tile(model: LearnedCodec, unit: np.ndarray, level: int, frame: int, index: int,
@@ -132,9 +127,13 @@ def _split(chunk: Tile, grid: tuple[int, int], hyper: tuple[int, int]) -> tuple[
     return chunk.payload[:z_length], chunk.payload[z_length:]
 
 
-def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,
-                digest: LatentDigest) -> np.ndarray:
-    """Reconstruct one tile (padded size) in [0, 1] from its chunk."""
+def decode_latent(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int],
+                  digest: LatentDigest) -> np.ndarray:
+    """Entropy-decode one tile's latent ``y_hat`` (1, m, h, w), float32, and add its symbols to ``digest``.
+
+    No synthesis runs here, so the caller can compare the latent digest with the file's before
+    any network sees data that a corrupt string produced.
+    """
     rows, cols = padded_shape
     grid = (rows // LATENT_STRIDE, cols // LATENT_STRIDE)
     hyper = (rows // HYPER_STRIDE, cols // HYPER_STRIDE) if model.hyperprior else (0, 0)
@@ -152,4 +151,15 @@ def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape
         z_hat = np.zeros(0, np.int32)
         y_hat = model.y_model.decompress([_padded(y_string, m * grid[0] * grid[1])], grid).numpy()
     digest.update(z_hat, _y_codes(y_hat))
+    return y_hat.astype(np.float32)
+
+
+def synthesise(model: LearnedCodec, backend: Backend, y_hat: np.ndarray, level: int) -> np.ndarray:
+    """Reconstruct one tile (padded size) in about [0, 1] from its decoded latent at a 0-based ``level``."""
     return backend.synthesis((y_hat * inverse_gain(model, level)).astype(np.float32))
+
+
+def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,
+                digest: LatentDigest) -> np.ndarray:
+    """Reconstruct one tile (padded size) in [0, 1] from its chunk: :func:`decode_latent`, :func:`synthesise`."""
+    return synthesise(model, backend, decode_latent(model, backend, chunk, padded_shape, digest), level)

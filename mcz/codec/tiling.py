@@ -9,9 +9,15 @@ recomputes it from the header instead of reading it from the file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from mcz.errors import FormatError
+
+#: Largest tile side a header may declare (the largest frame side the container allows).
+MAX_TILE = 65535
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,61 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def tiling_from_header(record: Mapping[str, object]) -> tuple[int, int]:
+    """Validate the ``tiling`` record an mcz encoder writes and return ``(tile, pad_multiple)``.
+
+    Parameters
+    ----------
+    record : Mapping
+        The header's ``tiling`` object, e.g. ``{"tile": 512, "pad_multiple": 16, "pad_mode": "edge"}``.
+
+    Returns
+    -------
+    tuple of int
+        The tile side and the padding multiple, both in 1..:data:`MAX_TILE`, the tile a multiple
+        of the padding multiple.
+
+    Raises
+    ------
+    FormatError
+        A key is missing, is not an integer (``True`` is not one), is out of range, or the tile
+        is not a multiple of the padding multiple.
+    """
+    values = {}
+    for key in ("tile", "pad_multiple"):
+        if key not in record:
+            raise FormatError(
+                f"header field 'tiling' has no {key!r} (found keys {sorted(record)}); expected an "
+                "integer there as every mcz encoder writes it. The file is corrupt or not from this mcz"
+            )
+        value = record[key]
+        if not _is_int(value) or not 1 <= value <= MAX_TILE:
+            raise FormatError(
+                f"header field 'tiling', key {key!r}: found {value!r} ({type(value).__name__}), expected "
+                f"an integer in 1..{MAX_TILE}. The file is corrupt"
+            )
+        values[key] = value
+    tile, multiple = values["tile"], values["pad_multiple"]
+    if tile % multiple:
+        raise FormatError(
+            f"header field 'tiling': tile {tile} is not a multiple of pad_multiple {multiple}, as every "
+            "mcz encoder writes it. The file is corrupt"
+        )
+    return tile, multiple
+
+
+def tile_count(rows: int, columns: int, tile: int) -> int:
+    """How many tiles :func:`tile_grid` cuts a frame into, without building the grid."""
+    return -(-rows // tile) * -(-columns // tile)
+
+
 def tile_grid(rows: int, columns: int, tile: int, multiple: int) -> list[TileBox]:
     """Row-major tiles of at most ``tile`` x ``tile`` pixels covering the frame."""
-    if tile % multiple:
+    if tile < 1 or multiple < 1 or tile % multiple:
         raise ValueError(f"tile size {tile} must be a multiple of {multiple}")
     boxes = []
     for top in range(0, rows, tile):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import datetime
 import math
+import struct
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,7 @@ def _read_dicom(path: Path, grey: bool) -> MedicalImage:
     _check_pixel_data(ds, path)
     _check_pixel_size(ds, path)
     _check_decoder(ds, path)
+    _check_codestreams(ds, path)
     photometric = _dicom_photometric(ds, grey, path)  # before decoding: refuse colour early
     arr = _native(np.asarray(_dicom_grey(_dicom_pixels(ds), ds, photometric)))
     if arr.ndim < 2:
@@ -117,6 +119,33 @@ def _check_pixel_size(ds: pydicom.Dataset, path: Path) -> None:
         header_int(ds.get("BitsAllocated"), 16),
         str(path),
     )
+
+
+def _check_codestreams(ds: pydicom.Dataset, path: Path) -> None:
+    """Refuse compressed frames that declare a larger image than Rows x Columns, before decoding.
+
+    The decoder plugins allocate the size a JPEG/JPEG 2000 stream declares, not the header's.
+    """
+    from mcz.dicom.safety import header_int
+    from mcz.io.codestream import frame_sizes
+
+    if not ds.file_meta.TransferSyntaxUID.is_compressed or "PixelData" not in ds:
+        return
+    rows, columns = header_int(ds.get("Rows"), 0), header_int(ds.get("Columns"), 0)
+    try:
+        sizes = list(frame_sizes(ds.PixelData))
+    except (ValueError, struct.error) as exc:
+        raise ImageReadError(
+            f"{path}: the encapsulated pixel data cannot be split into fragments ({exc}); "
+            "expected a complete, valid DICOM file. Check that it is not truncated or corrupt"
+        ) from exc
+    for found_rows, found_columns in sizes:
+        if found_rows * found_columns > rows * columns:
+            raise ImageReadError(
+                f"{path}: a compressed frame declares {found_rows} x {found_columns} pixels, the header "
+                f"{rows} x {columns}; expected a frame no larger than the header's image. The file is "
+                "corrupt or crafted"
+            )
 
 
 def _check_decoder(ds: pydicom.Dataset, path: Path) -> None:

@@ -33,4 +33,5 @@ class TrainConfig:
     export_to: str | None = None
     epochs: int | None = None
     rate_weight: float = 0.0  # cae family: entropy regulariser weight (bits per pixel)
+    rounds: int | None = None  # wavelet family: fitting rounds (default 3)
     init: str | None = None  # start a new run from an installed model's weights (e.g. continue cae-seed)

@@ -66,6 +66,10 @@ def _spec(config: TrainConfig) -> ModelSpec:
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train (resuming from ``config.out`` when it holds a state) and return the state's meta."""
+    if get_spec(config.model).family == "wavelet":
+        from mcz.training.wavelet import train_wavelet
+
+        return train_wavelet(config, _spec(config))
     torch.set_num_threads(config.threads)
     L.seed_everything(config.seed, workers=True)
     spec, out = _spec(config), Path(config.out)

@@ -133,8 +133,10 @@ def test_a_bpp_target_picks_the_highest_fitting_rate_level_of_a_learned_model(le
     codec = engine.load_codec(HYPER)
     pixels = image.pixels.size
     bpps = [8 * len(engine.encode_image(image, codec, quality=q)) / pixels for q in (1, 2, 3)]
-    assert bpps == sorted(bpps) and bpps[0] < bpps[2]
-    target = (bpps[1] + bpps[2]) / 2  # level 2 fits, level 3 does not
+    # Levels 1 and 2 of this tiny untrained model differ by about a byte (either may be larger,
+    # with the header's compressed size), level 3 is clearly larger.
+    assert max(bpps[:2]) < bpps[2]
+    target = (max(bpps[:2]) + bpps[2]) / 2  # levels 1 and 2 fit, level 3 does not
     result = encode_to_target(image, codec, Target("bpp", target))
     assert result.met and result.quality == 2 and result.bpp == pytest.approx(bpps[1])
 

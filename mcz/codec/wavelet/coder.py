@@ -23,17 +23,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcz.codec import rans
 from mcz.codec.wavelet import context, lifting
 from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
 from mcz.errors import FormatError
 
 _SIDE = struct.Struct(">iII")
+#: Tiles of fewer pixels get :data:`_FLUSH_ROOM` unread trailing symbols (see :func:`encode_tile`).
+_FEW_SYMBOLS = 16
+_FLUSH_ROOM = 4
 #: 2**(-k/4), k = 0..3: a quality step is a quarter octave of the quantiser step (about 1.5 dB).
 _STEP_FRACTIONS = (1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605)
-#: Zero bytes per byte of rANS string appended before decoding: CompressAI's decoder does not
-#: bounds-check, and a crafted escape run reads at most about 15 bytes per byte of string.
-_PAD_PER_BYTE = 16
 
 
 def step_size(quality: int, range_per_unit: float) -> float:
@@ -264,6 +265,13 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
         return q
 
     q, maps = _walk(t, _shapes(*unit.shape, levels), step, ll_side, code)
+    if unit.size < _FEW_SYMBOLS:
+        # CompressAI's flush writes the string into a buffer of one 32-bit word per symbol, but a
+        # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap
+        # (issue 13). Trailing symbols are coded first and never decoded (rANS is last-in,
+        # first-out), so they give the buffer room without changing what a decoder reads.
+        encoder.encode_with_indexes([0] * _FLUSH_ROOM, [0] * _FLUSH_ROOM, t.cdfs, t.cdf_lengths,
+                                    t.offsets.tolist())
     string = encoder.flush()
     side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
@@ -288,7 +296,7 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
         )
     string = bytes(chunk.payload[:length])
     decoder, raw = RansDecoder(), RawBits(bytes(chunk.payload[length:]))
-    decoder.set_stream(string + bytes(_PAD_PER_BYTE * len(string) + 64))
+    decoder.set_stream(rans.padded(string, shape[0] * shape[1]))
     levels = lifting.levels_for(*shape, t.max_levels)
     step = step_size(quality, range_per_unit)
 

@@ -24,6 +24,19 @@ from mcz.codec.wavelet.model import WaveletModel
 MAX_FIT_SYMBOL = 200
 
 
+def training_qualities(frames: Sequence[UnitFrame], seed: int) -> list[int]:
+    """One quality per frame, uniform over about 28-60 dB (8-bit) / 40-75 dB (12-bit) against R.
+
+    Fitting across the whole useful range keeps one model good at every quality.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in frames:
+        bits = int(round(np.log2(f.peak + 1)))
+        out.append(int(rng.integers(4 * bits - 28, 4 * bits + 10)))
+    return out
+
+
 def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
             per_pass: int = 4000, seed: int = 0) -> dict:
     """Encode every frame at its quality and keep a sample of each detail pass.

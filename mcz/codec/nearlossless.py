@@ -20,14 +20,15 @@ exact pixel digest makes the decoder verify it reproduced those very pixels.
 
 Tile format (family ``nearlossless``, codec id :data:`CODEC_ID`)
 ----------------------------------------------------------------
-Frame f has tile 0, the quantised residual, and, when the base is used, tile 1,
-a ``wavelet-ctx`` tile (:mod:`mcz.codec.wavelet.coder`) of the frame mapped to
-[0, 1] by the window m..M.
+Frame f is one tile (index 0; the header's tiling is one tile per frame):
 
-* tile 0 ``params``: (q_min, m, M) (integers held exactly by f64);
-* tile 0 ``side``: ``>BBB`` format version (1), base (0 none, 1 wavelet),
-  coder (0 JPEG-XL lossless);
-* tile 0 ``payload``: the JPEG-XL code stream of q − q_min (uint16).
+* ``params``: (q_min, m, M) (integers held exactly by f64);
+* ``side``: ``>BBB`` format version (1), base (0 none, 1 wavelet), coder (0 JPEG-XL
+  lossless); with a base, followed by the base tile's side bytes;
+* ``payload``: without a base, the JPEG-XL code stream of q − q_min (uint16); with one,
+  ``>I`` its length, the code stream, then the payload of a ``wavelet-ctx`` tile
+  (:mod:`mcz.codec.wavelet.coder`, quality :data:`BASE_QUALITY`) of the frame mapped to
+  [0, 1] by the window m..M.
 
 Header: ``quality`` = K; ``quantiser`` records the step and coder;
 ``extra["max_error"]`` = K, ``extra["measured_max_error"]`` the encoder's
@@ -69,6 +70,7 @@ BASE_MODES = ("auto", "none", "wavelet")
 
 _VERSION, _BASE_NONE, _BASE_WAVELET, _CODER_JXL = 1, 0, 1, 0
 _SIDE = struct.Struct(">BBB")
+_LENGTH = struct.Struct(">I")
 _UINT16_MAX = 65535
 #: Largest frame edge for which the base is tried (one wavelet tile per frame).
 _BASE_MAX_EDGE = 2048
@@ -140,13 +142,13 @@ def jxl_lossless(values: np.ndarray) -> bytes:
 class _Frame:
     """One coded frame: its tiles, reconstruction and whether it used the base."""
 
-    tiles: tuple[Tile, ...]
+    tile: Tile
     recon: np.ndarray
     based: bool
 
     @property
     def size(self) -> int:
-        return sum(len(t.payload) + len(t.side) + 8 * len(t.params) for t in self.tiles)
+        return len(self.tile.payload) + len(self.tile.side)
 
 
 def _window(low: int, high: int, intensity: Intensity) -> Intensity:
@@ -162,7 +164,7 @@ def _wavelet_base(x: np.ndarray, f: int, low: int, high: int, intensity: Intensi
     window = _window(low, high, intensity)
     scale = engine._range_per_unit(intensity.bits_stored, window)
     unit = np.ascontiguousarray(to_unit(x, window), np.float32)
-    tile, recon, _ = coder.encode_tile(engine._wavelet_tables(codec), unit, BASE_QUALITY, scale, f, 1)
+    tile, recon, _ = coder.encode_tile(engine._wavelet_tables(codec), unit, BASE_QUALITY, scale, f, 0)
     return tile, _base_pixels(recon, window)
 
 
@@ -173,16 +175,18 @@ def _base_pixels(recon: np.ndarray, window: Intensity) -> np.ndarray:
 
 
 def _residual_tile(x: np.ndarray, base: np.ndarray, k: int, f: int, low: int, high: int,
-                   based: bool) -> tuple[Tile, np.ndarray] | None:
-    """Quantise and code ``x - base``; None when q does not fit 16 bits (then the base does not pay)."""
+                   base_tile: Tile | None) -> tuple[Tile, np.ndarray] | None:
+    """Quantise and code ``x - base`` (with the base's tile inside); None when q does not fit 16 bits."""
     q = quantise(x - base, k)
     q_min = int(q.min())
     if int(q.max()) - q_min > _UINT16_MAX:
         return None
-    payload = jxl_lossless(q - q_min)
-    side = _SIDE.pack(_VERSION, _BASE_WAVELET if based else _BASE_NONE, _CODER_JXL)
+    code = jxl_lossless(q - q_min)
+    side = _SIDE.pack(_VERSION, _BASE_NONE if base_tile is None else _BASE_WAVELET, _CODER_JXL)
+    if base_tile is not None:
+        side, code = side + base_tile.side, _LENGTH.pack(len(code)) + code + base_tile.payload
     recon = np.clip(base + (2 * k + 1) * q, low, high)
-    return Tile(frame=f, index=0, params=(float(q_min), float(low), float(high)), side=side, payload=payload), recon
+    return Tile(frame=f, index=0, params=(float(q_min), float(low), float(high)), side=side, payload=code), recon
 
 
 def _encode_frame(x: np.ndarray, k: int, f: int, intensity: Intensity, base: str, codec: object | None) -> _Frame:
@@ -191,12 +195,12 @@ def _encode_frame(x: np.ndarray, k: int, f: int, intensity: Intensity, base: str
     candidates = []
     if base in ("auto", "wavelet") and codec is not None and max(x.shape) <= _BASE_MAX_EDGE and high > low:
         base_tile, base_recon = _wavelet_base(x, f, low, high, intensity, codec)
-        coded = _residual_tile(xi, base_recon, k, f, low, high, based=True)
+        coded = _residual_tile(xi, base_recon, k, f, low, high, base_tile)
         if coded is not None:
-            candidates.append(_Frame((coded[0], base_tile), coded[1], True))
+            candidates.append(_Frame(coded[0], coded[1], True))
     if base != "wavelet" or not candidates:  # a flat or too wide frame has no base to code against
-        plain = _residual_tile(xi, np.full_like(xi, low), k, f, low, high, based=False)
-        candidates.append(_Frame((plain[0],), plain[1], False))  # type: ignore[index]
+        plain = _residual_tile(xi, np.full_like(xi, low), k, f, low, high, None)
+        candidates.append(_Frame(plain[0], plain[1], False))  # type: ignore[index]
     return min(candidates, key=lambda c: c.size)
 
 
@@ -254,7 +258,7 @@ def encode_image(
     for f in range(image.frames):
         frame = _encode_frame(image.pixels[f], k, f, image.intensity, base, codec)
         recon[f], based = frame.recon, based + frame.based
-        tiles.extend(frame.tiles)
+        tiles.append(frame.tile)
         if progress:
             progress(1)
     measured = _verify_bound(image.pixels, recon, k)
@@ -305,7 +309,7 @@ def _header(image: MedicalImage, k: int, recon: np.ndarray, measured: int, based
         photometric=image.intensity.photometric,
         intensity=image.intensity.to_dict(),
         quantiser={"method": "uniform-residual", "step": 2 * k + 1, "max_error": k, "coder": f"jpegxl-lossless effort {JXL_EFFORT}"},
-        tiling={"tile": 0, "pad_mode": "none"},
+        tiling={"tile": max(image.rows, image.columns), "pad_multiple": 1, "pad_mode": "none"},
         digest=engine.digest(recon),
         extra=extra,
     )
@@ -314,24 +318,24 @@ def _header(image: MedicalImage, k: int, recon: np.ndarray, measured: int, based
 # --- decoding -------------------------------------------------------------------------------
 
 
-def _tiles_of(container: Container) -> dict[tuple[int, int], Tile]:
-    tiles = {(t.frame, t.index): t for t in container.tiles}
+def _tiles_of(container: Container) -> dict[int, Tile]:
+    tiles = {t.frame: t for t in container.tiles if t.index == 0}
     frames = container.header.frames
-    if any(f >= frames or i not in (0, 1) for f, i in tiles) or any((f, 0) not in tiles for f in range(frames)):
+    if len(container.tiles) != frames or len(tiles) != frames:
         raise FormatError(
-            f"the near-lossless file has tiles {sorted(tiles)[:4]}...; expected tile 0 (and optionally 1) "
-            f"for each of its {frames} frames. It is damaged or was written by another encoder"
+            f"the near-lossless file holds {len(container.tiles)} tiles; expected tile 0 of each of its "
+            f"{frames} frames and nothing else. It is damaged or was written by another encoder"
         )
     return tiles
 
 
 def _parse_residual(tile: Tile) -> tuple[int, int, int, int]:
-    if len(tile.params) != 3 or len(tile.side) != _SIDE.size:
+    if len(tile.params) != 3 or len(tile.side) < _SIDE.size:
         raise FormatError(
             f"near-lossless tile {tile.frame}/0 has {len(tile.params)} parameters and {len(tile.side)} side "
-            f"bytes; expected 3 and {_SIDE.size}. The file is damaged"
+            f"bytes; expected 3 and at least {_SIDE.size}. The file is damaged"
         )
-    version, base, coder = _SIDE.unpack(tile.side)
+    version, base, coder = _SIDE.unpack(tile.side[: _SIDE.size])
     if version != _VERSION or base not in (_BASE_NONE, _BASE_WAVELET) or coder != _CODER_JXL:
         raise FormatError(
             f"near-lossless tile {tile.frame}/0 declares format {version}, base {base}, coder {coder}; "
@@ -341,9 +345,22 @@ def _parse_residual(tile: Tile) -> tuple[int, int, int, int]:
     return q_min, low, high, base
 
 
-def _decode_q(tile: Tile, shape: tuple[int, int]) -> np.ndarray:
+def _split_base(tile: Tile) -> tuple[bytes, Tile]:
+    """The JPEG-XL code stream and the embedded base tile of a tile with a base."""
+    (length,) = _LENGTH.unpack(tile.payload[: _LENGTH.size]) if len(tile.payload) >= _LENGTH.size else (-1,)
+    if not 0 <= length <= len(tile.payload) - _LENGTH.size:
+        raise FormatError(
+            f"near-lossless tile {tile.frame}/0 declares a residual of {length} bytes in a payload of "
+            f"{len(tile.payload)}; the file is corrupt"
+        )
+    end = _LENGTH.size + length
+    base = Tile(frame=tile.frame, index=0, params=(), side=tile.side[_SIDE.size :], payload=tile.payload[end:])
+    return tile.payload[_LENGTH.size : end], base
+
+
+def _decode_q(tile: Tile, code: bytes, shape: tuple[int, int]) -> np.ndarray:
     try:
-        q = _jxl().jpegxl_decode(tile.payload)
+        q = _jxl().jpegxl_decode(code)
     except Exception as exc:  # imagecodecs raises its own JpegxlError
         raise FormatError(f"near-lossless tile {tile.frame}/0 is not valid JPEG-XL ({exc}); the file is corrupt") from exc
     if q.shape != shape or q.dtype != np.uint16:
@@ -355,24 +372,30 @@ def _decode_q(tile: Tile, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _decode_frame(header: Header, tiles: dict, f: int, intensity: Intensity, codec: object | None) -> np.ndarray:
-    tile = tiles[(f, 0)]
+    tile = tiles[f]
     q_min, low, high, base = _parse_residual(tile)
     shape = (header.rows, header.columns)
-    q = _decode_q(tile, shape) + q_min
     if base == _BASE_WAVELET:
-        if (f, 1) not in tiles or codec is None:
-            raise FormatError(f"near-lossless frame {f} declares a base but the file holds no base tile for it")
-        from mcz.codec import engine
-        from mcz.codec.wavelet import coder
-
-        window = _window(low, high, intensity)
-        scale = engine._range_per_unit(intensity.bits_stored, window)
-        recon, _ = coder.decode_tile(engine._wavelet_tables(codec), tiles[(f, 1)], shape, BASE_QUALITY, scale)
-        x_base = _base_pixels(recon, window)
+        if codec is None:
+            raise FormatError(f"near-lossless frame {f} declares a base but the header names no base weights")
+        code, base_tile = _split_base(tile)
+        x_base = _decode_base(base_tile, shape, low, high, intensity, codec)
     else:
-        x_base = np.full(shape, low, np.int64)
+        code, x_base = tile.payload, np.full(shape, low, np.int64)
+    q = _decode_q(tile, code, shape) + q_min
     k = header.quality
     return np.clip(x_base + (2 * k + 1) * q, low, high).astype(header.dtype)
+
+
+def _decode_base(tile: Tile, shape: tuple[int, int], low: int, high: int, intensity: Intensity,
+                 codec: object) -> np.ndarray:
+    from mcz.codec import engine
+    from mcz.codec.wavelet import coder
+
+    window = _window(low, high, intensity)
+    scale = engine._range_per_unit(intensity.bits_stored, window)
+    recon, _ = coder.decode_tile(engine._wavelet_tables(codec), tile, shape, BASE_QUALITY, scale)
+    return _base_pixels(recon, window)
 
 
 def _decode_codec(header: Header) -> object | None:

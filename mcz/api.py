@@ -140,6 +140,7 @@ def encode(
     new_series: bool = False,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    max_error: int | None = None,
 ) -> bytes:
     """Encode an image or volume into ``.mcz`` bytes.
 
@@ -177,6 +178,10 @@ def encode(
     threads : int, optional
         Torch intra-op threads for this call (restored afterwards); default: the
         caller's ``torch.get_num_threads()``, never changed behind its back.
+    max_error : int, optional
+        Lossless (0) or near-lossless coding instead of a lossy model: every decoded
+        pixel differs from the source by at most ``max_error`` stored units
+        (:mod:`mcz.codec.nearlossless`).  Excludes ``model``, ``quality`` and ``target``.
 
     Returns
     -------
@@ -191,7 +196,7 @@ def encode(
     outcome = encode_with_report(
         image, model=model, quality=quality, target=target, bits_stored=bits_stored, signed=signed,
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
-        new_series=new_series, progress=progress, threads=threads,
+        new_series=new_series, progress=progress, threads=threads, max_error=max_error,
     )
     _report(outcome, None)
     return outcome.data
@@ -212,6 +217,7 @@ def encode_with_report(
     new_series: bool = False,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    max_error: int | None = None,
 ) -> Outcome:
     """:func:`encode`, returning the guard's :class:`~mcz.dicom.guard.Outcome`.
 
@@ -233,6 +239,11 @@ def encode_with_report(
     img = _as_image(image, bits_stored=bits_stored, signed=signed)
     _check_geometry(img)
     policy = guard.RatioPolicy(max_ratio, strict)
+    if model == "nearlossless" and max_error is None and target is None:  # -m nearlossless -q K is --max-error K
+        model, max_error, quality = None, 0 if quality is None else quality, None
+    if max_error is not None:
+        _check_bounded_options(model, quality, target)
+        return _encode_bounded(img, max_error, metadata, policy, new_series, progress)
     codec = engine.load_codec(model or default_model(img.intensity))
     blobs, record = encoding.prepare(img, metadata, codec.spec.family, new_series)
     pixels = img.rows * img.columns * img.frames
@@ -250,6 +261,32 @@ def encode_with_report(
     top = codec.spec.quality_range[1]
     outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_dataset(img.dicom), policy)
     return attach(outcome, trials, target, searched)
+
+
+def _check_bounded_options(model: str | None, quality: int | None, target: Target | None) -> None:
+    given = [name for name, value in (("model", model), ("quality", quality), ("target", target)) if value is not None]
+    if given and given != ["model"] or model not in (None, "nearlossless"):
+        raise UsageError(
+            f"max_error was given with {', '.join(given)}; expected max_error alone: it selects the "
+            "near-lossless codec and its bound. Drop the other options, or drop max_error for lossy coding"
+        )
+
+
+def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: Any, new_series: bool,
+                    progress: Callable[[int], None] | None) -> Outcome:
+    """Lossless/near-lossless encoding (:mod:`mcz.codec.nearlossless`); the ratio guard skips K = 0."""
+    from mcz.codec import nearlossless
+    from mcz.dicom import encoding, guard
+    from mcz.dicom.guidelines import guideline_for_dataset
+
+    k = nearlossless.check_max_error(max_error)
+    blobs, record = encoding.prepare(img, metadata, nearlossless.CODEC_ID, new_series)
+    data = encoding.with_record(nearlossless.encode_image(img, k, blobs, progress), record)
+    ratio = metrics.compression_ratio(len(data), img.rows * img.columns * img.frames, img.intensity.bits_stored,
+                                      img.intensity.dtype)
+    if k == 0:  # lossless: no guideline limits a lossless ratio
+        return guard.Outcome(data, 0, ratio, None, None, ((0, ratio),), ())
+    return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_dataset(img.dicom), policy)
 
 
 def _is_int(value: object) -> bool:
@@ -492,10 +529,11 @@ def encode_file(
     report: Report | None = None,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    max_error: int | None = None,
 ) -> Path:
     """Encode one image file to a ``.mcz`` file (atomic write, no silent overwrite).
 
-    ``metadata``, ``max_ratio``, ``strict``, ``new_series`` and ``threads`` are as in
+    ``metadata``, ``max_ratio``, ``strict``, ``new_series``, ``threads`` and ``max_error`` are as in
     :func:`encode`; ``report`` receives every :class:`~mcz.dicom.guard.Notice`
     (default: warnings are emitted as :class:`~mcz.dicom.guard.GuidelineWarning`).
     """
@@ -504,7 +542,7 @@ def encode_file(
     outcome = encode_with_report(
         read_image(src, grey=grey), model=model, quality=quality, target=target,
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
-        new_series=new_series, progress=progress, threads=threads,
+        new_series=new_series, progress=progress, threads=threads, max_error=max_error,
     )
     _report(outcome, report)
     return atomic_write_bytes(dst, outcome.data, overwrite=overwrite)
@@ -524,6 +562,7 @@ def encode_series(
     new_series: bool = False,
     report: Report | None = None,
     threads: int | None = None,
+    max_error: int | None = None,
 ) -> Path:
     """Encode the DICOM slices of one series into one ``.mcz`` file.
 
@@ -537,7 +576,7 @@ def encode_series(
     image = read_series([Path(f) for f in files])
     outcome = encode_with_report(
         image, model=model, quality=quality, target=target, metadata=metadata, max_ratio=max_ratio,
-        strict=strict, new_series=new_series, threads=threads,
+        strict=strict, new_series=new_series, threads=threads, max_error=max_error,
     )
     _report(outcome, report)
     return atomic_write_bytes(Path(dst), outcome.data, overwrite=overwrite)

@@ -60,6 +60,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _bounds(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"found {text!r}; expected comma-separated whole numbers, e.g. 0,1,2,4,8") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"found {text!r}; expected at least one bound, each 0 or more")
+    return values
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Add the ``bench`` subcommand to the ``mcz`` parser (``run`` default: :func:`run_bench`)."""
     p = sub.add_parser(
@@ -115,6 +125,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"smoke run (under 2 min): {len(QUICK_PYDICOM)} pydicom-data images and {QUICK_BR35H} Br35H "
         f"test images (if installed), {', '.join(QUICK_CODECS)}, {QUICK_POINTS} settings each, "
         f"{QUICK_REPEATS} repeat, frames cropped to {QUICK_CROP} px",
+    )
+    p.add_argument(
+        "--max-error", type=_bounds, metavar="K,...",
+        help="instead of the rate-distortion run: the lossless/near-lossless table at these bounds "
+        "(e.g. 0,1,2,4,8): mcz --max-error K, JPEG-LS NEAR=K, quantise+JPEG-XL, and JPEG 2000 / JPEG-XL "
+        "lossless at 0, with the measured max error; writes OUT/nearlossless.csv and nearlossless.md",
     )
     from mcz.cli.downstream import add_arguments as _downstream_arguments
 
@@ -185,6 +201,8 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         from mcz.cli.downstream import run_downstream
 
         return run_downstream(args)
+    if getattr(args, "max_error", None) is not None:
+        return _run_near_lossless(args)
     if args.targets and not args.match:
         raise UsageError("--targets needs --match ratio|bpp|psnr")
     with warnings.catch_warnings(record=True) as caught:
@@ -214,3 +232,19 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         print(f"mcz: warning: {w.message}", file=sys.stderr)
+
+
+def _run_near_lossless(args: argparse.Namespace) -> ExitCode:
+    """``mcz bench --max-error K,...``: the lossless/near-lossless table (:mod:`mcz.bench.nearlossless`)."""
+    from mcz.bench import nearlossless
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images = _images(args)
+    _print_warnings(caught)
+    out = args.out or _out_dir(args)
+    print(f"mcz bench --max-error: {len(images)} image(s), K = {args.max_error} -> {out}", file=sys.stderr)
+    rows = nearlossless.run(images, Path(out), args.max_error, args.max_frames, args.crop,
+                            log=lambda text: print(f"mcz bench: {text}", file=sys.stderr))
+    print(f"mcz bench: {len(rows)} cells; see {Path(out) / nearlossless.SUMMARY_NAME}", file=sys.stderr)
+    return ExitCode.OK

@@ -40,6 +40,11 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="output .mcz file (one input; '-' for stdout) or folder (several)")
     p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
     _add_quality_or_target(p)
+    p.add_argument("--lossless", action="store_true",
+                   help="lossless: the decoded pixels equal the source's bit for bit (same as --max-error 0)")
+    p.add_argument("--max-error", type=int, metavar="K", default=None,
+                   help="near-lossless: no decoded pixel differs from the source by more than K stored units "
+                   "(0 = lossless); excludes -m, -q and the targets")
     p.add_argument("--grey", action="store_true", help="convert colour images to grey (ITU-R 601 luma)")
     p.add_argument(
         "--metadata", choices=("keep", "minimal", "none"), default=None,
@@ -217,6 +222,8 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
         "new_series": args.new_series,
         "threads": args.threads,
     }
+    if args.lossless or args.max_error is not None:
+        options["max_error"] = _bound(args, target)
     if "-" in (args.inputs[0], args.output):
         return _encode_stdio(args, options)
     jobs, members = _encode_jobs(args)
@@ -298,6 +305,19 @@ def _cli_messages(work: Callable[[batch.Job], Path]) -> Callable[[batch.Job], Pa
             raise type(exc)(text) from exc
 
     return wrapped
+
+
+def _bound(args: argparse.Namespace, target: object) -> int:
+    """K of ``--lossless`` (0) or ``--max-error K``; either excludes a model, a quality and a target."""
+    if args.lossless and args.max_error not in (None, 0):
+        raise UsageError(f"found --lossless with --max-error {args.max_error}; expected one of them "
+                         "(--lossless is --max-error 0)")
+    clashes = [flag for flag, value in (("-m", args.model), ("-q", args.quality), ("a target", target))
+               if value is not None]
+    if clashes:
+        raise UsageError(f"found --lossless/--max-error with {', '.join(clashes)}; expected the bound alone: "
+                         "it selects the near-lossless codec. Drop those options or the bound")
+    return 0 if args.lossless else int(args.max_error)
 
 
 def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
@@ -470,6 +490,9 @@ def _run_info(args: argparse.Namespace) -> ExitCode:
           f"(vs {info.container_bytes_per_pixel} byte(s)/pixel at {h.bits_stored} bits)")
     print(f"chunks       {' '.join(c.type for c in info.chunks)}")
     print(f"digest       {h.digest}")
+    if h.codec_id == "nearlossless":
+        print(f"guarantee    {'lossless: bit-exact' if h.quality == 0 else f'every pixel within +/-{h.quality} stored units'}"
+              " (checked by the encoder; the decoder verifies the digest)")
     return ExitCode.OK
 
 

@@ -398,6 +398,10 @@ def decode_container(
     for this call; None (default) uses the caller's :func:`torch.get_num_threads`.
     """
     header = container.header
+    if header.codec_id == "nearlossless":  # its own tile format: mcz.codec.nearlossless
+        from mcz.codec import nearlossless
+
+        return nearlossless.decode_container(container, verify=verify, progress=progress, frames=frames)
     codec = _codec_for(header, codec)
     spec, bits = codec.spec, header.quality
     if not spec.quality_range[0] <= bits <= spec.quality_range[1]:

@@ -22,7 +22,7 @@ from mcz.errors import ModelError, UsageError
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 #: Families whose model classes mcz can build.
-FAMILIES = ("cae", "factorized", "hyperprior", "wavelet")
+FAMILIES = ("cae", "factorized", "hyperprior", "wavelet", "nearlossless")
 #: Families coded with a learned entropy model (rANS) instead of min-max + Brotli.
 LEARNED_FAMILIES = ("factorized", "hyperprior")
 
@@ -83,7 +83,7 @@ class ModelSpec:
             return 64  # /16 latent, then /4 hyper latent
         if self.family == "factorized":
             return 16
-        if self.family == "wavelet":
+        if self.family in ("wavelet", "nearlossless"):
             return 1  # the lifting handles any size; padding would only cost bits
         return 2 ** len(self.config["channels"])
 
@@ -258,5 +258,19 @@ register(
         quality_range=(0, 80),
         tile=2048,
         description="CDF 9/7 wavelet + learned context model (rANS), any bit depth; quality = step 2^(-q/4) of R",
+    )
+)
+
+# Lossless and near-lossless (mcz.codec.nearlossless): quality is the guaranteed maximum
+# error K in stored units (0 = lossless); no weights of its own (a wavelet-ctx base where it pays).
+register(
+    ModelSpec(
+        id="nearlossless",
+        family="nearlossless",
+        config={},
+        quantiser_bits=0,
+        quality_range=(0, 1000),
+        tile=65535,
+        description="Lossless (quality 0) / near-lossless: every pixel within quality stored units; JPEG-XL residual",
     )
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcz import metrics
-from mcz.container import Container
+from mcz.container import Container, Header
 from mcz.dicom.derived import EXTRA_KEY, DerivedInfo
 from mcz.dicom.lossy import LossyStep, mark_lossy, method_term
 from mcz.dicom.series import SeriesImage
@@ -63,7 +63,7 @@ def derive(
     ratio = file_ratio(container, file_bytes)
     description = _description(container, record)
     for index, ds in enumerate(headers):
-        if ds is not None:
+        if ds is not None and not _lossless(header):  # a lossless step keeps the source's flags and UIDs
             # The source is real only for a kept header (minimal regenerated its UIDs).
             reference = record.metadata == "keep" and not made[index]
             mark_lossy(ds, _step(record, index, ratio, description, reference))
@@ -117,8 +117,18 @@ def _link_made_up(headers: list[pydicom.Dataset | None], made: list[bool]) -> No
             ds.InstanceNumber = index + 1
 
 
+def _lossless(header: Header) -> bool:
+    """A near-lossless file with bound 0: its pixels are the source's, bit for bit."""
+    return header.codec_id == "nearlossless" and header.quality == 0
+
+
 def _description(container: Container, record: DerivedInfo) -> str:
     h = container.header
+    if h.codec_id == "nearlossless":
+        return (
+            f"Near-lossless compressed by {record.encoder} (method {record.method}: maximum error "
+            f"{h.quality} stored units, every pixel within +/-{h.quality} of the source)"
+        )
     return (
         f"Lossy compressed by {record.encoder} (learned codec {record.method}: model {h.codec_id}, "
         f"weights sha256 {h.checkpoint_sha256[:16]}, quality {h.quality})"

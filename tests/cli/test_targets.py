@@ -43,7 +43,7 @@ def _file_bpp(ct, quality: int) -> float:
 def test_target_bpp_picks_the_quality_and_prints_what_it_achieved(zoo, ct, tmp_path, capsys):
     from mcz import api
 
-    value = (_file_bpp(ct, 4) + _file_bpp(ct, 5)) / 2
+    value = float(f"{(_file_bpp(ct, 4) + _file_bpp(ct, 5)) / 2:.4f}")  # what the command line carries
     out = tmp_path / "ct.mcz"
     assert main(["encode", str(ct), "-o", str(out), "-m", MODEL, "--target-bpp", f"{value:.4f}"]) == ExitCode.OK
     info = api.read_info(out)

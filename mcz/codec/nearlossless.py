@@ -359,6 +359,14 @@ def _split_base(tile: Tile) -> tuple[bytes, Tile]:
 
 
 def _decode_q(tile: Tile, code: bytes, shape: tuple[int, int]) -> np.ndarray:
+    from mcz.io.codestream import jpegxl_size
+
+    declared = jpegxl_size(code)
+    if declared != shape:  # before libjxl allocates what a crafted stream claims
+        raise FormatError(
+            f"near-lossless tile {tile.frame}/0 holds a JPEG-XL stream of declared size {declared}, expected "
+            f"{shape}; the file is corrupt"
+        )
     try:
         q = _jxl().jpegxl_decode(code)
     except Exception as exc:  # imagecodecs raises its own JpegxlError

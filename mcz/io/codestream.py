@@ -59,3 +59,72 @@ def frame_sizes(pixel_data: bytes) -> Iterator[tuple[int, int]]:
         size = declared_size(bytes(fragment[:_SCAN_LIMIT]))
         if size is not None:
             yield size
+
+
+#: JPEG XL ``SizeHeader`` aspect ratios (numerator, denominator) for ratio codes 1..7.
+_JXL_RATIOS = ((1, 1), (12, 10), (4, 3), (3, 2), (16, 9), (5, 4), (2, 1))
+_JXL_U32_BITS = (9, 13, 18, 30)
+
+
+class _Bits:
+    """Least-significant-bit-first reader, as JPEG XL codestreams are written."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def read(self, count: int) -> int:
+        value = 0
+        for i in range(count):
+            byte = self.pos >> 3
+            if byte >= len(self.data):
+                raise ValueError("the JPEG XL size header is cut short")
+            value |= ((self.data[byte] >> (self.pos & 7)) & 1) << i
+            self.pos += 1
+        return value
+
+    def size(self, small: bool) -> int:
+        if small:
+            return (self.read(5) + 1) * 8
+        return self.read(_JXL_U32_BITS[self.read(2)]) + 1
+
+
+def _jxl_codestream(data: bytes) -> bytes | None:
+    """The codestream of a bare JPEG XL stream or of its ISO BMFF container (``jxlc``/first ``jxlp``)."""
+    if data[:2] == b"\xff\x0a":
+        return data
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        head = 8
+        if size == 1 and pos + 16 <= len(data):  # 64-bit box size
+            size, head = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        if kind == b"jxlc":
+            return data[pos + head : pos + head + 64]
+        if kind == b"jxlp":
+            return data[pos + head + 4 : pos + head + 68]
+        if size < head:  # 0 = to the end of the file: no codestream box after it
+            return None
+        pos += size
+    return None
+
+
+def jpegxl_size(data: bytes) -> tuple[int, int] | None:
+    """``(rows, columns)`` declared by a JPEG XL stream (bare or in its container), or None.
+
+    Read from the codestream's ``SizeHeader`` (ISO/IEC 18181-1, 9.2.2), so a caller can refuse a
+    stream that claims more pixels than it expects before libjxl allocates them.
+    """
+    stream = _jxl_codestream(data)
+    if stream is None or stream[:2] != b"\xff\x0a":
+        return None
+    bits = _Bits(stream[2:])
+    try:
+        small = bool(bits.read(1))
+        rows = bits.size(small)
+        ratio = bits.read(3)
+        if ratio:
+            num, den = _JXL_RATIOS[ratio - 1]
+            return rows, rows * num // den
+        return rows, bits.size(small)
+    except ValueError:
+        return None

@@ -163,3 +163,28 @@ def test_model_nearlossless_with_quality_is_the_same_as_max_error() -> None:
     pixels = (np.arange(40 * 40).reshape(40, 40) * 7 % 4096).astype(np.uint16)
     assert mcz.encode(pixels, model="nearlossless", quality=2) == mcz.encode(pixels, max_error=2)
     assert np.array_equal(mcz.decode(mcz.encode(pixels, model="nearlossless")), pixels)
+
+
+def test_a_jpegxl_stream_claiming_another_size_is_refused_before_decoding():
+    """A crafted residual stream may declare a huge image: its size is read and refused first."""
+    import imagecodecs
+
+    from mcz.codec import nearlossless
+    from mcz.container import Tile
+    from mcz.errors import FormatError
+
+    big = imagecodecs.jpegxl_encode(np.zeros((4000, 3000), np.uint16), lossless=True, effort=1)
+    tile = Tile(frame=0, index=0, params=(), side=b"", payload=b"")
+    with pytest.raises(FormatError, match=r"declared size \(4000, 3000\), expected \(48, 40\)"):
+        nearlossless._decode_q(tile, big, (48, 40))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (8, 8), (37, 53), (512, 384), (720, 960), (3, 4000)])
+def test_the_declared_jpegxl_size_is_read_as_libjxl_writes_it(shape):
+    import imagecodecs
+
+    from mcz.io.codestream import jpegxl_size
+
+    data = imagecodecs.jpegxl_encode(np.ones(shape, np.uint16), lossless=True, effort=1)
+    assert jpegxl_size(data) == shape
+    assert jpegxl_size(b"not a jpeg xl stream") is None

@@ -160,8 +160,9 @@ def encode_guarded(
             break
     quality, ratio = tried[-1]
     notices += _cap_notices(cap, policy, tried)
-    notices += _guideline_notices(ratio, guideline)
-    _enforce(policy, notices)
+    capped = cap is not None
+    notices += _guideline_notices(ratio, guideline, capped)
+    _enforce(policy, notices, capped)
     return Outcome(data, quality, ratio, guideline, cap, tuple(tried), tuple(notices))
 
 
@@ -176,24 +177,33 @@ def _cap_notices(cap: float | None, policy: RatioPolicy, tried: list[tuple[int, 
     return [Notice(
         "warning",
         f"no quality reaches the cap of {cap:g}:1 ({source}): the highest, {quality}, gives {ratio:.1f}:1 "
-        f"(tried {steps}); use a model with a larger latent or keep the original",
+        f"(tried {steps}); {_BOUNDED}",
     )]
 
 
-def _guideline_notices(ratio: float, guideline: Guideline | None) -> list[Notice]:
+#: What meets any cap: the lossless and bounded-error modes (issue 14).
+_BOUNDED = "use --lossless, or --max-error K for a stated bound on every pixel, or a model that codes finer"
+
+
+def _advice(capped: bool) -> str:
+    """What to do about a ratio above the guideline; --max-ratio auto only where it was not in force."""
+    return _BOUNDED if capped else "use --max-ratio auto, a higher --quality, or --lossless / --max-error K"
+
+
+def _guideline_notices(ratio: float, guideline: Guideline | None, capped: bool = False) -> list[Notice]:
     if guideline is None or ratio <= guideline.high:
         return []
     return [Notice(
         "warning",
         f"achieved compression ratio {ratio:.1f}:1 exceeds the {SOURCE} guideline {guideline.describe()} "
-        f"(most permissive: {guideline.most_permissive}); use --max-ratio auto or a higher --quality",
+        f"(most permissive: {guideline.most_permissive}); {_advice(capped)}",
     )]
 
 
-def _enforce(policy: RatioPolicy, notices: list[Notice]) -> None:
+def _enforce(policy: RatioPolicy, notices: list[Notice], capped: bool = False) -> None:
     warnings = [n.text for n in notices if n.level == "warning"]
     if policy.strict and warnings:
         raise GuidelineExceededError(
-            f"{warnings[0]}. --strict (strict=True) makes this an error, so nothing was written; "
-            "use --max-ratio auto, a higher --quality, or drop --strict"
+            f"{warnings[0]}. --strict makes this an error, so nothing was written; {_advice(capped)}, "
+            "or drop --strict"
         )

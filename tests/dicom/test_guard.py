@@ -164,3 +164,15 @@ def test_cli_strict_fails_and_writes_nothing(seeded_zoo, tmp_path, capsys):
 def test_cli_refuses_a_bad_max_ratio(seeded_zoo, tmp_path):
     src = modified_copy("CT_small.dcm", tmp_path / "ct.dcm")
     assert main(["encode", str(src), "--max-ratio", "lots"]) == ExitCode.USAGE
+
+
+def test_advice_never_contradicts_the_policy_in_force():
+    """Issue 18 item 5: with a cap in force, nothing advises --max-ratio auto; the bounded modes are named."""
+    unreachable = _guarded(1, RatioPolicy(5.0))
+    texts = [n.text for n in unreachable.notices if n.level == "warning"]
+    assert texts and all("--max-ratio auto" not in t and "--lossless" in t and "--max-error" in t for t in texts)
+    with pytest.raises(GuidelineExceededError) as info:
+        _guarded(1, RatioPolicy(5.0, strict=True))
+    assert "--max-ratio auto" not in str(info.value) and "--max-error" in str(info.value)
+    uncapped = _guarded(1, RatioPolicy())
+    assert "--max-ratio auto" in uncapped.notices[0].text and "--max-error" in uncapped.notices[0].text

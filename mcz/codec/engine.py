@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mcz.codec import header_checks, learned_coding, lossless, pixelcheck, quantize, tiling, zoo
+from mcz.codec import header_checks, learned_coding, lossless, padding, pixelcheck, quantize, tiling, zoo
 from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
 from mcz.codec.wavelet import coder as wavelet_coder
@@ -258,13 +258,15 @@ def encode_image(
     # volume in its own dtype, not a float32 copy of it.
     recon_pixels = np.empty_like(image.pixels)
     frame_unit = np.empty(image.pixels.shape[1:], np.float32)
-    window = coding_window(image.pixels, image.intensity)
+    pad = padding.mask_of(image)
+    source = image.pixels if pad is None else padding.fill(image.pixels, pad)
+    window = coding_window(source, image.intensity)
     scale = _range_per_unit(image.intensity.bits_stored, window)
     tiles = []
     latents = learned_coding.LatentDigest()
     with torch_threads(threads), torch.inference_mode():
         for f in range(image.frames):
-            unit = to_unit(image.pixels[f], window)
+            unit = to_unit(source[f], window)
             for box in grid:
                 tile = tiling.extract(unit, box)
                 if codec.spec.wavelet:
@@ -280,9 +282,13 @@ def encode_image(
             recon_pixels[f] = from_unit(frame_unit, window)
             if progress:
                 progress(1)
+    metadata = dict(metadata or {})
+    if pad is not None:  # kept exactly: restored in the reconstruction the digest covers
+        metadata[padding.META_NAME] = padding.pack(pad, image.pixels[pad])
+        recon_pixels[pad] = image.pixels[pad]
     header = _header(image, codec, bits, window, recon_pixels)
     header.extra["latent_digest"] = latents.hexdigest()
-    return write_container(Container(header=header, tiles=tuple(tiles), metadata=dict(metadata or {})))
+    return write_container(Container(header=header, tiles=tuple(tiles), metadata=metadata))
 
 
 def _codec_for(header: Header, codec: Codec | None) -> Codec:
@@ -427,6 +433,8 @@ def decode_container(
             pixels[i] = from_unit(unit, window)
             if progress:
                 progress(1)
+    if padding.META_NAME in container.metadata:
+        padding.restore(pixels, container.metadata[padding.META_NAME], wanted, header.frames)
     if frames is not None:
         if verify:
             _check_geometry(header)

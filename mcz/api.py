@@ -371,6 +371,8 @@ def _decode(
     header = parsed.header
     pixels = engine.decode_container(parsed, verify=verify, progress=progress, backend=backend, threads=threads)
     blob_nifti = parsed.metadata.get(NIFTI)
+    if blob_nifti:
+        blob_nifti = _nifti_marked(blob_nifti, header, len(raw))
     image = MedicalImage(
         pixels=pixels,
         intensity=Intensity.from_dict(header.intensity),
@@ -381,6 +383,18 @@ def _decode(
         nifti_header=blob_nifti,
     )
     return derive(image, parsed, len(raw), make_missing=make_missing)
+
+
+def _nifti_marked(block: bytes, header: container.Header, file_bytes: int) -> bytes:
+    """The source's NIfTI header with ``descrip`` stating the coding (lossy, or its error bound)."""
+    from mcz.io.nifti import mark_lossy
+
+    stored = header.rows * header.columns * header.frames * (1 if header.bits_stored <= 8 else 2)
+    ratio = stored / max(file_bytes, 1)
+    if header.codec_id == "nearlossless":
+        kind = "lossless" if header.quality == 0 else f"near-lossless, max error {header.quality}"
+        return mark_lossy(block, f"mcz {kind} ({ratio:.1f}:1)")
+    return mark_lossy(block, f"LOSSY mcz {header.codec_id} q{header.quality} {ratio:.1f}:1")
 
 
 def _affine(blob: bytes | None) -> np.ndarray | None:

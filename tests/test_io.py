@@ -740,3 +740,18 @@ def test_supported_suffix_lists():
         <= set(SUPPORTED_READ)
     )
     assert ".jpg" in SUPPORTED_READ and ".jpg" not in SUPPORTED_WRITE
+
+
+@pytest.mark.parametrize(("options", "expected"), [({}, b"LOSSY mcz wavelet-ctx q24"),
+                                                  ({"max_error": 2}, b"mcz near-lossless, max error 2")])
+def test_a_decoded_nifti_says_how_it_was_coded(tmp_path, options, expected):
+    """Issue 18 item 5: NIfTI has no lossy flag, so the decoded header's descrip states the coding."""
+    nib = pytest.importorskip("nibabel")
+    pytest.importorskip("compressai")
+    import mcz
+
+    path, _, _ = _nifti_volume(tmp_path, "vol.nii.gz")
+    image = mcz.decode_image(mcz.encode(path, **options))
+    out = write_image(tmp_path / "back.nii.gz", image)
+    descrip = bytes(nib.load(out).header["descrip"])
+    assert descrip.startswith(expected) and b":1" in descrip

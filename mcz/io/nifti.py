@@ -89,3 +89,16 @@ def _nifti_writer(image: MedicalImage, fmt: str) -> Writer:
         f.write(gzip.compress(raw, compresslevel=6) if fmt == "nii.gz" else raw)
 
     return write
+
+
+def mark_lossy(block: bytes, text: str) -> bytes:
+    """A NIfTI header block whose ``descrip`` (80 bytes) says the voxels went through lossy coding.
+
+    NIfTI has no lossy flag like DICOM's (0028,2110); ``descrip`` is where tools and people look.
+    """
+    import nibabel as nib
+
+    klass = nib.Nifti2Image if len(block) == 540 else nib.Nifti1Image
+    header = klass.header_class(binaryblock=bytes(block))
+    header["descrip"] = text.encode("ascii", "replace")[:79]
+    return header.binaryblock

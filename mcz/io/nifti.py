@@ -100,5 +100,7 @@ def mark_lossy(block: bytes, text: str) -> bytes:
 
     klass = nib.Nifti2Image if len(block) == 540 else nib.Nifti1Image
     header = klass.header_class(binaryblock=bytes(block))
-    header["descrip"] = text.encode("ascii", "replace")[:79]
+    old = bytes(header["descrip"]).rstrip(b"\0").decode("ascii", "replace")
+    # The coding first (it must survive the 80-byte limit), then what the source said.
+    header["descrip"] = (f"{text}; {old}" if old else text).encode("ascii", "replace")[:79]
     return header.binaryblock

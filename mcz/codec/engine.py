@@ -86,7 +86,8 @@ def geometry_tag(original_shape: tuple, layout: str, dtype: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _check_geometry(header: Header) -> None:
+def check_geometry(header: Header) -> None:
+    """Refuse a header whose geometry no longer matches the tag its encoder recorded (ChecksumError)."""
     stored = header.extra.get("geometry")
     if stored is None:  # files written before the tag: their geometry is not covered
         return
@@ -211,12 +212,9 @@ def _quantiser_record(spec: ModelSpec, quality: int) -> dict:
     return {"method": "minmax", "bits": quality, "rounding": spec.rounding, "backend": "brotli"}
 
 
-def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, recon: np.ndarray) -> Header:
-    spec = codec.spec
-    return Header(
-        codec_id=spec.id,
-        checkpoint_sha256=codec.checkpoint_sha256,
-        quality=bits,
+def image_fields(image: MedicalImage) -> dict:
+    """The header fields every family takes from the image: geometry and intensity domain."""
+    return dict(
         rows=image.rows,
         columns=image.columns,
         frames=image.frames,
@@ -228,11 +226,26 @@ def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, rec
         signed=image.intensity.signed,
         photometric=image.intensity.photometric,
         intensity=image.intensity.to_dict(),
+    )
+
+
+def image_extra(image: MedicalImage) -> dict:
+    """The ``extra`` entries every family records: the source format and the geometry tag."""
+    return {"source_format": image.source_format,
+            "geometry": geometry_tag(image.original_shape, image.layout, image.intensity.dtype)}
+
+
+def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, recon: np.ndarray) -> Header:
+    spec = codec.spec
+    return Header(
+        codec_id=spec.id,
+        checkpoint_sha256=codec.checkpoint_sha256,
+        quality=bits,
+        **image_fields(image),
         quantiser=_quantiser_record(spec, bits),
         tiling={"tile": spec.tile, "pad_multiple": spec.downsampling, "pad_mode": "edge"},
         digest=digest(recon),
-        extra={"source_format": image.source_format, "window": [window.low, window.high],
-               "geometry": geometry_tag(image.original_shape, image.layout, image.intensity.dtype),
+        extra={**image_extra(image), "window": [window.low, window.high],
                # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
                "pixel_check": pixelcheck.record(recon, window, exact=spec.wavelet)},
     )
@@ -437,7 +450,7 @@ def decode_container(
         padding.restore(pixels, container.metadata[padding.META_NAME], wanted, header.frames)
     if frames is not None:
         if verify:
-            _check_geometry(header)
+            check_geometry(header)
             pixelcheck.check_frames(pixels, header.extra.get("pixel_check"), wanted)
         return pixels
     if not spec.learned_entropy and (_records_latents(spec) or "latent_digest" in header.extra):
@@ -460,7 +473,7 @@ def _frame_list(frames: Sequence[int] | None, count: int) -> list[int]:
 
 def _check_pixels(header: Header, pixels: np.ndarray, backend: str) -> None:
     """The pixel check of :mod:`mcz.codec.pixelcheck`; files without a policy: exact, torch backend only."""
-    _check_geometry(header)
+    check_geometry(header)
     entry = header.extra.get("pixel_check")
     if entry is None and backend != "torch":
         return

@@ -290,24 +290,14 @@ def _verify_bound(pixels: np.ndarray, recon: np.ndarray, k: int) -> int:
 def _header(image: MedicalImage, k: int, recon: np.ndarray, measured: int, based: int, codec: object | None) -> Header:
     from mcz.codec import engine
 
-    extra: dict = {"source_format": image.source_format, "max_error": k, "measured_max_error": measured,
+    extra: dict = {**engine.image_extra(image), "max_error": k, "measured_max_error": measured,
                    "base": {"model": BASE_MODEL if based else None, "quality": BASE_QUALITY if based else None,
                             "frames": based}}
     return Header(
         codec_id=CODEC_ID,
         checkpoint_sha256=codec.checkpoint_sha256 if based and codec is not None else NO_WEIGHTS,  # type: ignore[attr-defined]
         quality=k,
-        rows=image.rows,
-        columns=image.columns,
-        frames=image.frames,
-        samples=1,
-        dtype=image.intensity.dtype,
-        original_shape=tuple(image.original_shape),
-        layout=image.layout,
-        bits_stored=image.intensity.bits_stored,
-        signed=image.intensity.signed,
-        photometric=image.intensity.photometric,
-        intensity=image.intensity.to_dict(),
+        **engine.image_fields(image),
         quantiser={"method": "uniform-residual", "step": 2 * k + 1, "max_error": k, "coder": f"jpegxl-lossless effort {JXL_EFFORT}"},
         tiling={"tile": max(image.rows, image.columns), "pad_multiple": 1, "pad_mode": "none"},
         digest=engine.digest(recon),
@@ -445,6 +435,8 @@ def decode_container(
         pixels[i] = _decode_frame(header, tiles, f, intensity, codec)
         if progress:
             progress(1)
+    if verify:
+        engine.check_geometry(header)
     if verify and frames is None and engine.digest(pixels) != header.digest:
         raise ChecksumError(
             f"the decoded pixels have digest {engine.digest(pixels)[:19]}..., the encoder recorded "

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from mcz import container as mc
 from mcz.errors import ChecksumError, FormatError, McZError, TruncatedError, UnsupportedError, VersionError
-from mcz.header_dictionary import DICTIONARY, DICTIONARY_ID
+from mcz.header_dictionary import DICTIONARY, DICTIONARY_3, DICTIONARY_3_ID, DICTIONARY_ID
 
 SHA = "0123456789abcdef" * 4
 DIGEST = "sha256:" + "fedcba9876543210" * 4
@@ -90,14 +90,20 @@ def mhdr_payload(fields: dict[str, object], major: int = 1, minor: int = 0) -> b
 
 
 def inflate(mhdr: bytes) -> bytes:
-    """The JSON of a format 2.x MHDR payload (zlib with the preset dictionary)."""
-    inflater = zlib.decompressobj(zdict=DICTIONARY)
+    """The JSON of a format 2.x (zlib) or 3.x (raw DEFLATE) MHDR payload with its preset dictionary."""
+    if mhdr[0] >= 3:
+        inflater = zlib.decompressobj(-15, zdict=DICTIONARY_3)
+    else:
+        inflater = zlib.decompressobj(zdict=DICTIONARY)
     return inflater.decompress(mhdr[2:]) + inflater.flush()
 
 
-def deflated_mhdr(text: bytes, minor: int = 0, zdict: bytes = DICTIONARY) -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
-    return bytes([2, minor]) + packer.compress(text) + packer.flush()
+def deflated_mhdr(text: bytes, minor: int = 0, zdict: bytes | None = None, major: int = 3) -> bytes:
+    """A compressed MHDR payload as format ``major`` (2: zlib, 3: raw DEFLATE) writes it."""
+    wbits = -15 if major >= 3 else 15
+    zdict = zdict if zdict is not None else (DICTIONARY_3 if major >= 3 else DICTIONARY)
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+    return bytes([major, minor]) + packer.compress(text) + packer.flush()
 
 
 def with_header(payload: bytes) -> bytes:
@@ -156,7 +162,7 @@ def test_documented_byte_layout() -> None:
     chunks = split_chunks(VALID)
     assert [kind for kind, _ in chunks] == [b"MHDR", b"meta", b"meta", b"TILE", b"TILE", b"TILE", b"MEND"]
     header = chunks[0][1]
-    assert header[:2] == bytes([mc.FORMAT_MAJOR, mc.FORMAT_MINOR]) == b"\x02\x00"
+    assert header[:2] == bytes([mc.FORMAT_MAJOR, mc.FORMAT_MINOR]) == b"\x03\x00"
     text = inflate(header).decode("utf-8")
     assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert json.loads(text)["original_shape"] == [2, 3, 4]
@@ -418,11 +424,11 @@ def test_unknown_critical_chunk_is_refused_by_name() -> None:
 
 
 def test_newer_major_version_is_refused() -> None:
-    data = with_header(mhdr_payload(header_fields(), major=3, minor=3))
+    data = with_header(mhdr_payload(header_fields(), major=4, minor=3))
     for reader in (mc.read_container, mc.read_header):
         with pytest.raises(VersionError, match="newer") as info:
             reader(data)
-        assert "3.3" in str(info.value) and "pip install -U mcz" in str(info.value)
+        assert "4.3" in str(info.value) and "pip install -U mcz" in str(info.value)
 
 
 def test_major_version_zero_is_refused() -> None:
@@ -751,9 +757,26 @@ def test_valid_containers_round_trip(container: mc.Container) -> None:
 # -- format 2.x: the header JSON compressed with a frozen preset dictionary -------------------------
 
 
-def test_the_preset_dictionary_never_changes() -> None:
-    """Every format 2.x file needs these exact bytes: a change must be a new format version."""
+def test_the_preset_dictionaries_never_change() -> None:
+    """Every format 2.x / 3.x file needs these exact bytes: a change must be a new format version."""
     assert (len(DICTIONARY), DICTIONARY_ID) == (3257, 0xCF4ABF3A)
+    assert (len(DICTIONARY_3), DICTIONARY_3_ID) == (4122, 0x7276FC74)
+
+
+def test_format_2_headers_still_read() -> None:
+    """A format 2.0 MHDR (zlib, the 2.x dictionary) reads as the same header as format 3's."""
+    text = inflate(split_chunks(VALID)[0][1])
+    v2 = deflated_mhdr(text, major=2)
+    assert v2[2] & 0x0F == 8 and v2[3] & 0x20  # a zlib stream with FDICT set
+    assert mc.read_header(with_header(v2)) == mc.read_header(VALID)
+
+
+def test_format_3_header_is_raw_deflate_and_smaller_than_format_2() -> None:
+    header = split_chunks(VALID)[0][1]
+    text = inflate(header)
+    assert len(header) < len(deflated_mhdr(text, major=2))
+    with pytest.raises(zlib.error):  # no zlib wrapper
+        zlib.decompressobj(zdict=DICTIONARY_3).decompress(header[2:])
 
 
 def test_compressed_header_is_small_and_format_1_headers_still_read() -> None:
@@ -764,9 +787,10 @@ def test_compressed_header_is_small_and_format_1_headers_still_read() -> None:
     assert mc.read_header(with_header(v1)) == mc.read_header(VALID) == header
 
 
-def test_newer_minor_of_format_2_is_read() -> None:
+@pytest.mark.parametrize("major", [2, 3])
+def test_newer_minor_is_read(major: int) -> None:
     text = json.dumps(header_fields(later=1)).encode()
-    assert mc.read_header(with_header(deflated_mhdr(text, minor=4))).unknown == {"later": 1}
+    assert mc.read_header(with_header(deflated_mhdr(text, minor=4, major=major))).unknown == {"later": 1}
 
 
 @pytest.mark.parametrize(
@@ -775,10 +799,16 @@ def test_newer_minor_of_format_2_is_read() -> None:
         (deflated_mhdr(b" " * (mc.MAX_HEADER_BYTES + 10)), "inflates to more than"),
         (deflated_mhdr(json.dumps(header_fields()).encode())[:-5], "ends inside"),
         (deflated_mhdr(json.dumps(header_fields()).encode()) + b"\x00", "bytes after"),
-        (deflated_mhdr(json.dumps(header_fields()).encode(), zdict=b"another dictionary"), "does not inflate"),
+        # raw DEFLATE names no dictionary: a wrong one gives a stream error or text that is not JSON
+        (deflated_mhdr(json.dumps(header_fields()).encode(), zdict=b"another dictionary"),
+         "does not inflate|not valid UTF-8 JSON"),
         (b"\x02\x00" + b"{}", "does not inflate"),
+        (deflated_mhdr(json.dumps(header_fields()).encode(), major=2)[:-5], "ends inside"),
+        (deflated_mhdr(json.dumps(header_fields()).encode(), major=2) + b"\x00", "bytes after"),
+        (deflated_mhdr(json.dumps(header_fields()).encode(), major=2, zdict=DICTIONARY_3), "does not inflate"),
     ],
-    ids=["bomb", "truncated-stream", "trailing-bytes", "wrong-dictionary", "plain-json"],
+    ids=["bomb", "truncated-stream", "trailing-bytes", "wrong-dictionary", "plain-json",
+         "v2-truncated-stream", "v2-trailing-bytes", "v2-wrong-dictionary"],
 )
 def test_damaged_compressed_headers_are_refused(payload: bytes, match: str) -> None:
     with pytest.raises(FormatError, match=match):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mcz import digests
 from mcz.codec import header_checks, learned_coding, lossless, padding, pixelcheck, quantize, tiling, zoo
 from mcz.codec.models import build_model
 from mcz.codec.registry import ModelSpec
@@ -239,16 +240,22 @@ def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, rec
     spec = codec.spec
     return Header(
         codec_id=spec.id,
-        checkpoint_sha256=codec.checkpoint_sha256,
+        checkpoint_sha256=digests.shorten_weights(codec.checkpoint_sha256),
         quality=bits,
         **image_fields(image),
         quantiser=_quantiser_record(spec, bits),
         tiling={"tile": spec.tile, "pad_multiple": spec.downsampling, "pad_mode": "edge"},
-        digest=digest(recon),
-        extra={**image_extra(image), "window": [window.low, window.high],
-               # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
-               "pixel_check": pixelcheck.record(recon, window, exact=spec.wavelet)},
+        digest=digests.shorten(digest(recon)),
+        extra={**image_extra(image), "window": [window.low, window.high], **_pixel_check(spec, recon, window)},
     )
+
+
+def _pixel_check(spec: ModelSpec, recon: np.ndarray, window: Intensity) -> dict:
+    """The ``pixel_check`` entry, absent for the exact policy (what a reader assumes without one)."""
+    # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
+    if spec.wavelet:
+        return {}
+    return {"pixel_check": pixelcheck.record(recon, window, exact=False)}
 
 
 def encode_image(
@@ -300,13 +307,13 @@ def encode_image(
         metadata[padding.META_NAME] = padding.pack(pad, image.pixels[pad])
         recon_pixels[pad] = image.pixels[pad]
     header = _header(image, codec, bits, window, recon_pixels)
-    header.extra["latent_digest"] = latents.hexdigest()
+    header.extra["latent_digest"] = digests.shorten(latents.hexdigest())
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=metadata))
 
 
 def _codec_for(header: Header, codec: Codec | None) -> Codec:
     codec = codec or load_codec(header.codec_id, header.checkpoint_sha256)
-    if codec.spec.id != header.codec_id or codec.checkpoint_sha256 != header.checkpoint_sha256:
+    if codec.spec.id != header.codec_id or not digests.same_weights(codec.checkpoint_sha256, header.checkpoint_sha256):
         raise ModelError(
             f"the file was encoded with {header.codec_id!r} weights {header.checkpoint_sha256[:12]}..., "
             f"but the available {codec.spec.id!r} weights are {codec.checkpoint_sha256[:12]}...; "
@@ -557,7 +564,7 @@ def _tile_decoder(codec: Codec, bits: int, backend: str, scale: float) -> TileDe
 
 def _check_latents(header: Header, found: str) -> None:
     expected = header.extra.get("latent_digest")
-    if expected != found:
+    if not digests.matches(found, expected):
         raise ChecksumError(
             f"the entropy-decoded latents have digest {found[:19]}..., the encoder recorded "
             f"{str(expected)[:19]}...; the coded data is corrupt (or was altered after encoding). "

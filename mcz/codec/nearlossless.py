@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcz import digests
 from mcz.container import Container, Header, Tile, write_container
 from mcz.errors import ChecksumError, FormatError, MissingDependencyError, UnsupportedError, UsageError
 from mcz.intensity import Intensity, from_unit, to_unit
@@ -295,12 +296,13 @@ def _header(image: MedicalImage, k: int, recon: np.ndarray, measured: int, based
                             "frames": based}}
     return Header(
         codec_id=CODEC_ID,
-        checkpoint_sha256=codec.checkpoint_sha256 if based and codec is not None else NO_WEIGHTS,  # type: ignore[attr-defined]
+        checkpoint_sha256=digests.shorten_weights(
+            codec.checkpoint_sha256 if based and codec is not None else NO_WEIGHTS),  # type: ignore[attr-defined]
         quality=k,
         **engine.image_fields(image),
         quantiser={"method": "uniform-residual", "step": 2 * k + 1, "max_error": k, "coder": f"jpegxl-lossless effort {JXL_EFFORT}"},
         tiling={"tile": max(image.rows, image.columns), "pad_multiple": 1, "pad_mode": "none"},
-        digest=engine.digest(recon),
+        digest=digests.shorten(engine.digest(recon)),
         extra=extra,
     )
 
@@ -397,7 +399,7 @@ def _decode_base(tile: Tile, shape: tuple[int, int], low: int, high: int, intens
 
 
 def _decode_codec(header: Header) -> object | None:
-    if header.checkpoint_sha256 == NO_WEIGHTS:
+    if digests.same_weights(NO_WEIGHTS, header.checkpoint_sha256):
         return None
     from mcz.codec import engine
 
@@ -437,7 +439,7 @@ def decode_container(
             progress(1)
     if verify:
         engine.check_geometry(header)
-    if verify and frames is None and engine.digest(pixels) != header.digest:
+    if verify and frames is None and not digests.matches(engine.digest(pixels), header.digest):
         raise ChecksumError(
             f"the decoded pixels have digest {engine.digest(pixels)[:19]}..., the encoder recorded "
             f"{header.digest[:19]}...; the guarantee |error| <= {header.quality} cannot be confirmed. "

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mcz import digests
 from mcz.codec.registry import ModelSpec, get_spec, register
 from mcz.errors import ModelError
 
@@ -123,7 +124,7 @@ def find_checkpoint(model_id: str, sha256: str | None = None) -> CheckpointEntry
     searched = checkpoint_dirs()
     for folder in searched:
         for raw in read_manifest(folder):
-            if raw.get("id") == model_id and sha256 in (None, raw.get("sha256")):
+            if raw.get("id") == model_id and (sha256 is None or digests.same_weights(str(raw.get("sha256")), sha256)):
                 spec = _entry_spec(raw)
                 return CheckpointEntry(spec, folder / str(raw["file"]), str(raw["sha256"]), raw)
     where = ", ".join(str(d) for d in searched) or "no checkpoint folder with a manifest.json"

@@ -2,7 +2,7 @@
 
 A *cell* is (image, frame, codec, operating point).  The operating point is a
 setting of a quality sweep (:func:`sweep`), or a target of a ratio / bpp / PSNR
-match (:func:`mcz.bench.matching.match`, one search per frame), or the single
+match (:func:`mcz.baselines.matching.match`, one search per frame), or the single
 point of a lossless codec.  Every cell is coded and measured by
 :func:`mcz.bench.measure.measure` (rate of the whole codestream or ``.mcz``
 file, fidelity with the explicit ``R`` of the image, median encode/decode time)
@@ -56,10 +56,10 @@ from pathlib import Path
 from typing import Any
 
 from mcz.bench import report
-from mcz.bench.codecs import STANDARD_CODECS, Codec, coding_bits, get_codec
+from mcz.baselines.codecs import STANDARD_CODECS, Codec, coding_bits, get_codec
 from mcz.bench.environment import append_environment, environment
-from mcz.bench.matching import match
-from mcz.bench.mcz_adapter import (
+from mcz.baselines.matching import match
+from mcz.baselines.mcz_codec import (
     _MCZ_LOCK,
     MCZ_PREFIX,
     MCZ_QUALITIES,

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mcz.bench.codecs import Codec
-from mcz.bench.mcz_adapter import MCZ_QUALITIES, is_mcz
+from mcz.baselines.codecs import Codec
+from mcz.baselines.mcz_codec import MCZ_QUALITIES, is_mcz
 from mcz.errors import UsageError
 
 #: Compression ratios of the seed paper's JPEG 2000 table (shared/papers/000, Table 2), lossy ones.
 PAPER_RATIOS = (1.72, 2.58, 3.45, 4.33, 6.42, 8.67, 12.78, 16.99, 25.35, 33.99, 41.88, 59.14, 81.94)
 
-#: ``--match`` names and the quantity :func:`mcz.bench.matching.match` calls them.
+#: ``--match`` names and the quantity :func:`mcz.baselines.matching.match` calls them.
 MATCH_QUANTITIES = {"ratio": "cr", "bpp": "bpp", "psnr": "psnr"}
 
 #: Default bpp targets of ``--match bpp``.
@@ -91,7 +91,7 @@ def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | No
     codec : Codec
         Any codec (a lossless one has the single point None).
     bits : int
-        Coded bit depth (:func:`~mcz.bench.codecs.coding_bits`).
+        Coded bit depth (:func:`~mcz.baselines.codecs.coding_bits`).
     points : int, optional
         At most this many settings (:func:`thin`).
 

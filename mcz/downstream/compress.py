@@ -1,7 +1,7 @@
 """Decoded sets: every image coded at each target compression ratio, matched per image, cached.
 
 A *cell* is (codec, target ratio, image list).  Each image's 8-bit frame is
-coded by :func:`mcz.bench.matching.match_ratio` (bisection of the codec's one
+coded by :func:`mcz.baselines.matching.match_ratio` (bisection of the codec's one
 setting until the whole file gives the target ratio against the 8-bit raw size,
 ``rows * cols * 1`` bytes); where a codec cannot reach the target, its nearest
 end is kept and ``reached`` is false.  The decoded frames, achieved ratios, file
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcz.bench.codecs import Codec
+from mcz.baselines.codecs import Codec
 from mcz.fsutil import atomic_path
 
 FIELDS = ("achieved", "nbytes", "setting", "psnr", "reached")
@@ -73,7 +73,7 @@ def cell_path(cache: Path, codec: str, target: float, names: Sequence[str], sour
 
 def _code_one(codec: Codec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:
     from mcz import metrics
-    from mcz.bench.matching import match_ratio
+    from mcz.baselines.matching import match_ratio
     from mcz.io import from_array
 
     intensity = from_array(frame, bits_stored=8).intensity

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mcz.bench import report, runner
-from mcz.bench.codecs import STANDARD_CODECS, get_codec
+from mcz.baselines.codecs import STANDARD_CODECS, get_codec
 from mcz.bench.sets import BenchImage, centre_crop, select_frames
 from mcz.errors import ExitCode, OutputError
 from mcz.io import MedicalImage
@@ -74,7 +74,7 @@ def test_run_writes_one_row_per_cell_and_reports(seeded_zoo, tiny, tmp_path):
 
 def test_mcz_rows_measure_the_whole_mcz_file(seeded_zoo, tiny, tmp_path):
     import mcz
-    from mcz.bench.codecs import to_unsigned
+    from mcz.baselines.codecs import to_unsigned
     from mcz.io import from_array
 
     runner.run(tiny[:1], tmp_path, _options(codecs=runner.resolve_codecs(["mcz:cae-compact"]), points=1))
@@ -244,7 +244,7 @@ def test_cli_runs_a_folder_resumes_and_refuses_foreign_folders(tmp_path, capsys)
 def test_a_wavelet_model_sweeps_from_low_rate_to_about_one_stored_level(bits):
     """Its quality is a step relative to R, so the sweep must reach 4 * bits (not stop at 8)."""
     pytest.importorskip("compressai")
-    from mcz.bench.mcz_adapter import mcz_codec
+    from mcz.baselines.mcz_codec import mcz_codec
 
     codec = mcz_codec("wavelet-ctx")
     settings = runner.sweep(codec, bits)

@@ -9,8 +9,8 @@ one numeric setting where a larger value means higher quality (its meaning is in
 :attr:`Codec.settings`).  The registry :data:`STANDARD_CODECS` maps a stable name
 to each codec; :func:`get_codec` looks one up.
 
-The adapters live in :mod:`mcz.bench.adapters` (imagecodecs),
-:mod:`mcz.bench.wavelet` and :mod:`mcz.bench.interpolative`; nothing heavy is
+The adapters live in :mod:`mcz.baselines.adapters` (imagecodecs),
+:mod:`mcz.baselines.wavelet` and :mod:`mcz.baselines.interpolative`; nothing heavy is
 imported until a codec runs.
 """
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mcz.bench import adapters as ad
-from mcz.bench.interpolative import interpolative
-from mcz.bench.wavelet import BROTLI_QUALITY, WAVELET, wavelet_decode, wavelet_encode
+from mcz.baselines import adapters as ad
+from mcz.baselines.interpolative import interpolative
+from mcz.baselines.wavelet import BROTLI_QUALITY, WAVELET, wavelet_decode, wavelet_encode
 from mcz.errors import UnsupportedError, UsageError, require
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage
@@ -400,7 +400,7 @@ def match_size(codec: Codec, frame: np.ndarray, bits: int, target_bytes: int, it
     """The largest codestream not above ``target_bytes`` (bisection over the setting).
 
     Falls back to the smallest codestream the codec can make when even that is
-    larger than the target. See :mod:`mcz.bench.matching` for ratio, bpp and PSNR
+    larger than the target. See :mod:`mcz.baselines.matching` for ratio, bpp and PSNR
     targets with a report of what was reached.
     """
     lo, hi = codec.span(bits)

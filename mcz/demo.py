@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mcz import metrics
-from mcz.baselines.codecs import JPEG2000, code_at_size
+from mcz.baselines.contract import JPEG2000, code_at_size
 from mcz.errors import InputNotFoundError, require
 from mcz.io import MedicalImage, read_image
 

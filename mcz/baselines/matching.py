@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from mcz import metrics
-from mcz.baselines.codecs import Codec, coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.contract import Codec, coding_bits, from_unsigned, to_unsigned
 from mcz.errors import UsageError
 from mcz.intensity import Intensity
 
@@ -121,7 +121,7 @@ def match(codec: Codec, frame: np.ndarray, intensity: Intensity, quantity: Quant
         A lossy codec (lossless ones have a single operating point).
     frame : numpy.ndarray
         2-D stored values inside ``[intensity.low, intensity.high]`` (signed
-        allowed; they are shifted with :func:`~mcz.baselines.codecs.to_unsigned`).
+        allowed; they are shifted with :func:`~mcz.baselines.contract.to_unsigned`).
     intensity : Intensity
         The image's value domain: storage width for CR, ``R`` for PSNR.
     quantity : {"cr", "bpp", "psnr"}

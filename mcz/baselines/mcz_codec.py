@@ -1,4 +1,4 @@
-"""mcz itself as a benchmark codec: each installed model behind the :class:`~mcz.baselines.codecs.Codec` contract.
+"""mcz itself as a benchmark codec: each installed model behind the :class:`~mcz.baselines.contract.Codec` contract.
 
 Each frame is coded as its own image with :func:`mcz.api.encode` and measured on
 the whole ``.mcz`` file, container included.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mcz.baselines.codecs import Codec, Settings
+from mcz.baselines.contract import Codec, Settings
 
 MCZ_PREFIX = "mcz:"
 #: Qualities (latent bits) of the cae family swept by default, inside each model's own range.
@@ -26,7 +26,7 @@ class NoModelWarning(UserWarning):
 
 
 def mcz_codec(model_id: str) -> Codec:
-    """An installed mcz model behind the benchmark's :class:`~mcz.baselines.codecs.Codec` contract.
+    """An installed mcz model behind the benchmark's :class:`~mcz.baselines.contract.Codec` contract.
 
     The frame (unsigned, ``bits`` stored) is coded as one image by
     :func:`mcz.api.encode` without metadata, as standard codestreams carry none;

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mcz import metrics
-from mcz.baselines.codecs import Codec, coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.contract import Codec, coding_bits, from_unsigned, to_unsigned
 from mcz.errors import FormatError, UsageError
 from mcz.intensity import Intensity
 

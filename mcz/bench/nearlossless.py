@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcz.baselines import codecs as std
+from mcz.baselines import contract as std
 from mcz.bench.sets import BenchImage, load_frames
 from mcz.codec import nearlossless
 from mcz.intensity import Intensity

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mcz.baselines.codecs import Codec
+from mcz.baselines.contract import Codec
 from mcz.baselines.mcz_codec import MCZ_QUALITIES, is_mcz
 from mcz.errors import UsageError
 
@@ -91,7 +91,7 @@ def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | No
     codec : Codec
         Any codec (a lossless one has the single point None).
     bits : int
-        Coded bit depth (:func:`~mcz.baselines.codecs.coding_bits`).
+        Coded bit depth (:func:`~mcz.baselines.contract.coding_bits`).
     points : int, optional
         At most this many settings (:func:`thin`).
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcz.baselines.codecs import Codec
+from mcz.baselines.contract import Codec
 from mcz.fsutil import atomic_path
 
 FIELDS = ("achieved", "nbytes", "setting", "psnr", "reached")

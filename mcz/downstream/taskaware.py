@@ -11,7 +11,7 @@ classifier trained on originals (protocol a), ``down`` resizes by
 the reconstruction through the usual uniform-noise stand-in of the latent
 quantiser, at latent bits drawn from the model's quality range.  The result is
 an in-memory engine codec with the same architecture and id but its own weight
-hash, put behind the bench :class:`~mcz.baselines.codecs.Codec` contract as
+hash, put behind the bench :class:`~mcz.baselines.contract.Codec` contract as
 ``mcz:<id>+task`` and matched per image to the same ratios as the others.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mcz.baselines.codecs import Codec, Settings
+from mcz.baselines.contract import Codec, Settings
 from mcz.downstream import classifiers
 from mcz.fsutil import atomic_write_bytes
 

@@ -36,7 +36,7 @@ class Scores:
 
 def evaluate(codec: engine.Codec, images: Iterable[MedicalImage], quality: int | None = None) -> Scores:
     """Encode, decode and score every image with ``codec`` and with JPEG 2000 at the same size."""
-    from mcz.baselines.codecs import JPEG2000, code_at_size
+    from mcz.baselines.contract import JPEG2000, code_at_size
 
     rows = []
     for image in images:

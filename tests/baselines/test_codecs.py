@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcz import metrics
-from mcz.baselines.codecs import (
+from mcz.baselines.contract import (
     JPEG2000,
     STANDARD_CODECS,
     Codec,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mcz.bench.bdrate import bd_rate, cr_band_to_bpp
-from mcz.baselines.codecs import get_codec
+from mcz.baselines.contract import get_codec
 from mcz.baselines.matching import match_psnr
 from mcz.errors import UsageError
 

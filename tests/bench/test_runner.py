@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mcz.bench import report, runner
-from mcz.baselines.codecs import STANDARD_CODECS, get_codec
+from mcz.baselines.contract import STANDARD_CODECS, get_codec
 from mcz.bench.sets import BenchImage, centre_crop, select_frames
 from mcz.errors import ExitCode, OutputError
 from mcz.io import MedicalImage
@@ -74,7 +74,7 @@ def test_run_writes_one_row_per_cell_and_reports(seeded_zoo, tiny, tmp_path):
 
 def test_mcz_rows_measure_the_whole_mcz_file(seeded_zoo, tiny, tmp_path):
     import mcz
-    from mcz.baselines.codecs import to_unsigned
+    from mcz.baselines.contract import to_unsigned
     from mcz.io import from_array
 
     runner.run(tiny[:1], tmp_path, _options(codecs=runner.resolve_codecs(["mcz:cae-compact"]), points=1))

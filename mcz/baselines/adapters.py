@@ -38,10 +38,8 @@ import math
 
 import numpy as np
 
+from mcz.baselines.contract import THREADS
 from mcz.errors import UnsupportedError, require
-
-#: Threads every adapter asks for: speed figures are single-threaded (DESIGN.md 6).
-THREADS = 1
 
 #: libjpeg-turbo's lossless predictor: DICOM "JPEG Lossless, SV1" (1.2.840.10008.1.2.4.70).
 JPEG_LOSSLESS_PREDICTOR = 1
@@ -57,11 +55,6 @@ PNG_LEVEL = 6
 
 def _ic():
     return require("imagecodecs", "bench")
-
-
-def container_dtype(bits: int) -> np.dtype:
-    """The unsigned container of a ``bits``-bit sample: uint8 up to 8 bits, else uint16."""
-    return np.dtype(np.uint8) if bits <= 8 else np.dtype(np.uint16)
 
 
 def library_version(name: str) -> str:

@@ -56,7 +56,8 @@ from pathlib import Path
 from typing import Any
 
 from mcz.bench import report
-from mcz.baselines.contract import STANDARD_CODECS, Codec, coding_bits, get_codec
+from mcz.baselines.contract import Codec, coding_bits
+from mcz.baselines.standard import STANDARD_CODECS, get_codec
 from mcz.bench.environment import append_environment, environment
 from mcz.baselines.matching import match
 from mcz.baselines.mcz_codec import (

@@ -8,16 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcz import metrics
-from mcz.baselines.contract import (
-    JPEG2000,
-    STANDARD_CODECS,
-    Codec,
-    coding_bits,
-    from_unsigned,
-    get_codec,
-    match_size,
-    to_unsigned,
-)
+from mcz.baselines.contract import Codec, coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.matching import match_size
+from mcz.baselines.standard import JPEG2000, STANDARD_CODECS, get_codec
 from mcz.errors import FormatError, UnsupportedError, UsageError
 from mcz.intensity import intensity_for
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mcz import metrics
-from mcz.baselines.contract import get_codec
+from mcz.baselines.standard import get_codec
 from mcz.baselines.matching import match, match_bpp, match_psnr, match_ratio
 from mcz.errors import UsageError
 

@@ -9,7 +9,8 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from mcz import metrics
-from mcz.baselines.contract import Codec, Settings, get_codec
+from mcz.baselines.contract import Codec, Settings
+from mcz.baselines.standard import get_codec
 from mcz.bench.measure import MS_SSIM_MIN_SIDE, entropy, measure, ms_ssim
 from mcz.errors import FormatError
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mcz.bench import report, runner
-from mcz.baselines.contract import STANDARD_CODECS, get_codec
+from mcz.baselines.standard import STANDARD_CODECS, get_codec
 from mcz.bench.sets import BenchImage, centre_crop, select_frames
 from mcz.errors import ExitCode, OutputError
 from mcz.io import MedicalImage

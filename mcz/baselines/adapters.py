@@ -1,10 +1,10 @@
 """imagecodecs adapters: one encode/decode pair per standard codec.
 
 Every function here takes a 2-D unsigned frame already validated by
-:class:`mcz.baselines.contract.Codec` (``uint8`` for up to 8 bits, ``uint16`` for 9-16
+:class:`mcz.baselines.contract.BaselineCodec` (``uint8`` for up to 8 bits, ``uint16`` for 9-16
 bits, values in ``0 .. 2**bits - 1``) and the stored bit depth, and returns the
 *whole* codestream, so the rate is measured on exactly what would be stored.
-Decoders return the library's array; the :class:`~mcz.baselines.contract.Codec`
+Decoders return the library's array; the :class:`~mcz.baselines.contract.BaselineCodec`
 wrapper clips it to the stored domain and casts it to the container dtype.
 
 Each adapter pins the settings that change the result (speed / effort, threads,

@@ -1,12 +1,12 @@
 """The contract every codec of a comparison is put behind.
 
-A :class:`Codec` codes one 2-D unsigned frame at its stored bit depth and
+A :class:`BaselineCodec` codes one 2-D unsigned frame at its stored bit depth and
 returns the *whole* codestream; rates are measured on those bytes.  Frames are
 ``uint8`` for up to 8 bits and ``uint16`` for 9-16 bits (:func:`container_dtype`),
 with values in ``0 .. 2**bits - 1``; signed or offset data are shifted by the
 caller with :func:`to_unsigned` and back with :func:`from_unsigned`.  Every lossy
 codec has one numeric setting where a larger value means higher quality (its
-meaning is in :attr:`Codec.settings`).
+meaning is in :attr:`BaselineCodec.settings`).
 
 The standard codecs behind it are in :mod:`mcz.baselines.standard`, mcz itself
 in :mod:`mcz.baselines.mcz_codec`.
@@ -22,9 +22,9 @@ import numpy as np
 from mcz.errors import UnsupportedError, UsageError
 from mcz.intensity import Intensity
 
-#: ``encode(frame, bits, setting) -> codestream`` of a frame already checked by :class:`Codec`.
+#: ``encode(frame, bits, setting) -> codestream`` of a frame already checked by :class:`BaselineCodec`.
 Encoder = Callable[[np.ndarray, int, float], bytes]
-#: ``decode(codestream, bits or None) -> array``; :class:`Codec` rounds, clips and casts it.
+#: ``decode(codestream, bits or None) -> array``; :class:`BaselineCodec` rounds, clips and casts it.
 Decoder = Callable[[bytes, int | None], np.ndarray]
 
 #: Threads every adapter asks for: speed figures are single-threaded (DESIGN.md 6).
@@ -67,8 +67,11 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Codec:
-    """A standard codec behind the benchmark's one contract.
+class BaselineCodec:
+    """A codec behind the comparison's one contract: a standard codec, or mcz itself.
+
+    Not :class:`mcz.codec.engine.Codec` (a loaded mcz model): an mcz model enters a
+    comparison wrapped in one of these (:func:`mcz.baselines.mcz_codec.mcz_codec`).
 
     Attributes
     ----------

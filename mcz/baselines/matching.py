@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 
 from mcz import metrics
-from mcz.baselines.contract import Codec, coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.contract import BaselineCodec, coding_bits, from_unsigned, to_unsigned
 from mcz.errors import UsageError
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage
@@ -70,7 +70,7 @@ class Match:
 class _Probe:
     """Encodes (and decodes when needed) at a setting; remembers every result."""
 
-    def __init__(self, codec: Codec, frame: np.ndarray, intensity: Intensity, quantity: str):
+    def __init__(self, codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, quantity: str):
         self.codec, self.intensity, self.quantity = codec, intensity, quantity
         self.original = np.asarray(frame)
         self.unsigned, self.offset = to_unsigned(frame, intensity)
@@ -115,13 +115,13 @@ def _bisect(probe: Callable[[float], float], lo: float, hi: float, target: float
             hi = mid
 
 
-def match(codec: Codec, frame: np.ndarray, intensity: Intensity, quantity: Quantity, target: float, *,
+def match(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, quantity: Quantity, target: float, *,
           tolerance: float = 0.01, iterations: int = 30) -> Match:
     """Code ``frame`` at the setting that gives ``target`` of ``quantity``.
 
     Parameters
     ----------
-    codec : Codec
+    codec : BaselineCodec
         A lossy codec (lossless ones have a single operating point).
     frame : numpy.ndarray
         2-D stored values inside ``[intensity.low, intensity.high]`` (signed
@@ -164,22 +164,26 @@ def _best(probe: _Probe, quantity: str, target: float, tolerance: float) -> Matc
                  trace=tuple((s, v) for s, (v, _) in probe.seen.items()))
 
 
-def match_ratio(codec: Codec, frame: np.ndarray, intensity: Intensity, ratio: float, **kwargs) -> Match:
+def match_ratio(
+    codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, ratio: float, **kwargs
+) -> Match:
     """:func:`match` of a compression ratio (e.g. ``10.0`` for 10:1)."""
     return match(codec, frame, intensity, "cr", ratio, **kwargs)
 
 
-def match_bpp(codec: Codec, frame: np.ndarray, intensity: Intensity, bpp: float, **kwargs) -> Match:
+def match_bpp(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, bpp: float, **kwargs) -> Match:
     """:func:`match` of bits per pixel of the whole codestream."""
     return match(codec, frame, intensity, "bpp", bpp, **kwargs)
 
 
-def match_psnr(codec: Codec, frame: np.ndarray, intensity: Intensity, psnr: float, **kwargs) -> Match:
+def match_psnr(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, psnr: float, **kwargs) -> Match:
     """:func:`match` of PSNR in dB with ``R = intensity.data_range``."""
     return match(codec, frame, intensity, "psnr", psnr, **kwargs)
 
 
-def match_size(codec: Codec, frame: np.ndarray, bits: int, target_bytes: int, iterations: int = 18) -> bytes:
+def match_size(
+    codec: BaselineCodec, frame: np.ndarray, bits: int, target_bytes: int, iterations: int = 18
+) -> bytes:
     """The largest codestream not above ``target_bytes`` (bisection over the setting).
 
     Falls back to the smallest codestream the codec can make when even that is
@@ -200,7 +204,7 @@ def match_size(codec: Codec, frame: np.ndarray, bits: int, target_bytes: int, it
     return best
 
 
-def code_at_size(codec: Codec, image: MedicalImage, target_bytes: int) -> tuple[np.ndarray, int]:
+def code_at_size(codec: BaselineCodec, image: MedicalImage, target_bytes: int) -> tuple[np.ndarray, int]:
     """Code every frame of ``image`` within an equal share of ``target_bytes``.
 
     Returns the decoded stored values (same shape and dtype as ``image.pixels``)

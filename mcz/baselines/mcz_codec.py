@@ -1,4 +1,5 @@
-"""mcz itself as a benchmark codec: each installed model behind the :class:`~mcz.baselines.contract.Codec` contract.
+"""mcz itself as a codec of the comparison: each installed model behind the
+:class:`~mcz.baselines.contract.BaselineCodec` contract.
 
 Each frame is coded as its own image with :func:`mcz.api.encode` and measured on
 the whole ``.mcz`` file, container included.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mcz.baselines.contract import Codec, Settings
+from mcz.baselines.contract import BaselineCodec, Settings
 
 MCZ_PREFIX = "mcz:"
 #: Qualities (latent bits) of the cae family swept by default, inside each model's own range.
@@ -25,8 +26,8 @@ class NoModelWarning(UserWarning):
     """``mcz`` was asked for, but no mcz model has installed weights."""
 
 
-def mcz_codec(model_id: str) -> Codec:
-    """An installed mcz model behind the benchmark's :class:`~mcz.baselines.contract.Codec` contract.
+def mcz_codec(model_id: str) -> BaselineCodec:
+    """An installed mcz model behind the benchmark's :class:`~mcz.baselines.contract.BaselineCodec` contract.
 
     The frame (unsigned, ``bits`` stored) is coded as one image by
     :func:`mcz.api.encode` without metadata, as standard codestreams carry none;
@@ -42,7 +43,7 @@ def mcz_codec(model_id: str) -> Codec:
 
     Returns
     -------
-    Codec
+    BaselineCodec
         Named ``"mcz:<model_id>"``; setting = quality (latent bits), integer.
 
     Raises
@@ -59,7 +60,7 @@ def mcz_codec(model_id: str) -> Codec:
     meaning = ("quantiser step 2^(-q/4) of R" if spec.wavelet else
                "rate level (gain units)" if spec.learned_entropy else "latent quantisation bits")
     settings = Settings(lo, hi, spec.quantiser_bits, f"mcz quality: {meaning} ({spec.family})", integer=True)
-    return Codec(
+    return BaselineCodec(
         name=MCZ_PREFIX + model_id,
         library="mcz (mcz.api.encode / mcz.api.decode)",
         settings=settings,
@@ -121,12 +122,12 @@ def _mcz_version(sha256: str) -> str:
     return f"mcz {__version__}; weights sha256 {sha256[:12]}; torch {torch.__version__}"
 
 
-def is_mcz(codec: Codec) -> bool:
+def is_mcz(codec: BaselineCodec) -> bool:
     """Whether ``codec`` is an mcz model (:func:`mcz_codec`)."""
     return codec.name.startswith(MCZ_PREFIX)
 
 
-def _installed_mcz() -> list[Codec]:
+def _installed_mcz() -> list[BaselineCodec]:
     from mcz.codec import zoo
 
     ids = sorted(zoo.available_ids())

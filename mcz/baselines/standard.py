@@ -1,6 +1,6 @@
 """The standard codecs: JPEG, JPEG 2000, HTJ2K, JPEG-LS, JPEG XL, AVIF, WebP, PNG and the wavelet baseline.
 
-Each is a :class:`~mcz.baselines.contract.Codec` (the contract: one 2-D unsigned
+Each is a :class:`~mcz.baselines.contract.BaselineCodec` (the contract: one 2-D unsigned
 frame at its stored bit depth in, the whole codestream out; one numeric setting,
 larger = higher quality).  The registry :data:`STANDARD_CODECS` maps a stable
 name to each codec; :func:`get_codec` looks one up.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mcz.baselines import adapters as ad
-from mcz.baselines.contract import Codec, Decoder, Encoder, Settings
+from mcz.baselines.contract import BaselineCodec, Decoder, Encoder, Settings
 from mcz.baselines.interpolative import interpolative
 from mcz.baselines.wavelet import BROTLI_QUALITY, WAVELET, wavelet_decode, wavelet_encode
 from mcz.errors import UsageError, require
@@ -51,16 +51,16 @@ _WEBP_Q = Settings(0, 100, 75, "libwebp quality 0-100", integer=True)
 
 
 def _lossy(name: str, library: str, settings: Settings, encode: Encoder, decode: Decoder,
-           version: Callable[[], str], **kw) -> Codec:
-    return Codec(name, library, settings, False, encode, decode, version, **kw)
+           version: Callable[[], str], **kw) -> BaselineCodec:
+    return BaselineCodec(name, library, settings, False, encode, decode, version, **kw)
 
 
 def _lossless(name: str, library: str, encode: Encoder, decode: Decoder, version: Callable[[], str],
-              **kw) -> Codec:
-    return Codec(name, library, _LOSSLESS, True, encode, decode, version, **kw)
+              **kw) -> BaselineCodec:
+    return BaselineCodec(name, library, _LOSSLESS, True, encode, decode, version, **kw)
 
 
-def _jpeg_family() -> list[Codec]:
+def _jpeg_family() -> list[BaselineCodec]:
     lib, version = "libjpeg-turbo (imagecodecs.jpeg8)", _imagecodecs("jpeg8")
     return [
         _lossy("jpeg", lib, _Q100, ad.jpeg_encode, ad.jpeg_decode, version, bits=(1, 12),
@@ -73,7 +73,7 @@ def _jpeg_family() -> list[Codec]:
     ]
 
 
-def _j2k_family() -> list[Codec]:
+def _j2k_family() -> list[BaselineCodec]:
     lib, version = "OpenJPEG (imagecodecs.jpeg2k)", _imagecodecs("jpeg2k")
     hlib, hversion = "OpenJPH (imagecodecs.htj2k)", _imagecodecs("htj2k")
     return [
@@ -92,7 +92,7 @@ def _j2k_family() -> list[Codec]:
     ]
 
 
-def _modern_family() -> list[Codec]:
+def _modern_family() -> list[BaselineCodec]:
     jls, jxl = "CharLS (imagecodecs.jpegls)", "libjxl (imagecodecs.jpegxl)"
     avif = "libavif + libaom (imagecodecs.avif)"
     container = "precision 8 or 16 (the container)"
@@ -115,7 +115,7 @@ def _modern_family() -> list[Codec]:
     ]
 
 
-def _other() -> list[Codec]:
+def _other() -> list[BaselineCodec]:
     return [
         _lossless("png", "libpng (imagecodecs.png)", ad.png_encode, ad.png_decode, _imagecodecs("png"),
                   notes=f"8 or 16-bit container, zlib level {ad.PNG_LEVEL}"),
@@ -125,16 +125,16 @@ def _other() -> list[Codec]:
     ]
 
 
-def _registry() -> dict[str, Codec]:
+def _registry() -> dict[str, BaselineCodec]:
     codecs = [*_jpeg_family(), *_j2k_family(), *_modern_family(), *_other()]
     return {c.name: c for c in codecs}
 
 
 #: Every standard codec by name.
-STANDARD_CODECS: dict[str, Codec] = _registry()
+STANDARD_CODECS: dict[str, BaselineCodec] = _registry()
 
 
-def get_codec(name: str) -> Codec:
+def get_codec(name: str) -> BaselineCodec:
     """The registered codec called ``name``.
 
     Raises
@@ -150,7 +150,5 @@ def get_codec(name: str) -> Codec:
 
 # --- kept for mcz.demo and older callers ------------------------------------------------
 
-#: Older name of :class:`Codec`.
-StandardCodec = Codec
 #: OpenJPEG lossy JPEG 2000 (the DICOM reference), setting = PSNR target in dB.
 JPEG2000 = STANDARD_CODECS["j2k"]

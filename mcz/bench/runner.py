@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from mcz.bench import report
-from mcz.baselines.contract import Codec, coding_bits
+from mcz.baselines.contract import BaselineCodec, coding_bits
 from mcz.baselines.standard import STANDARD_CODECS, get_codec
 from mcz.bench.environment import append_environment, environment
 from mcz.baselines.matching import match
@@ -125,7 +125,7 @@ DEFAULT_CODECS = (
 
 
 
-def resolve_codecs(names: Sequence[str] | None = None) -> list[Codec]:
+def resolve_codecs(names: Sequence[str] | None = None) -> list[BaselineCodec]:
     """Codecs by name: standard ones, ``mcz:<model>``, or ``mcz`` for every installed model.
 
     Parameters
@@ -135,7 +135,7 @@ def resolve_codecs(names: Sequence[str] | None = None) -> list[Codec]:
 
     Returns
     -------
-    list of Codec
+    list of BaselineCodec
         In the order given, each once.
 
     Raises
@@ -150,7 +150,7 @@ def resolve_codecs(names: Sequence[str] | None = None) -> list[Codec]:
     NoModelWarning
         ``mcz`` was given and no model has weights.
     """
-    out: dict[str, Codec] = {}
+    out: dict[str, BaselineCodec] = {}
     for name in names or DEFAULT_CODECS:
         name = name.strip()
         if name == "mcz":
@@ -177,7 +177,7 @@ class RunOptions:
 
     Attributes
     ----------
-    codecs : list of Codec
+    codecs : list of BaselineCodec
         From :func:`resolve_codecs`.
     match : str, optional
         ``"ratio"``, ``"bpp"`` or ``"psnr"``: match targets instead of sweeping settings.
@@ -197,7 +197,7 @@ class RunOptions:
         Relative tolerance of a match.
     """
 
-    codecs: list[Codec]
+    codecs: list[BaselineCodec]
     match: str | None = None
     targets: tuple[float, ...] | None = None
     points: int | None = None
@@ -223,7 +223,7 @@ class Cell:
     image: BenchImage
     position: int  # index into Frames.pixels
     frame: int  # frame number in the source
-    codec: Codec
+    codec: BaselineCodec
     setting: float | None = None
     target: float | None = None  # match mode: the target ...
     quantity: str | None = None  # ... of this quantity ("cr", "bpp", "psnr")
@@ -247,7 +247,7 @@ def _match_name(quantity: str | None) -> str:
     return {v: k for k, v in MATCH_QUANTITIES.items()}.get(quantity or "", str(quantity))
 
 
-def applicable(codec: Codec, bits: int) -> bool:
+def applicable(codec: BaselineCodec, bits: int) -> bool:
     """Whether ``codec`` codes ``bits``-bit frames at all (e.g. WebP: 8 bits only)."""
     return codec.bits[0] <= bits <= codec.bits[1]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mcz.baselines.contract import Codec
+from mcz.baselines.contract import BaselineCodec
 from mcz.baselines.mcz_codec import MCZ_QUALITIES, is_mcz
 from mcz.errors import UsageError
 
@@ -41,7 +41,7 @@ _PRECISION_CODECS = ("htj2k", "wavelet")
 _NEAR_8BIT = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
 
 
-def _raw_sweep(codec: Codec, bits: int) -> list[float]:
+def _raw_sweep(codec: BaselineCodec, bits: int) -> list[float]:
     name = codec.name
     if codec.sweep is not None:
         return list(codec.sweep(bits))
@@ -76,7 +76,7 @@ def thin(values: Sequence[float], points: int | None) -> list[float]:
     return [values[i] for i in sorted({round(k * (len(values) - 1) / (points - 1)) for k in range(points)})]
 
 
-def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | None]:
+def sweep(codec: BaselineCodec, bits: int, points: int | None = None) -> list[float | None]:
     """Default settings of ``codec`` for ``bits``-bit frames, lowest quality first.
 
     The lists span about 0.05-4 bpp on 8-bit images and the equivalent on deeper
@@ -84,11 +84,11 @@ def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | No
     every depth; PSNR targets (JPEG 2000) run every 4 dB from ``20 + s/2`` to
     ``56 + s`` dB with ``s = 20 log10((2**bits - 1) / 255)``; precision (HTJ2K,
     wavelet) runs from 1 to ``max(8, bits - 2)`` and JPEG-LS NEAR scales with
-    ``2**(bits - 8)``.  Values outside :meth:`Codec.span` are dropped.
+    ``2**(bits - 8)``.  Values outside :meth:`BaselineCodec.span` are dropped.
 
     Parameters
     ----------
-    codec : Codec
+    codec : BaselineCodec
         Any codec (a lossless one has the single point None).
     bits : int
         Coded bit depth (:func:`~mcz.baselines.contract.coding_bits`).

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcz.baselines.contract import Codec
+from mcz.baselines.contract import BaselineCodec
 from mcz.fsutil import atomic_path
 
 FIELDS = ("achieved", "nbytes", "setting", "psnr", "reached")
@@ -55,7 +55,7 @@ class Decoded:
         }
 
 
-def resolve(name: str) -> Codec:
+def resolve(name: str) -> BaselineCodec:
     """A codec by bench name (``jpeg``, ``j2k``, ``mcz:cae-compact``, ...)."""
     from mcz.bench.runner import resolve_codecs
 
@@ -71,7 +71,7 @@ def cell_path(cache: Path, codec: str, target: float, names: Sequence[str], sour
     return Path(cache) / "decoded" / f"{_slug(codec)}-cr{target:g}-{source}px-{key}.npz"
 
 
-def _code_one(codec: Codec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:
+def _code_one(codec: BaselineCodec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:
     from mcz import metrics
     from mcz.baselines.matching import match_ratio
     from mcz.io import from_array
@@ -100,7 +100,7 @@ def _save(path: Path, names: list[str], frames: list[np.ndarray], rows: list[dic
 
 
 def decoded_set(
-    codec: Codec,
+    codec: BaselineCodec,
     target: float,
     names: Sequence[str],
     frames: np.ndarray,
@@ -140,7 +140,7 @@ def decoded_set(
     )
 
 
-def memoised(codec: Codec) -> Codec:
+def memoised(codec: BaselineCodec) -> BaselineCodec:
     """``codec`` whose encoder remembers ``(frame, bits, setting) -> bytes``.
 
     Matching several target ratios of one image re-probes the same settings

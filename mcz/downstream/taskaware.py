@@ -11,7 +11,7 @@ classifier trained on originals (protocol a), ``down`` resizes by
 the reconstruction through the usual uniform-noise stand-in of the latent
 quantiser, at latent bits drawn from the model's quality range.  The result is
 an in-memory engine codec with the same architecture and id but its own weight
-hash, put behind the bench :class:`~mcz.baselines.contract.Codec` contract as
+hash, put behind the bench :class:`~mcz.baselines.contract.BaselineCodec` contract as
 ``mcz:<id>+task`` and matched per image to the same ratios as the others.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mcz.baselines.contract import Codec, Settings
+from mcz.baselines.contract import BaselineCodec, Settings
 from mcz.downstream import classifiers
 from mcz.fsutil import atomic_write_bytes
 
@@ -108,7 +108,7 @@ def finetune(
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def bench_codec(base_id: str, state: dict) -> Codec:
+def bench_codec(base_id: str, state: dict) -> BaselineCodec:
     """The fine-tuned weights behind the bench contract (``mcz:<id>+task``), coded by the mcz engine."""
     import torch
 
@@ -131,7 +131,7 @@ def bench_codec(base_id: str, state: dict) -> Codec:
         return out[0] if out.ndim == 3 else out  # one frame
 
     lo, hi = spec.quality_range
-    return Codec(
+    return BaselineCodec(
         name=name_of("mcz:" + base_id),
         library="mcz engine (in-memory fine-tuned weights)",
         settings=Settings(lo, hi, spec.quantiser_bits, "mcz quality: latent quantisation bits", integer=True),
@@ -147,7 +147,7 @@ def bench_codec(base_id: str, state: dict) -> Codec:
 
 def task_aware_codec(
     base_id: str, classifier, train_frames: np.ndarray, config, log: Callable[[str], None] | None = None
-) -> Codec:
+) -> BaselineCodec:
     """Fine-tune (or load the cached fine-tune of) ``base_id`` and wrap it as a bench codec."""
     import torch
 

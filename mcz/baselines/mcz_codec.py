@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 import warnings
 from collections.abc import Callable
 
@@ -192,7 +191,8 @@ def is_mcz(codec: BaselineCodec) -> bool:
     return codec.name.startswith(MCZ_PREFIX)
 
 
-def _installed_mcz() -> list[BaselineCodec]:
+def installed_mcz_codecs() -> list[BaselineCodec]:
+    """:func:`mcz_codec` of every model with installed weights, by id; warns when there is none."""
     from mcz.codec import zoo
 
     ids = sorted(zoo.available_ids())
@@ -204,5 +204,3 @@ def _installed_mcz() -> list[BaselineCodec]:
         )
     return [mcz_codec(i) for i in ids]
 
-
-_MCZ_LOCK = threading.Lock()

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -55,20 +56,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcz.bench import report
 from mcz.baselines.contract import BaselineCodec, coding_bits
-from mcz.baselines.standard import STANDARD_CODECS, get_codec
-from mcz.bench.environment import append_environment, environment
 from mcz.baselines.matching import match
 from mcz.baselines.mcz_codec import (
-    _MCZ_LOCK,
     MCZ_PREFIX,
     MCZ_QUALITIES,
     NoModelWarning,
-    _installed_mcz,
     is_mcz,
     mcz_codec,
 )
+from mcz.bench import report
+from mcz.bench.environment import append_environment, environment
 from mcz.bench.measure import measure
 from mcz.bench.sets import BenchImage, Frames, load_frames
 from mcz.bench.sweeps import (
@@ -84,7 +82,6 @@ from mcz.errors import UsageError
 
 __all__ = [
     "BPP_TARGETS",
-    "DEFAULT_CODECS",
     "MATCH_QUANTITIES",
     "MCZ_PREFIX",
     "MCZ_QUALITIES",
@@ -101,71 +98,14 @@ __all__ = [
     "is_mcz",
     "mcz_codec",
     "plan_cells",
-    "resolve_codecs",
     "run",
     "run_cell",
     "sweep",
     "thin",
 ]
 
-#: Codecs of a run when none are named: the standard lossy and lossless set, and every installed mcz model.
-DEFAULT_CODECS = (
-    "jpeg",
-    "j2k",
-    "htj2k",
-    "jpegls",
-    "jxl",
-    "avif",
-    "webp",
-    "j2k-lossless",
-    "jpegls-lossless",
-    "jxl-lossless",
-    "mcz",
-)
-
-
-
-def resolve_codecs(names: Sequence[str] | None = None) -> list[BaselineCodec]:
-    """Codecs by name: standard ones, ``mcz:<model>``, or ``mcz`` for every installed model.
-
-    Parameters
-    ----------
-    names : sequence of str, optional
-        Default :data:`DEFAULT_CODECS`.
-
-    Returns
-    -------
-    list of BaselineCodec
-        In the order given, each once.
-
-    Raises
-    ------
-    UsageError
-        An unknown standard codec name.
-    ModelError
-        ``mcz:<model>`` without installed weights.
-
-    Warns
-    -----
-    NoModelWarning
-        ``mcz`` was given and no model has weights.
-    """
-    out: dict[str, BaselineCodec] = {}
-    for name in names or DEFAULT_CODECS:
-        name = name.strip()
-        if name == "mcz":
-            for codec in _installed_mcz():
-                out.setdefault(codec.name, codec)
-        elif name.startswith(MCZ_PREFIX):
-            out.setdefault(name, mcz_codec(name[len(MCZ_PREFIX) :]))
-        elif name:
-            out.setdefault(name, get_codec(name))
-    if not out:
-        raise UsageError(
-            f"found no codec in {list(names or ())}; expected names from "
-            f"{', '.join(STANDARD_CODECS)}, mcz or mcz:<model>"
-        )
-    return list(out.values())
+# mcz cells run one at a time (see run_cell).
+_MCZ_LOCK = threading.Lock()
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -178,7 +118,7 @@ class RunOptions:
     Attributes
     ----------
     codecs : list of BaselineCodec
-        From :func:`resolve_codecs`.
+        From :func:`mcz.baselines.resolve.resolve_codecs`.
     match : str, optional
         ``"ratio"``, ``"bpp"`` or ``"psnr"``: match targets instead of sweeping settings.
     targets : tuple of float, optional

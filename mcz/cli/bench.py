@@ -171,12 +171,13 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 
 def _options(args: argparse.Namespace) -> Any:
+    from mcz.baselines.resolve import resolve_codecs
     from mcz.bench import runner
 
     names = args.codecs.split(",") if args.codecs else (QUICK_CODECS if args.quick else None)
     quick = args.quick
     return runner.RunOptions(
-        codecs=runner.resolve_codecs(names),
+        codecs=resolve_codecs(names),
         match=args.match,
         targets=args.targets,
         points=args.points or (QUICK_POINTS if quick else None),

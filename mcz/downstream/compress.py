@@ -57,7 +57,7 @@ class Decoded:
 
 def resolve(name: str) -> BaselineCodec:
     """A codec by bench name (``jpeg``, ``j2k``, ``mcz:cae-compact``, ...)."""
-    from mcz.bench.runner import resolve_codecs
+    from mcz.baselines.resolve import resolve_codecs
 
     return resolve_codecs([name])[0]
 

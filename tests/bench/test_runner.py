@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mcz.bench import report, runner
+from mcz.baselines.resolve import resolve_codecs
 from mcz.baselines.standard import STANDARD_CODECS, get_codec
 from mcz.bench.sets import BenchImage, centre_crop, select_frames
 from mcz.errors import ExitCode, OutputError
@@ -42,7 +43,7 @@ def tiny():
 
 
 def _options(**kw) -> runner.RunOptions:
-    defaults = dict(codecs=runner.resolve_codecs(["j2k", "png", "mcz:cae-compact"]), points=3, repeats=1)
+    defaults = dict(codecs=resolve_codecs(["j2k", "png", "mcz:cae-compact"]), points=3, repeats=1)
     return runner.RunOptions(**{**defaults, **kw})
 
 
@@ -77,7 +78,7 @@ def test_mcz_rows_measure_the_whole_mcz_file(seeded_zoo, tiny, tmp_path):
     from mcz.baselines.contract import to_unsigned
     from mcz.io import from_array
 
-    runner.run(tiny[:1], tmp_path, _options(codecs=runner.resolve_codecs(["mcz:cae-compact"]), points=1))
+    runner.run(tiny[:1], tmp_path, _options(codecs=resolve_codecs(["mcz:cae-compact"]), points=1))
     (row,) = report.read_results(tmp_path / report.RESULTS)
     pixels = tiny[0].load().pixels[0]
     unsigned, _ = to_unsigned(pixels, tiny[0].load().intensity)
@@ -91,7 +92,7 @@ def test_mcz_rows_measure_the_whole_mcz_file(seeded_zoo, tiny, tmp_path):
 
 
 def test_resume_codes_only_the_missing_cells(seeded_zoo, tiny, tmp_path, monkeypatch):
-    options = _options(codecs=runner.resolve_codecs(["j2k", "png"]))
+    options = _options(codecs=resolve_codecs(["j2k", "png"]))
     first = runner.run(tiny, tmp_path, options)
     results = tmp_path / report.RESULTS
     lines = results.read_text().splitlines(keepends=True)

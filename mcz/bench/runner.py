@@ -1,7 +1,7 @@
 """The benchmark runner: every codec, every operating point, every frame, in one tidy table.
 
 A *cell* is (image, frame, codec, operating point).  The operating point is a
-setting of a quality sweep (:func:`sweep`), or a target of a ratio / bpp / PSNR
+setting of a quality sweep (:func:`mcz.bench.sweeps.sweep`), or a target of a ratio / bpp / PSNR
 match (:func:`mcz.baselines.matching.match`, one search per frame), or the single
 point of a lossless codec.  Every cell is coded and measured by
 :func:`mcz.bench.measure.measure` (rate of the whole codestream or ``.mcz``
@@ -11,7 +11,7 @@ resumes where it stopped: cells whose key (image id, frame, codec, point) is in
 the table are skipped.  A failing cell goes to ``failures.csv`` and the run goes
 on (it is retried on resume).
 
-mcz itself enters the comparison through :func:`mcz_codec`: each installed model
+mcz itself enters the comparison through :func:`mcz.baselines.mcz_codec.mcz_codec`: each installed model
 (weights in the checkpoint zoo) at every quality it offers, each frame coded as
 its own image with :func:`mcz.api.encode` and measured on the whole ``.mcz``
 file, container included.
@@ -39,7 +39,7 @@ take hours::
 
 These use the default codecs (the standard lossy and lossless set and every
 installed mcz model); the last one the 13 compression ratios of the seed paper
-(:data:`PAPER_RATIOS`).  They run one cell at a time (``-j 1``) so that the
+(:data:`mcz.bench.sweeps.PAPER_RATIOS`).  They run one cell at a time (``-j 1``) so that the
 speed ratios are not disturbed by a concurrent cell; ``-j 2`` halves the wall time
 when only rate and fidelity matter.  ``mcz bench --quick`` is a two-minute smoke run.
 """
@@ -58,51 +58,14 @@ from typing import Any
 
 from mcz.baselines.contract import BaselineCodec, coding_bits
 from mcz.baselines.matching import match
-from mcz.baselines.mcz_codec import (
-    MCZ_PREFIX,
-    MCZ_QUALITIES,
-    NoModelWarning,
-    is_mcz,
-    mcz_codec,
-)
+from mcz.baselines.mcz_codec import is_mcz
 from mcz.bench import report
-from mcz.bench.environment import append_environment, environment
 from mcz.bench.measure import measure
 from mcz.bench.sets import BenchImage, Frames, load_frames
-from mcz.bench.sweeps import (
-    BPP_TARGETS,
-    MATCH_QUANTITIES,
-    PAPER_RATIOS,
-    PSNR_TARGETS_8BIT,
-    default_targets,
-    sweep,
-    thin,
-)
+from mcz.bench.sweeps import MATCH_QUANTITIES, default_targets, sweep
 from mcz.errors import UsageError
 
-__all__ = [
-    "BPP_TARGETS",
-    "MATCH_QUANTITIES",
-    "MCZ_PREFIX",
-    "MCZ_QUALITIES",
-    "PAPER_RATIOS",
-    "PSNR_TARGETS_8BIT",
-    "Cell",
-    "NoModelWarning",
-    "RunOptions",
-    "RunStats",
-    "append_environment",
-    "applicable",
-    "default_targets",
-    "environment",
-    "is_mcz",
-    "mcz_codec",
-    "plan_cells",
-    "run",
-    "run_cell",
-    "sweep",
-    "thin",
-]
+__all__ = ["Cell", "RunOptions", "RunStats", "applicable", "plan_cells", "run", "run_cell"]
 
 # mcz cells run one at a time (see run_cell).
 _MCZ_LOCK = threading.Lock()

@@ -113,7 +113,7 @@ def default_targets(quantity: str, bits: int) -> tuple[float, ...]:
 
     ``ratio``: :data:`PAPER_RATIOS`; ``bpp``: :data:`BPP_TARGETS`; ``psnr``:
     :data:`PSNR_TARGETS_8BIT` for up to 8 bits, 10 dB higher for deeper data
-    (as :func:`mcz.bench.report.reference_psnr` goes from 40 to 50 dB).
+    (as :func:`mcz.bench.aggregate.reference_psnr` goes from 40 to 50 dB).
     """
     if quantity == "ratio":
         return PAPER_RATIOS

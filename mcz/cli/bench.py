@@ -197,6 +197,7 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         ``OK``, or ``PARTIAL_BATCH`` when some cells failed (listed in failures.csv and summary.md).
     """
     from mcz.bench import report, runner
+    from mcz.bench.environment import append_environment, environment
 
     if getattr(args, "downstream", False):
         from mcz.cli.downstream import run_downstream
@@ -218,7 +219,7 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         file=sys.stderr,
     )
     stats = runner.run(images, out, options, progress=sys.stderr.isatty() and not quiet)
-    runner.append_environment(out, runner.environment(options, stats, images))
+    append_environment(out, environment(options, stats, images))
     if (out / report.RESULTS).exists():
         report.write_reports(out, plot=args.plot, jobs=args.jobs)
     print(

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcz.bench import report, runner
 from mcz.baselines.resolve import resolve_codecs
 from mcz.baselines.standard import STANDARD_CODECS, get_codec
+from mcz.bench import report, runner, sweeps
 from mcz.bench.sets import BenchImage, centre_crop, select_frames
 from mcz.errors import ExitCode, OutputError
 from mcz.io import MedicalImage
@@ -150,15 +150,15 @@ def test_default_sweeps_lie_in_range_and_rise(bits):
     for codec in STANDARD_CODECS.values():
         if not runner.applicable(codec, bits):
             continue
-        settings = runner.sweep(codec, bits)
+        settings = sweeps.sweep(codec, bits)
         if codec.lossless:
             assert settings == [None]
             continue
         low, high = codec.span(bits)
         assert len(settings) >= 5 and settings == sorted(settings), codec.name
         assert all(low <= s <= high for s in settings), codec.name
-        assert len(runner.sweep(codec, bits, points=4)) == 4
-        assert runner.sweep(codec, bits, points=4)[::3] == [settings[0], settings[-1]]
+        assert len(sweeps.sweep(codec, bits, points=4)) == 4
+        assert sweeps.sweep(codec, bits, points=4)[::3] == [settings[0], settings[-1]]
 
 
 def test_frames_are_evenly_spaced_and_deterministic():
@@ -171,7 +171,7 @@ def test_frames_are_evenly_spaced_and_deterministic():
 
 def test_paper_ratios_are_the_13_lossy_ratios_of_table_2():
     assert (
-        len(runner.PAPER_RATIOS) == 13 and runner.PAPER_RATIOS[0] == 1.72 and runner.PAPER_RATIOS[-1] == 81.94
+        len(sweeps.PAPER_RATIOS) == 13 and sweeps.PAPER_RATIOS[0] == 1.72 and sweeps.PAPER_RATIOS[-1] == 81.94
     )
 
 
@@ -248,6 +248,6 @@ def test_a_wavelet_model_sweeps_from_low_rate_to_about_one_stored_level(bits):
     from mcz.baselines.mcz_codec import mcz_codec
 
     codec = mcz_codec("wavelet-ctx")
-    settings = runner.sweep(codec, bits)
+    settings = sweeps.sweep(codec, bits)
     assert settings[0] == 10 and settings[-1] <= 4 * bits and settings[-1] > 4 * bits - 5
     assert 10 <= len(settings) <= 16 and settings == sorted(settings)

@@ -193,7 +193,7 @@ class BaselineCodec:
         if arr.ndim != 2 or arr.dtype.kind != "u":
             raise UsageError(
                 f"found a {arr.ndim}-D {arr.dtype} array; expected a 2-D unsigned frame "
-                "(shift signed data with mcz.bench.codecs.to_unsigned)"
+                "(shift signed data with mcz.baselines.contract.to_unsigned)"
             )
         top = (1 << int(bits)) - 1
         if arr.size and int(arr.max()) > top:

@@ -119,7 +119,7 @@ def _other() -> list[BaselineCodec]:
     return [
         _lossless("png", "libpng (imagecodecs.png)", ad.png_encode, ad.png_decode, _imagecodecs("png"),
                   notes=f"8 or 16-bit container, zlib level {ad.PNG_LEVEL}"),
-        _lossy("wavelet", "PyWavelets + brotli (mcz.bench.wavelet)", _PRECISION, wavelet_encode,
+        _lossy("wavelet", "PyWavelets + brotli (mcz.baselines.wavelet)", _PRECISION, wavelet_encode,
                wavelet_decode, _wavelet_version,
                notes=f"{WAVELET} DWT, uniform quantiser, brotli quality {BROTLI_QUALITY}"),
     ]

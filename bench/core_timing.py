@@ -66,7 +66,8 @@ def speed(model: str) -> dict:
     image = read_image(get_testdata_file("693_UNCR.dcm", download=False))  # 512x512 head CT
     data = mcz.encode(image, model=model)
     codec = engine.load_codec(model)
-    from mcz.bench.codecs import JPEG2000, match_size
+    from mcz.baselines.matching import match_size
+    from mcz.baselines.standard import JPEG2000
 
     bits = image.intensity.bits_stored
     unsigned = (image.pixels[0].astype(np.int32) - int(image.intensity.low)).astype(np.uint16)
@@ -114,7 +115,7 @@ print(base, peak, len(data), out.shape)
 
 def _level_of(target: bytes, frame: np.ndarray, bits: int) -> float:
     """The PSNR level whose codestream is ``target`` (re-derived so it can be timed)."""
-    from mcz.bench.codecs import JPEG2000
+    from mcz.baselines.standard import JPEG2000
 
     lo, hi = JPEG2000.setting_range
     for _ in range(30):

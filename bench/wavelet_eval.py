@@ -18,7 +18,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-from mcz.bench import adapters as ad  # noqa: E402
+from mcz.baselines import adapters as ad  # noqa: E402
 from mcz.bench.bdrate import bd_rate  # noqa: E402
 from mcz.codec.wavelet import coder, frames as fr  # noqa: E402
 from mcz.codec.wavelet.model import WaveletModel  # noqa: E402

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from mcz import metrics
-from mcz.bench.codecs import JPEG2000, code_at_size
+from mcz.baselines.matching import code_at_size
+from mcz.baselines.standard import JPEG2000
 from mcz.errors import InputNotFoundError, require
 from mcz.io import MedicalImage, read_image
 

@@ -1,1 +1,4 @@
-"""Benchmark: standard-codec adapters, metrics, sweeps and reports (``mcz bench``)."""
+"""Benchmark (``mcz bench``): runs, measurements, sweeps, BD-rates and reports.
+
+The codecs it compares are in :mod:`mcz.baselines`.
+"""

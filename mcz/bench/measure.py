@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mcz import metrics
-from mcz.bench.codecs import Codec, coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.contract import BaselineCodec, coding_bits, from_unsigned, to_unsigned
 from mcz.errors import FormatError, UsageError
 from mcz.intensity import Intensity
 
@@ -120,13 +120,13 @@ def _fidelity(original: np.ndarray, decoded: np.ndarray, intensity: Intensity) -
     }
 
 
-def measure(codec: Codec, frame: np.ndarray, intensity: Intensity, setting: float | None = None, *,
+def measure(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, setting: float | None = None, *,
             repeats: int = 3) -> dict[str, Any]:
     """Code and decode one frame; return rate, fidelity and speed.
 
     Parameters
     ----------
-    codec : Codec
+    codec : BaselineCodec
         A standard codec.
     frame : numpy.ndarray
         2-D stored values inside ``[intensity.low, intensity.high]``.

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mcz.bench import codecs as std
+from mcz.baselines.contract import coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.standard import get_codec
 from mcz.bench.sets import BenchImage, load_frames
 from mcz.codec import nearlossless
 from mcz.intensity import Intensity
@@ -72,13 +73,13 @@ def _mcz(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Callab
 
 
 def _standard(name: str, setting: float | None) -> Coder:
-    codec = std.get_codec(name)
+    codec = get_codec(name)
 
     def code(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Callable[[bytes], np.ndarray]]:
-        bits = std.coding_bits(intensity)
-        unsigned, offset = std.to_unsigned(frame, intensity)
+        bits = coding_bits(intensity)
+        unsigned, offset = to_unsigned(frame, intensity)
         data = codec.encode(unsigned, bits, setting)
-        return data, lambda d: std.from_unsigned(codec.decode(d, bits), offset, intensity)
+        return data, lambda d: from_unsigned(codec.decode(d, bits), offset, intensity)
 
     return code
 

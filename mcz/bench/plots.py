@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mcz.bench.report import Point, image_points
+from mcz.bench.points import Point, image_points
 
 #: Metrics plotted: (Point attribute, axis label).
 METRICS = (("psnr", "PSNR (dB), R = declared range"), ("ssim", "SSIM (same R)"))
@@ -33,7 +33,7 @@ def mean_curves(points: Sequence[Point], metric: str) -> dict[str, list[tuple[fl
     Parameters
     ----------
     points : sequence of Point
-        Per-image points of one group (:func:`mcz.bench.report.image_points`).
+        Per-image points of one group (:func:`mcz.bench.points.image_points`).
     metric : str
         ``"psnr"`` or ``"ssim"``.
     """

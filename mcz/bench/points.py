@@ -91,8 +91,8 @@ def _by_image_codec(points: Iterable[Point]) -> dict[tuple[str, str], list[Point
 
 
 def codecs_in(rows: Iterable[dict[str, Any]]) -> list[str]:
-    """Codec names in registry order (:data:`~mcz.bench.codecs.STANDARD_CODECS`), then the others by name."""
-    from mcz.bench.codecs import STANDARD_CODECS
+    """Codec names in registry order (:data:`~mcz.baselines.standard.STANDARD_CODECS`), then the others by name."""
+    from mcz.baselines.standard import STANDARD_CODECS
 
     order = {name: i for i, name in enumerate(STANDARD_CODECS)}
     names = {r["codec"] for r in rows}

@@ -23,51 +23,23 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mcz.bench.aggregate import (
-    CR_BAND,
-    REFERENCES,
-    Mean,
-    Speed,
-    bd_rates,
-    bpp_at,
-    mean_bd_rates,
-    mean_of,
-    rates_at_reference,
-    reference_psnr,
-    speeds,
-)
-from mcz.bench.points import Point, codecs_in, image_points, pareto
+from mcz.bench.aggregate import bd_rates
+from mcz.bench.points import image_points
 from mcz.bench.summary import summary_markdown
 from mcz.errors import OutputError, UsageError
 
 __all__ = [
     "BD_RATES",
     "COLUMNS",
-    "CR_BAND",
     "FAILURES",
     "FAILURE_COLUMNS",
-    "REFERENCES",
     "RESULTS",
     "SUMMARY",
-    "Mean",
-    "Point",
-    "Speed",
     "append_rows",
-    "bd_rates",
-    "bpp_at",
     "cell_key",
-    "codecs_in",
-    "image_points",
-    "mean_bd_rates",
-    "mean_of",
     "open_failures",
-    "pareto",
-    "rates_at_reference",
     "read_failures",
     "read_results",
-    "reference_psnr",
-    "speeds",
-    "summary_markdown",
     "write_bd_rates",
     "write_reports",
 ]

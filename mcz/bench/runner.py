@@ -1,8 +1,8 @@
 """The benchmark runner: every codec, every operating point, every frame, in one tidy table.
 
 A *cell* is (image, frame, codec, operating point).  The operating point is a
-setting of a quality sweep (:func:`sweep`), or a target of a ratio / bpp / PSNR
-match (:func:`mcz.bench.matching.match`, one search per frame), or the single
+setting of a quality sweep (:func:`mcz.bench.sweeps.sweep`), or a target of a ratio / bpp / PSNR
+match (:func:`mcz.baselines.matching.match`, one search per frame), or the single
 point of a lossless codec.  Every cell is coded and measured by
 :func:`mcz.bench.measure.measure` (rate of the whole codestream or ``.mcz``
 file, fidelity with the explicit ``R`` of the image, median encode/decode time)
@@ -11,7 +11,7 @@ resumes where it stopped: cells whose key (image id, frame, codec, point) is in
 the table are skipped.  A failing cell goes to ``failures.csv`` and the run goes
 on (it is retried on resume).
 
-mcz itself enters the comparison through :func:`mcz_codec`: each installed model
+mcz itself enters the comparison through :func:`mcz.baselines.mcz_codec.mcz_codec`: each installed model
 (weights in the checkpoint zoo) at every quality it offers, each frame coded as
 its own image with :func:`mcz.api.encode` and measured on the whole ``.mcz``
 file, container included.
@@ -39,7 +39,7 @@ take hours::
 
 These use the default codecs (the standard lossy and lossless set and every
 installed mcz model); the last one the 13 compression ratios of the seed paper
-(:data:`PAPER_RATIOS`).  They run one cell at a time (``-j 1``) so that the
+(:data:`mcz.bench.sweeps.PAPER_RATIOS`).  They run one cell at a time (``-j 1``) so that the
 speed ratios are not disturbed by a concurrent cell; ``-j 2`` halves the wall time
 when only rate and fidelity matter.  ``mcz bench --quick`` is a two-minute smoke run.
 """
@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -55,116 +56,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcz.baselines.contract import BaselineCodec, coding_bits
+from mcz.baselines.matching import match
+from mcz.baselines.mcz_codec import is_mcz
 from mcz.bench import report
-from mcz.bench.codecs import STANDARD_CODECS, Codec, coding_bits, get_codec
-from mcz.bench.environment import append_environment, environment
-from mcz.bench.matching import match
-from mcz.bench.mcz_adapter import (
-    _MCZ_LOCK,
-    MCZ_PREFIX,
-    MCZ_QUALITIES,
-    NoModelWarning,
-    _installed_mcz,
-    is_mcz,
-    mcz_codec,
-)
 from mcz.bench.measure import measure
 from mcz.bench.sets import BenchImage, Frames, load_frames
-from mcz.bench.sweeps import (
-    BPP_TARGETS,
-    MATCH_QUANTITIES,
-    PAPER_RATIOS,
-    PSNR_TARGETS_8BIT,
-    default_targets,
-    sweep,
-    thin,
-)
+from mcz.bench.sweeps import MATCH_QUANTITIES, default_targets, sweep
 from mcz.errors import UsageError
 
-__all__ = [
-    "BPP_TARGETS",
-    "DEFAULT_CODECS",
-    "MATCH_QUANTITIES",
-    "MCZ_PREFIX",
-    "MCZ_QUALITIES",
-    "PAPER_RATIOS",
-    "PSNR_TARGETS_8BIT",
-    "Cell",
-    "NoModelWarning",
-    "RunOptions",
-    "RunStats",
-    "append_environment",
-    "applicable",
-    "default_targets",
-    "environment",
-    "is_mcz",
-    "mcz_codec",
-    "plan_cells",
-    "resolve_codecs",
-    "run",
-    "run_cell",
-    "sweep",
-    "thin",
-]
+__all__ = ["Cell", "RunOptions", "RunStats", "applicable", "plan_cells", "run", "run_cell"]
 
-#: Codecs of a run when none are named: the standard lossy and lossless set, and every installed mcz model.
-DEFAULT_CODECS = (
-    "jpeg",
-    "j2k",
-    "htj2k",
-    "jpegls",
-    "jxl",
-    "avif",
-    "webp",
-    "j2k-lossless",
-    "jpegls-lossless",
-    "jxl-lossless",
-    "mcz",
-)
-
-
-
-def resolve_codecs(names: Sequence[str] | None = None) -> list[Codec]:
-    """Codecs by name: standard ones, ``mcz:<model>``, or ``mcz`` for every installed model.
-
-    Parameters
-    ----------
-    names : sequence of str, optional
-        Default :data:`DEFAULT_CODECS`.
-
-    Returns
-    -------
-    list of Codec
-        In the order given, each once.
-
-    Raises
-    ------
-    UsageError
-        An unknown standard codec name.
-    ModelError
-        ``mcz:<model>`` without installed weights.
-
-    Warns
-    -----
-    NoModelWarning
-        ``mcz`` was given and no model has weights.
-    """
-    out: dict[str, Codec] = {}
-    for name in names or DEFAULT_CODECS:
-        name = name.strip()
-        if name == "mcz":
-            for codec in _installed_mcz():
-                out.setdefault(codec.name, codec)
-        elif name.startswith(MCZ_PREFIX):
-            out.setdefault(name, mcz_codec(name[len(MCZ_PREFIX) :]))
-        elif name:
-            out.setdefault(name, get_codec(name))
-    if not out:
-        raise UsageError(
-            f"found no codec in {list(names or ())}; expected names from "
-            f"{', '.join(STANDARD_CODECS)}, mcz or mcz:<model>"
-        )
-    return list(out.values())
+# mcz cells run one at a time (see run_cell).
+_MCZ_LOCK = threading.Lock()
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -176,8 +80,8 @@ class RunOptions:
 
     Attributes
     ----------
-    codecs : list of Codec
-        From :func:`resolve_codecs`.
+    codecs : list of BaselineCodec
+        From :func:`mcz.baselines.resolve.resolve_codecs`.
     match : str, optional
         ``"ratio"``, ``"bpp"`` or ``"psnr"``: match targets instead of sweeping settings.
     targets : tuple of float, optional
@@ -196,7 +100,7 @@ class RunOptions:
         Relative tolerance of a match.
     """
 
-    codecs: list[Codec]
+    codecs: list[BaselineCodec]
     match: str | None = None
     targets: tuple[float, ...] | None = None
     points: int | None = None
@@ -222,7 +126,7 @@ class Cell:
     image: BenchImage
     position: int  # index into Frames.pixels
     frame: int  # frame number in the source
-    codec: Codec
+    codec: BaselineCodec
     setting: float | None = None
     target: float | None = None  # match mode: the target ...
     quantity: str | None = None  # ... of this quantity ("cr", "bpp", "psnr")
@@ -246,7 +150,7 @@ def _match_name(quantity: str | None) -> str:
     return {v: k for k, v in MATCH_QUANTITIES.items()}.get(quantity or "", str(quantity))
 
 
-def applicable(codec: Codec, bits: int) -> bool:
+def applicable(codec: BaselineCodec, bits: int) -> bool:
     """Whether ``codec`` codes ``bits``-bit frames at all (e.g. WebP: 8 bits only)."""
     return codec.bits[0] <= bits <= codec.bits[1]
 

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mcz.bench.codecs import Codec
-from mcz.bench.mcz_adapter import MCZ_QUALITIES, is_mcz
+from mcz.baselines.contract import BaselineCodec
+from mcz.baselines.mcz_codec import MCZ_QUALITIES, is_mcz
 from mcz.errors import UsageError
 
 #: Compression ratios of the seed paper's JPEG 2000 table (shared/papers/000, Table 2), lossy ones.
 PAPER_RATIOS = (1.72, 2.58, 3.45, 4.33, 6.42, 8.67, 12.78, 16.99, 25.35, 33.99, 41.88, 59.14, 81.94)
 
-#: ``--match`` names and the quantity :func:`mcz.bench.matching.match` calls them.
+#: ``--match`` names and the quantity :func:`mcz.baselines.matching.match` calls them.
 MATCH_QUANTITIES = {"ratio": "cr", "bpp": "bpp", "psnr": "psnr"}
 
 #: Default bpp targets of ``--match bpp``.
@@ -41,7 +41,7 @@ _PRECISION_CODECS = ("htj2k", "wavelet")
 _NEAR_8BIT = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
 
 
-def _raw_sweep(codec: Codec, bits: int) -> list[float]:
+def _raw_sweep(codec: BaselineCodec, bits: int) -> list[float]:
     name = codec.name
     if codec.sweep is not None:
         return list(codec.sweep(bits))
@@ -76,7 +76,7 @@ def thin(values: Sequence[float], points: int | None) -> list[float]:
     return [values[i] for i in sorted({round(k * (len(values) - 1) / (points - 1)) for k in range(points)})]
 
 
-def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | None]:
+def sweep(codec: BaselineCodec, bits: int, points: int | None = None) -> list[float | None]:
     """Default settings of ``codec`` for ``bits``-bit frames, lowest quality first.
 
     The lists span about 0.05-4 bpp on 8-bit images and the equivalent on deeper
@@ -84,14 +84,14 @@ def sweep(codec: Codec, bits: int, points: int | None = None) -> list[float | No
     every depth; PSNR targets (JPEG 2000) run every 4 dB from ``20 + s/2`` to
     ``56 + s`` dB with ``s = 20 log10((2**bits - 1) / 255)``; precision (HTJ2K,
     wavelet) runs from 1 to ``max(8, bits - 2)`` and JPEG-LS NEAR scales with
-    ``2**(bits - 8)``.  Values outside :meth:`Codec.span` are dropped.
+    ``2**(bits - 8)``.  Values outside :meth:`BaselineCodec.span` are dropped.
 
     Parameters
     ----------
-    codec : Codec
+    codec : BaselineCodec
         Any codec (a lossless one has the single point None).
     bits : int
-        Coded bit depth (:func:`~mcz.bench.codecs.coding_bits`).
+        Coded bit depth (:func:`~mcz.baselines.contract.coding_bits`).
     points : int, optional
         At most this many settings (:func:`thin`).
 
@@ -113,7 +113,7 @@ def default_targets(quantity: str, bits: int) -> tuple[float, ...]:
 
     ``ratio``: :data:`PAPER_RATIOS`; ``bpp``: :data:`BPP_TARGETS`; ``psnr``:
     :data:`PSNR_TARGETS_8BIT` for up to 8 bits, 10 dB higher for deeper data
-    (as :func:`mcz.bench.report.reference_psnr` goes from 40 to 50 dB).
+    (as :func:`mcz.bench.aggregate.reference_psnr` goes from 40 to 50 dB).
     """
     if quantity == "ratio":
         return PAPER_RATIOS

@@ -171,12 +171,13 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 
 def _options(args: argparse.Namespace) -> Any:
+    from mcz.baselines.resolve import resolve_codecs
     from mcz.bench import runner
 
     names = args.codecs.split(",") if args.codecs else (QUICK_CODECS if args.quick else None)
     quick = args.quick
     return runner.RunOptions(
-        codecs=runner.resolve_codecs(names),
+        codecs=resolve_codecs(names),
         match=args.match,
         targets=args.targets,
         points=args.points or (QUICK_POINTS if quick else None),
@@ -196,6 +197,7 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         ``OK``, or ``PARTIAL_BATCH`` when some cells failed (listed in failures.csv and summary.md).
     """
     from mcz.bench import report, runner
+    from mcz.bench.environment import append_environment, environment
 
     if getattr(args, "downstream", False):
         from mcz.cli.downstream import run_downstream
@@ -217,7 +219,7 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         file=sys.stderr,
     )
     stats = runner.run(images, out, options, progress=sys.stderr.isatty() and not quiet)
-    runner.append_environment(out, runner.environment(options, stats, images))
+    append_environment(out, environment(options, stats, images))
     if (out / report.RESULTS).exists():
         report.write_reports(out, plot=args.plot, jobs=args.jobs)
     print(

@@ -1,7 +1,7 @@
 """Decoded sets: every image coded at each target compression ratio, matched per image, cached.
 
 A *cell* is (codec, target ratio, image list).  Each image's 8-bit frame is
-coded by :func:`mcz.bench.matching.match_ratio` (bisection of the codec's one
+coded by :func:`mcz.baselines.matching.match_ratio` (bisection of the codec's one
 setting until the whole file gives the target ratio against the 8-bit raw size,
 ``rows * cols * 1`` bytes); where a codec cannot reach the target, its nearest
 end is kept and ``reached`` is false.  The decoded frames, achieved ratios, file
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcz.bench.codecs import Codec
+from mcz.baselines.contract import BaselineCodec
 from mcz.fsutil import atomic_path
 
 FIELDS = ("achieved", "nbytes", "setting", "psnr", "reached")
@@ -55,9 +55,9 @@ class Decoded:
         }
 
 
-def resolve(name: str) -> Codec:
+def resolve(name: str) -> BaselineCodec:
     """A codec by bench name (``jpeg``, ``j2k``, ``mcz:cae-compact``, ...)."""
-    from mcz.bench.runner import resolve_codecs
+    from mcz.baselines.resolve import resolve_codecs
 
     return resolve_codecs([name])[0]
 
@@ -71,9 +71,9 @@ def cell_path(cache: Path, codec: str, target: float, names: Sequence[str], sour
     return Path(cache) / "decoded" / f"{_slug(codec)}-cr{target:g}-{source}px-{key}.npz"
 
 
-def _code_one(codec: Codec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:
+def _code_one(codec: BaselineCodec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:
     from mcz import metrics
-    from mcz.bench.matching import match_ratio
+    from mcz.baselines.matching import match_ratio
     from mcz.io import from_array
 
     intensity = from_array(frame, bits_stored=8).intensity
@@ -100,7 +100,7 @@ def _save(path: Path, names: list[str], frames: list[np.ndarray], rows: list[dic
 
 
 def decoded_set(
-    codec: Codec,
+    codec: BaselineCodec,
     target: float,
     names: Sequence[str],
     frames: np.ndarray,
@@ -140,7 +140,7 @@ def decoded_set(
     )
 
 
-def memoised(codec: Codec) -> Codec:
+def memoised(codec: BaselineCodec) -> BaselineCodec:
     """``codec`` whose encoder remembers ``(frame, bits, setting) -> bytes``.
 
     Matching several target ratios of one image re-probes the same settings

@@ -11,8 +11,9 @@ classifier trained on originals (protocol a), ``down`` resizes by
 the reconstruction through the usual uniform-noise stand-in of the latent
 quantiser, at latent bits drawn from the model's quality range.  The result is
 an in-memory engine codec with the same architecture and id but its own weight
-hash, put behind the bench :class:`~mcz.bench.codecs.Codec` contract as
-``mcz:<id>+task`` and matched per image to the same ratios as the others.
+hash, put behind the :class:`~mcz.baselines.contract.BaselineCodec` contract
+(:func:`mcz.baselines.mcz_codec.weights_codec`) as ``mcz:<id>+task`` and matched per
+image to the same ratios as the others.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mcz.bench.codecs import Codec, Settings
+from mcz.baselines.contract import BaselineCodec
+from mcz.baselines.mcz_codec import MCZ_PREFIX, weights_codec
 from mcz.downstream import classifiers
 from mcz.fsutil import atomic_write_bytes
 
@@ -108,46 +110,19 @@ def finetune(
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def bench_codec(base_id: str, state: dict) -> Codec:
-    """The fine-tuned weights behind the bench contract (``mcz:<id>+task``), coded by the mcz engine."""
-    import torch
-
-    from mcz.codec import engine, zoo
-    from mcz.io import from_array
-
-    spec = zoo.find_checkpoint(base_id).spec
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    sha = hashlib.sha256(buf.getvalue()).hexdigest()
-    inner = engine.codec_from_state(spec, state, sha)
-
-    def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
-        return engine.encode_image(
-            from_array(frame, bits_stored=bits, signed=False), inner, quality=int(quality)
-        )
-
-    def decode(data: bytes, _bits: int | None) -> np.ndarray:
-        out = np.asarray(engine.decode_bytes(data, codec=inner))
-        return out[0] if out.ndim == 3 else out  # one frame
-
-    lo, hi = spec.quality_range
-    return Codec(
-        name=name_of("mcz:" + base_id),
-        library="mcz engine (in-memory fine-tuned weights)",
-        settings=Settings(lo, hi, spec.quantiser_bits, "mcz quality: latent quantisation bits", integer=True),
-        lossless=False,
-        encoder=encode,
-        decoder=decode,
-        version_of=lambda: f"weights sha256 {sha[:12]}",
-        bits=(1, 16),
-        threads=engine.CODEC_THREADS,
+def task_codec(base_id: str, state: dict) -> BaselineCodec:
+    """The fine-tuned weights as ``mcz:<id>+task`` (:func:`mcz.baselines.mcz_codec.weights_codec`)."""
+    return weights_codec(
+        base_id,
+        state,
+        name=name_of(MCZ_PREFIX + base_id),
         notes=f"{base_id} fine-tuned with a classifier feature-preservation loss; whole .mcz file",
     )
 
 
 def task_aware_codec(
     base_id: str, classifier, train_frames: np.ndarray, config, log: Callable[[str], None] | None = None
-) -> Codec:
+) -> BaselineCodec:
     """Fine-tune (or load the cached fine-tune of) ``base_id`` and wrap it as a bench codec."""
     import torch
 
@@ -184,4 +159,4 @@ def task_aware_codec(
         buf = io.BytesIO()
         torch.save(state, buf)
         atomic_write_bytes(path, buf.getvalue(), overwrite=True)
-    return bench_codec(base_id, state)
+    return task_codec(base_id, state)

@@ -36,7 +36,8 @@ class Scores:
 
 def evaluate(codec: engine.Codec, images: Iterable[MedicalImage], quality: int | None = None) -> Scores:
     """Encode, decode and score every image with ``codec`` and with JPEG 2000 at the same size."""
-    from mcz.bench.codecs import JPEG2000, code_at_size
+    from mcz.baselines.matching import code_at_size
+    from mcz.baselines.standard import JPEG2000
 
     rows = []
     for image in images:

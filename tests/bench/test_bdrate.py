@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from mcz.baselines.matching import match_psnr
+from mcz.baselines.standard import get_codec
 from mcz.bench.bdrate import bd_rate, cr_band_to_bpp
-from mcz.bench.codecs import get_codec
-from mcz.bench.matching import match_psnr
 from mcz.errors import UsageError
 
 METHODS = ("pchip", "cubic")

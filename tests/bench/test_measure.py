@@ -9,16 +9,17 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from mcz import metrics
-from mcz.bench.codecs import Codec, Settings, get_codec
+from mcz.baselines.contract import BaselineCodec, Settings
+from mcz.baselines.standard import get_codec
 from mcz.bench.measure import MS_SSIM_MIN_SIDE, entropy, measure, ms_ssim
 from mcz.errors import FormatError
 
 pytest.importorskip("imagecodecs")
 
 
-def _shifting_codec(delta: int, lossless: bool = False) -> Codec:
+def _shifting_codec(delta: int, lossless: bool = False) -> BaselineCodec:
     """Stores raw pixels; decodes them ``delta`` levels higher: a known error."""
-    return Codec(
+    return BaselineCodec(
         name="shift", library="numpy", settings=Settings(0, 1, 0, "unused"), lossless=lossless,
         encoder=lambda frame, bits, s: frame.astype("<u2").tobytes() + np.array(frame.shape, "<u4").tobytes(),
         decoder=lambda data, bits: _unshift(data) + delta, version_of=lambda: "test 1",

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from mcz.bench import report
+from mcz.bench import aggregate, points, report, summary
 from mcz.bench.plots import mean_curves
 from mcz.errors import OutputError
 
@@ -104,7 +104,7 @@ def test_frames_pool_into_one_image_point_and_incomplete_points_are_dropped():
         _row("vol", "j2k", "40", 3.0, 30.0, frame=1),
         _row("vol", "avif", "50", 1.0, 40.0, frame=0),
     ]  # avif lacks frame 1
-    (point,) = report.image_points(rows)
+    (point,) = points.image_points(rows)
     mse = (R8**2 / 1e4 + R8**2 / 1e3) / 2
     assert point.codec == "j2k" and point.frames == 2 and point.bpp == pytest.approx(2.0)
     assert point.psnr == pytest.approx(10 * math.log10(R8**2 / mse)) and point.cr == pytest.approx(4.0)
@@ -118,7 +118,7 @@ def test_pareto_front_keeps_points_that_rise_in_rate_and_psnr():
         _row("a", "c", "4", 3.0, 36.0),
         _row("a", "png", "lossless", 5.0, math.inf, lossless=True),
     ]
-    rates, psnrs = report.pareto(report.image_points(rows))
+    rates, psnrs = points.pareto(points.image_points(rows))
     assert rates.tolist() == [1.0, 3.0] and psnrs.tolist() == [30.0, 36.0]
 
 
@@ -127,8 +127,8 @@ def test_bd_rate_per_image_then_mean_finds_a_uniform_rate_saving():
     for image in ("a", "b"):
         rows += _curve(image, "j2k", 1.0) + _curve(image, "avif", 0.9) + _curve(image, "x", 0.8)
     rows += [_row("a", "weak", str(i), 0.1 * (i + 1), 10.0 + i) for i in range(3)]  # no common PSNR range
-    bd = report.bd_rates(report.image_points(rows))
-    means = report.mean_bd_rates(bd)
+    bd = aggregate.bd_rates(points.image_points(rows))
+    means = aggregate.mean_bd_rates(bd)
     assert means[("s", "x", "j2k", "full")].value == pytest.approx(-20.0, abs=1e-6)
     assert means[("s", "x", "j2k", "full")].defined == 2
     assert means[("s", "x", "avif", "full")].value == pytest.approx(-100 / 9, abs=1e-6)
@@ -139,14 +139,14 @@ def test_bd_rate_per_image_then_mean_finds_a_uniform_rate_saving():
 
 
 def test_bpp_at_the_reference_psnr_is_interpolated_never_extrapolated():
-    assert report.reference_psnr(8) == 40 and report.reference_psnr(12) == 50
-    assert report.reference_psnr(16) == pytest.approx(74.1, abs=0.05)
+    assert aggregate.reference_psnr(8) == 40 and aggregate.reference_psnr(12) == 50
+    assert aggregate.reference_psnr(16) == pytest.approx(74.1, abs=0.05)
     rows = (
         _curve("a", "j2k", 1.0)
         + _curve("b", "j2k", 2.0)
         + [_row("c", "j2k", "1", 1.0, 35.0), _row("c", "j2k", "2", 2.0, 38.0)]
     )
-    rates = report.rates_at_reference(report.image_points(rows))
+    rates = aggregate.rates_at_reference(points.image_points(rows))
     mean = rates[("s", 8, "j2k")]
     # 40 dB lies between 35 dB (0.5 bpp) and 40 dB (1 bpp) on image a: 1.0; b: 2.0; c never reaches 40 dB
     assert mean.value == pytest.approx(1.5) and (mean.defined, mean.total) == (2, 3)
@@ -165,7 +165,7 @@ def test_summary_has_every_section_and_counts(tmp_path):
             "message": "boom",
         }
     ]
-    text = report.summary_markdown(rows, failures, jobs=2)
+    text = summary.summary_markdown(rows, failures, jobs=2)
     for heading in (
         "## BD-rate (PSNR)",
         "## bpp at a reference PSNR",
@@ -187,6 +187,6 @@ def test_failures_later_coded_are_no_longer_open():
 
 def test_plot_curves_average_each_operating_point_over_images():
     rows = _curve("a", "j2k", 1.0) + _curve("b", "j2k", 3.0)
-    curves = mean_curves(report.image_points(rows), "psnr")
+    curves = mean_curves(points.image_points(rows), "psnr")
     assert [c[2] for c in curves["j2k"]] == [2, 2, 2, 2]
     assert curves["j2k"][0][:2] == pytest.approx((0.5, 30.0))

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcz.bench import report, runner
-from mcz.bench.codecs import STANDARD_CODECS, get_codec
+from mcz.baselines.resolve import resolve_codecs
+from mcz.baselines.standard import STANDARD_CODECS, get_codec
+from mcz.bench import report, runner, sweeps
 from mcz.bench.sets import BenchImage, centre_crop, select_frames
 from mcz.errors import ExitCode, OutputError
 from mcz.io import MedicalImage
@@ -42,7 +43,7 @@ def tiny():
 
 
 def _options(**kw) -> runner.RunOptions:
-    defaults = dict(codecs=runner.resolve_codecs(["j2k", "png", "mcz:cae-compact"]), points=3, repeats=1)
+    defaults = dict(codecs=resolve_codecs(["j2k", "png", "mcz:cae-compact"]), points=3, repeats=1)
     return runner.RunOptions(**{**defaults, **kw})
 
 
@@ -74,10 +75,10 @@ def test_run_writes_one_row_per_cell_and_reports(seeded_zoo, tiny, tmp_path):
 
 def test_mcz_rows_measure_the_whole_mcz_file(seeded_zoo, tiny, tmp_path):
     import mcz
-    from mcz.bench.codecs import to_unsigned
+    from mcz.baselines.contract import to_unsigned
     from mcz.io import from_array
 
-    runner.run(tiny[:1], tmp_path, _options(codecs=runner.resolve_codecs(["mcz:cae-compact"]), points=1))
+    runner.run(tiny[:1], tmp_path, _options(codecs=resolve_codecs(["mcz:cae-compact"]), points=1))
     (row,) = report.read_results(tmp_path / report.RESULTS)
     pixels = tiny[0].load().pixels[0]
     unsigned, _ = to_unsigned(pixels, tiny[0].load().intensity)
@@ -91,7 +92,7 @@ def test_mcz_rows_measure_the_whole_mcz_file(seeded_zoo, tiny, tmp_path):
 
 
 def test_resume_codes_only_the_missing_cells(seeded_zoo, tiny, tmp_path, monkeypatch):
-    options = _options(codecs=runner.resolve_codecs(["j2k", "png"]))
+    options = _options(codecs=resolve_codecs(["j2k", "png"]))
     first = runner.run(tiny, tmp_path, options)
     results = tmp_path / report.RESULTS
     lines = results.read_text().splitlines(keepends=True)
@@ -149,15 +150,15 @@ def test_default_sweeps_lie_in_range_and_rise(bits):
     for codec in STANDARD_CODECS.values():
         if not runner.applicable(codec, bits):
             continue
-        settings = runner.sweep(codec, bits)
+        settings = sweeps.sweep(codec, bits)
         if codec.lossless:
             assert settings == [None]
             continue
         low, high = codec.span(bits)
         assert len(settings) >= 5 and settings == sorted(settings), codec.name
         assert all(low <= s <= high for s in settings), codec.name
-        assert len(runner.sweep(codec, bits, points=4)) == 4
-        assert runner.sweep(codec, bits, points=4)[::3] == [settings[0], settings[-1]]
+        assert len(sweeps.sweep(codec, bits, points=4)) == 4
+        assert sweeps.sweep(codec, bits, points=4)[::3] == [settings[0], settings[-1]]
 
 
 def test_frames_are_evenly_spaced_and_deterministic():
@@ -170,7 +171,7 @@ def test_frames_are_evenly_spaced_and_deterministic():
 
 def test_paper_ratios_are_the_13_lossy_ratios_of_table_2():
     assert (
-        len(runner.PAPER_RATIOS) == 13 and runner.PAPER_RATIOS[0] == 1.72 and runner.PAPER_RATIOS[-1] == 81.94
+        len(sweeps.PAPER_RATIOS) == 13 and sweeps.PAPER_RATIOS[0] == 1.72 and sweeps.PAPER_RATIOS[-1] == 81.94
     )
 
 
@@ -244,9 +245,9 @@ def test_cli_runs_a_folder_resumes_and_refuses_foreign_folders(tmp_path, capsys)
 def test_a_wavelet_model_sweeps_from_low_rate_to_about_one_stored_level(bits):
     """Its quality is a step relative to R, so the sweep must reach 4 * bits (not stop at 8)."""
     pytest.importorskip("compressai")
-    from mcz.bench.mcz_adapter import mcz_codec
+    from mcz.baselines.mcz_codec import mcz_codec
 
     codec = mcz_codec("wavelet-ctx")
-    settings = runner.sweep(codec, bits)
+    settings = sweeps.sweep(codec, bits)
     assert settings[0] == 10 and settings[-1] <= 4 * bits and settings[-1] > 4 * bits - 5
     assert 10 <= len(settings) <= 16 and settings == sorted(settings)

@@ -100,7 +100,7 @@ def test_task_aware_mcz_codec(tmp_path):
     frames = np.stack([_loader(f"t{i}")[:32, :32] for i in range(2)])
     frozen = classifiers.build("smallcnn", 16).eval()
     state = taskaware.finetune("cae-compact", frozen, frames, steps=2, weight=0.02, resolution=16)
-    codec = taskaware.bench_codec("cae-compact", state)
+    codec = taskaware.task_codec("cae-compact", state)
     assert codec.name == "mcz:cae-compact+task"
     base = compress.resolve("mcz:cae-compact")
     for c in (base, codec):

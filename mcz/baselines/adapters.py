@@ -1,16 +1,16 @@
 """imagecodecs adapters: one encode/decode pair per standard codec.
 
 Every function here takes a 2-D unsigned frame already validated by
-:class:`mcz.bench.codecs.Codec` (``uint8`` for up to 8 bits, ``uint16`` for 9-16
+:class:`mcz.baselines.contract.BaselineCodec` (``uint8`` for up to 8 bits, ``uint16`` for 9-16
 bits, values in ``0 .. 2**bits - 1``) and the stored bit depth, and returns the
 *whole* codestream, so the rate is measured on exactly what would be stored.
-Decoders return the library's array; the :class:`~mcz.bench.codecs.Codec`
+Decoders return the library's array; the :class:`~mcz.baselines.contract.BaselineCodec`
 wrapper clips it to the stored domain and casts it to the container dtype.
 
 Each adapter pins the settings that change the result (speed / effort, threads,
 bit depth) because the libraries' defaults differ and several defaults silently
 ruin a comparison (``shared/BASELINES.md``).  What this imagecodecs build does,
-checked in ``tests/bench/test_pitfalls.py`` (imagecodecs 2026.1):
+checked in ``tests/baselines/test_pitfalls.py`` (imagecodecs 2026.1):
 
 * JPEG (libjpeg-turbo) codes 8- and 12-bit samples lossy, 2-16 bits lossless
   (SOF3); 10- and 16-bit lossy precision are refused by the library.
@@ -38,10 +38,8 @@ import math
 
 import numpy as np
 
+from mcz.baselines.contract import THREADS
 from mcz.errors import UnsupportedError, require
-
-#: Threads every adapter asks for: speed figures are single-threaded (DESIGN.md 6).
-THREADS = 1
 
 #: libjpeg-turbo's lossless predictor: DICOM "JPEG Lossless, SV1" (1.2.840.10008.1.2.4.70).
 JPEG_LOSSLESS_PREDICTOR = 1
@@ -57,11 +55,6 @@ PNG_LEVEL = 6
 
 def _ic():
     return require("imagecodecs", "bench")
-
-
-def container_dtype(bits: int) -> np.dtype:
-    """The unsigned container of a ``bits``-bit sample: uint8 up to 8 bits, else uint16."""
-    return np.dtype(np.uint8) if bits <= 8 else np.dtype(np.uint16)
 
 
 def library_version(name: str) -> str:

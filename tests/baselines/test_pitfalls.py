@@ -1,7 +1,7 @@
 """What this imagecodecs build does, called directly: the facts the adapters rely on.
 
 If an imagecodecs release changes one of these, the matching adapter in
-``mcz/bench/adapters.py`` has to change with it; these tests say which.
+``mcz/baselines/adapters.py`` has to change with it; these tests say which.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def _read_header(data: bytes) -> tuple[str, tuple, int]:
 
 
 def wavelet_decode(data: bytes, _bits: int | None) -> np.ndarray:
-    """Decode to float pixels (the Codec wrapper rounds and clips them)."""
+    """Decode to float pixels (the BaselineCodec wrapper rounds and clips them)."""
     pywt, brotli = _pywt(), require("brotli", "bench")
     wavelet, (levels, _, width, rows, cols, step), start = _read_header(data)
     template = pywt.wavedec2(np.zeros((rows, cols)), wavelet, mode=MODE, level=levels)

@@ -1,18 +1,23 @@
-"""mcz itself as a benchmark codec: each installed model behind the :class:`~mcz.bench.codecs.Codec` contract.
+"""mcz itself as a codec of the comparison, behind the
+:class:`~mcz.baselines.contract.BaselineCodec` contract.
 
-Each frame is coded as its own image with :func:`mcz.api.encode` and measured on
-the whole ``.mcz`` file, container included.
+Each installed model is one codec (:func:`mcz_codec`, named ``mcz:<model>``): each
+frame is coded as its own image with :func:`mcz.api.encode` and measured on the
+whole ``.mcz`` file, container included.  In-memory weights of an installed
+model's architecture, such as the downstream study's task-aware fine-tune, are
+one too (:func:`weights_codec`), coded by the engine directly.
 """
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import io
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-from mcz.bench.codecs import Codec, Settings
+from mcz.baselines.contract import BaselineCodec, Settings
 
 MCZ_PREFIX = "mcz:"
 #: Qualities (latent bits) of the cae family swept by default, inside each model's own range.
@@ -25,8 +30,8 @@ class NoModelWarning(UserWarning):
     """``mcz`` was asked for, but no mcz model has installed weights."""
 
 
-def mcz_codec(model_id: str) -> Codec:
-    """An installed mcz model behind the benchmark's :class:`~mcz.bench.codecs.Codec` contract.
+def mcz_codec(model_id: str) -> BaselineCodec:
+    """An installed mcz model behind the benchmark's :class:`~mcz.baselines.contract.BaselineCodec` contract.
 
     The frame (unsigned, ``bits`` stored) is coded as one image by
     :func:`mcz.api.encode` without metadata, as standard codestreams carry none;
@@ -42,7 +47,7 @@ def mcz_codec(model_id: str) -> Codec:
 
     Returns
     -------
-    Codec
+    BaselineCodec
         Named ``"mcz:<model_id>"``; setting = quality (latent bits), integer.
 
     Raises
@@ -59,7 +64,7 @@ def mcz_codec(model_id: str) -> Codec:
     meaning = ("quantiser step 2^(-q/4) of R" if spec.wavelet else
                "rate level (gain units)" if spec.learned_entropy else "latent quantisation bits")
     settings = Settings(lo, hi, spec.quantiser_bits, f"mcz quality: {meaning} ({spec.family})", integer=True)
-    return Codec(
+    return BaselineCodec(
         name=MCZ_PREFIX + model_id,
         library="mcz (mcz.api.encode / mcz.api.decode)",
         settings=settings,
@@ -85,6 +90,66 @@ def wavelet_sweep(bits: int) -> list[float]:
     high = 4 * bits
     stride = max(1, round((high - WAVELET_LOWEST) / 13))
     return [float(q) for q in range(WAVELET_LOWEST, high + 1, stride)]
+
+
+def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> BaselineCodec:
+    """In-memory weights of an installed model's architecture (a fine-tune) behind the contract.
+
+    Coded by the mcz engine itself (:func:`mcz.codec.engine.encode_image` /
+    :func:`~mcz.codec.engine.decode_bytes` with the in-memory codec), not through the
+    zoo, so the weights need not be installed; the rate is the whole ``.mcz`` file.
+
+    Parameters
+    ----------
+    base_id : str
+        The installed model whose architecture (spec) the weights fit.
+    state : dict
+        Its state dict, e.g. from a fine-tune.
+    name : str
+        Name in the comparison (``"mcz:<id>+task"``); it should start with
+        :data:`MCZ_PREFIX` so that :func:`is_mcz` sees it.
+    notes : str
+        What the weights are, stated beside their numbers.
+
+    Returns
+    -------
+    BaselineCodec
+        Setting = quality (latent quantisation bits, the cae family), integer;
+        version = the weights' sha256 (of their ``torch.save`` bytes).
+    """
+    import torch
+
+    from mcz.codec import engine, zoo
+    from mcz.io import from_array
+
+    spec = zoo.find_checkpoint(base_id).spec
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    sha = hashlib.sha256(buf.getvalue()).hexdigest()
+    inner = engine.codec_from_state(spec, state, sha)
+
+    def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
+        return engine.encode_image(
+            from_array(frame, bits_stored=bits, signed=False), inner, quality=int(quality)
+        )
+
+    def decode(data: bytes, _bits: int | None) -> np.ndarray:
+        out = np.asarray(engine.decode_bytes(data, codec=inner))
+        return out[0] if out.ndim == 3 else out  # one frame
+
+    lo, hi = spec.quality_range
+    return BaselineCodec(
+        name=name,
+        library="mcz engine (in-memory fine-tuned weights)",
+        settings=Settings(lo, hi, spec.quantiser_bits, "mcz quality: latent quantisation bits", integer=True),
+        lossless=False,
+        encoder=encode,
+        decoder=decode,
+        version_of=lambda: f"weights sha256 {sha[:12]}",
+        bits=(1, 16),
+        threads=engine.CODEC_THREADS,
+        notes=notes,
+    )
 
 
 def _widths(spec) -> str:
@@ -121,12 +186,13 @@ def _mcz_version(sha256: str) -> str:
     return f"mcz {__version__}; weights sha256 {sha256[:12]}; torch {torch.__version__}"
 
 
-def is_mcz(codec: Codec) -> bool:
+def is_mcz(codec: BaselineCodec) -> bool:
     """Whether ``codec`` is an mcz model (:func:`mcz_codec`)."""
     return codec.name.startswith(MCZ_PREFIX)
 
 
-def _installed_mcz() -> list[Codec]:
+def installed_mcz_codecs() -> list[BaselineCodec]:
+    """:func:`mcz_codec` of every model with installed weights, by id; warns when there is none."""
     from mcz.codec import zoo
 
     ids = sorted(zoo.available_ids())
@@ -138,5 +204,3 @@ def _installed_mcz() -> list[Codec]:
         )
     return [mcz_codec(i) for i in ids]
 
-
-_MCZ_LOCK = threading.Lock()

@@ -1,4 +1,4 @@
-"""Find the setting at which a codec reaches a target CR, bpp or PSNR on a frame.
+"""Find the setting at which a codec reaches a target CR, bpp, PSNR or byte budget on a frame.
 
 Bisection over the codec's setting, assuming the quantity is monotone in it
 (larger setting = more bytes and higher PSNR: true of every standard codec up to
@@ -10,6 +10,9 @@ about what was reached.  Definitions (DESIGN.md section 6):
   the *stored* bit depth (1 byte up to 8 bits, 2 bytes up to 16), never float32;
 * ``"bpp"``: :func:`mcz.metrics.bpp` of the whole codestream;
 * ``"psnr"``: :func:`mcz.metrics.psnr` with ``R = intensity.data_range``.
+
+:func:`match_size` and :func:`code_at_size` instead find the largest codestream
+within a byte budget (mcz's own file size, for a side-by-side at equal size).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from typing import Literal
 import numpy as np
 
 from mcz import metrics
-from mcz.bench.codecs import Codec, coding_bits, from_unsigned, to_unsigned
+from mcz.baselines.contract import BaselineCodec, coding_bits, from_unsigned, to_unsigned
 from mcz.errors import UsageError
 from mcz.intensity import Intensity
+from mcz.io import MedicalImage
 
 Quantity = Literal["cr", "bpp", "psnr"]
 QUANTITIES = ("cr", "bpp", "psnr")
@@ -66,7 +70,7 @@ class Match:
 class _Probe:
     """Encodes (and decodes when needed) at a setting; remembers every result."""
 
-    def __init__(self, codec: Codec, frame: np.ndarray, intensity: Intensity, quantity: str):
+    def __init__(self, codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, quantity: str):
         self.codec, self.intensity, self.quantity = codec, intensity, quantity
         self.original = np.asarray(frame)
         self.unsigned, self.offset = to_unsigned(frame, intensity)
@@ -111,17 +115,17 @@ def _bisect(probe: Callable[[float], float], lo: float, hi: float, target: float
             hi = mid
 
 
-def match(codec: Codec, frame: np.ndarray, intensity: Intensity, quantity: Quantity, target: float, *,
+def match(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, quantity: Quantity, target: float, *,
           tolerance: float = 0.01, iterations: int = 30) -> Match:
     """Code ``frame`` at the setting that gives ``target`` of ``quantity``.
 
     Parameters
     ----------
-    codec : Codec
+    codec : BaselineCodec
         A lossy codec (lossless ones have a single operating point).
     frame : numpy.ndarray
         2-D stored values inside ``[intensity.low, intensity.high]`` (signed
-        allowed; they are shifted with :func:`~mcz.bench.codecs.to_unsigned`).
+        allowed; they are shifted with :func:`~mcz.baselines.contract.to_unsigned`).
     intensity : Intensity
         The image's value domain: storage width for CR, ``R`` for PSNR.
     quantity : {"cr", "bpp", "psnr"}
@@ -160,16 +164,59 @@ def _best(probe: _Probe, quantity: str, target: float, tolerance: float) -> Matc
                  trace=tuple((s, v) for s, (v, _) in probe.seen.items()))
 
 
-def match_ratio(codec: Codec, frame: np.ndarray, intensity: Intensity, ratio: float, **kwargs) -> Match:
+def match_ratio(
+    codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, ratio: float, **kwargs
+) -> Match:
     """:func:`match` of a compression ratio (e.g. ``10.0`` for 10:1)."""
     return match(codec, frame, intensity, "cr", ratio, **kwargs)
 
 
-def match_bpp(codec: Codec, frame: np.ndarray, intensity: Intensity, bpp: float, **kwargs) -> Match:
+def match_bpp(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, bpp: float, **kwargs) -> Match:
     """:func:`match` of bits per pixel of the whole codestream."""
     return match(codec, frame, intensity, "bpp", bpp, **kwargs)
 
 
-def match_psnr(codec: Codec, frame: np.ndarray, intensity: Intensity, psnr: float, **kwargs) -> Match:
+def match_psnr(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, psnr: float, **kwargs) -> Match:
     """:func:`match` of PSNR in dB with ``R = intensity.data_range``."""
     return match(codec, frame, intensity, "psnr", psnr, **kwargs)
+
+
+def match_size(
+    codec: BaselineCodec, frame: np.ndarray, bits: int, target_bytes: int, iterations: int = 18
+) -> bytes:
+    """The largest codestream not above ``target_bytes`` (bisection over the setting).
+
+    Falls back to the smallest codestream the codec can make when even that is
+    larger than the target. See :func:`match` for ratio, bpp and PSNR
+    targets with a report of what was reached.
+    """
+    lo, hi = codec.span(bits)
+    best = codec.encode(frame, bits, lo)
+    if len(best) > target_bytes:
+        return best
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        data = codec.encode(frame, bits, mid)
+        if len(data) <= target_bytes:
+            best, lo = data, mid
+        else:
+            hi = mid
+    return best
+
+
+def code_at_size(codec: BaselineCodec, image: MedicalImage, target_bytes: int) -> tuple[np.ndarray, int]:
+    """Code every frame of ``image`` within an equal share of ``target_bytes``.
+
+    Returns the decoded stored values (same shape and dtype as ``image.pixels``)
+    and the total codestream bytes, which never exceed the budget unless even the
+    codec's smallest codestream does.
+    """
+    bits = coding_bits(image.intensity)
+    per_frame = target_bytes // image.frames
+    frames, total = [], 0
+    for frame in image.pixels:
+        unsigned, offset = to_unsigned(frame, image.intensity)
+        data = match_size(codec, unsigned, bits, per_frame)
+        frames.append(from_unsigned(codec.decode(data, bits), offset, image.intensity))
+        total += len(data)
+    return np.stack(frames), total

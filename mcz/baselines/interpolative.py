@@ -42,7 +42,7 @@ def downsize(frame: np.ndarray, bits: int) -> np.ndarray:
 
 
 def upsize(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bicubic interpolation back to ``shape`` (float; the Codec wrapper rounds and clips)."""
+    """Bicubic interpolation back to ``shape`` (float; the BaselineCodec wrapper rounds and clips)."""
     transform = require("skimage.transform", "bench")
     big = transform.resize(np.asarray(small, np.float64), shape, order=UP_ORDER, anti_aliasing=False,
                            preserve_range=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mcz import metrics
-from mcz.bench.codecs import get_codec
-from mcz.bench.matching import match, match_bpp, match_psnr, match_ratio
+from mcz.baselines.standard import get_codec
+from mcz.baselines.matching import match, match_bpp, match_psnr, match_ratio
 from mcz.errors import UsageError
 
 pytest.importorskip("imagecodecs")

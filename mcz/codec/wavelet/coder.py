@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mcz.codec import rans
+from mcz.codec import native, rans
 from mcz.codec.wavelet import context, lifting
 from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
@@ -247,7 +247,7 @@ def _shapes(rows: int, cols: int, levels: int) -> list:
 def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
                 frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
     """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols."""
-    from compressai.ans import BufferedRansEncoder
+    BufferedRansEncoder = native.extension("ans").BufferedRansEncoder
 
     levels = lifting.levels_for(*unit.shape, t.max_levels)
     step = step_size(quality, range_per_unit)
@@ -281,7 +281,7 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
 def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
                 range_per_unit: float) -> tuple[np.ndarray, list]:
     """Reconstruct one tile from its chunk; returns the unit-window pixels and the symbols."""
-    from compressai.ans import RansDecoder
+    RansDecoder = native.extension("ans").RansDecoder
 
     if len(chunk.side) != _SIDE.size or chunk.params:
         raise FormatError(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from mcz.codec import native
 from mcz.codec.wavelet import coder, context, tables
 from mcz.codec.wavelet.frames import UnitFrame
 from mcz.codec.wavelet.model import WaveletModel
@@ -139,7 +140,7 @@ def fit_tables(model: WaveletModel, data: dict, rho: float, prior: float = 64.0)
     ones); counting what it emits captures that exactly.  Magnitudes are pooled over
     sign (the law stays symmetric) and the escape keeps a tail mass.
     """
-    from compressai._CXX import pmf_to_quantized_cdf
+    pmf_to_quantized_cdf = native.extension("_CXX").pmf_to_quantized_cdf
 
     index, q, _ = _indexed(model, data)
     scales = model.scales.numpy()

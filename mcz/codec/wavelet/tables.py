@@ -55,7 +55,9 @@ def build_cdfs(scales: np.ndarray, rho: float, width_factor: float = 12.0) -> tu
     bits : float32 array (scales, max_length - 1)
         Code length in bits of each symbol (for the encoder's rate-distortion choice).
     """
-    from compressai._CXX import pmf_to_quantized_cdf
+    from mcz.codec import native
+
+    pmf_to_quantized_cdf = native.extension("_CXX").pmf_to_quantized_cdf
 
     rows, lengths, offsets = [], [], []
     for scale in scales:

@@ -165,7 +165,8 @@ def _wavelet_base(x: np.ndarray, f: int, low: int, high: int, intensity: Intensi
     window = _window(low, high, intensity)
     scale = engine._range_per_unit(intensity.bits_stored, window)
     unit = np.ascontiguousarray(to_unit(x, window), np.float32)
-    tile, recon, _ = coder.encode_tile(engine._wavelet_tables(codec), unit, BASE_QUALITY, scale, f, 0)
+    # block=False: this format keeps the base tile's side bytes only, never tile parameters
+    tile, recon, _ = coder.encode_tile(engine._wavelet_tables(codec), unit, BASE_QUALITY, scale, f, 0, block=False)
     return tile, _base_pixels(recon, window)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcz.codec import native, rans
-from mcz.codec.wavelet import context, lifting
+from mcz.codec.wavelet import context, dctcoder, lifting
 from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
 from mcz.errors import FormatError
@@ -59,13 +59,13 @@ class Pass:
 Coder = Callable[[Pass], np.ndarray]
 
 
-def _split(values: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def split(values: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     half = (np.int64(1) << shift) >> 1
     hi = (values + half) >> shift
     return hi, values + half - (hi << shift)
 
 
-def _join(hi: np.ndarray, lo: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def join(hi: np.ndarray, lo: np.ndarray, shift: np.ndarray) -> np.ndarray:
     half = (np.int64(1) << shift) >> 1
     return (hi << shift) + lo - half
 
@@ -169,7 +169,7 @@ def _band_list(bands: list) -> list[np.ndarray]:
     return [bands[0]] + [b for triple in bands[1:] for b in triple]
 
 
-def _dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, detail: bool) -> np.ndarray:
+def dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, detail: bool) -> np.ndarray:
     value = q.astype(np.float64)
     if detail:
         mag = np.abs(q)
@@ -181,16 +181,16 @@ def _dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, 
 
 def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float) -> np.ndarray:
     """Dequantise the symbol bands and run the inverse transform."""
-    bands = [_dequantise(t, q[0], *maps[0], detail=False) * step / math.sqrt(gains[0])]
+    bands = [dequantise(t, q[0], *maps[0], detail=False) * step / math.sqrt(gains[0])]
     for depth in range(1, len(q)):
         bands.append(tuple(
-            _dequantise(t, q[depth][o], *maps[depth][o], detail=True) * step / math.sqrt(gains[depth][o])
+            dequantise(t, q[depth][o], *maps[depth][o], detail=True) * step / math.sqrt(gains[depth][o])
             for o in range(3)
         ))
     return lifting.inverse(bands)
 
 
-def _choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """Rate-distortion choice among the nearest level, one lower and zero (in steps)."""
     a, sign = np.abs(u), np.where(u < 0, -1, 1)
     near = np.floor(a + 0.5).astype(np.int64)
@@ -245,9 +245,35 @@ def _shapes(rows: int, cols: int, levels: int) -> list:
 
 
 def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
-                frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
-    """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols."""
-    BufferedRansEncoder = native.extension("ans").BufferedRansEncoder
+                frame: int, index: int, block: bool = True) -> tuple[Tile, np.ndarray, list]:
+    """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols.
+
+    The tile is coded with the wavelet and, if ``block`` and it is large enough, with the 8 x 8
+    block DCT (:mod:`mcz.codec.wavelet.dctcoder`); the one with the lower squared error + kappa *
+    bits (in quantiser steps, the measure of the quantiser itself) is kept. ``block=False`` is for
+    callers that store the tile's side information without its parameters (the near-lossless base).
+    """
+    step = step_size(quality, range_per_unit)
+    best = _encode_wavelet(t, unit, quality, range_per_unit, frame, index)
+    if block and dctcoder.worth_trying(unit.shape):
+        block = dctcoder.encode(t, unit, step, frame, index)
+        if _cost(t, block, unit, step) < _cost(t, best, unit, step):
+            best = block
+    chunk, recon, symbols = best
+    return chunk, recon.astype(np.float32), symbols
+
+
+def _cost(t: Tables, coded: tuple[Tile, np.ndarray, list], unit: np.ndarray, step: float) -> float:
+    """Squared error in steps squared plus kappa times the tile's bits (payload, side, parameters)."""
+    chunk, recon, _ = coded
+    error = float(np.sum((np.asarray(recon, np.float64) - unit) ** 2)) / step**2
+    return error + t.kappa * 8 * (len(chunk.payload) + len(chunk.side) + 8 * len(chunk.params))
+
+
+def _encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
+                    frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
+    """The wavelet mode of :func:`encode_tile` (reconstruction in float64)."""
+    BufferedRansEncoder = native.extension("ans").BufferedRansEncoder  # noqa: N806 - a class
 
     levels = lifting.levels_for(*unit.shape, t.max_levels)
     step = step_size(quality, range_per_unit)
@@ -258,8 +284,8 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
 
     def code(p: Pass) -> np.ndarray:
         values = flat_u[p.band][p.mask]
-        q = np.rint(values).astype(np.int64) if p.band == 0 else _choose(t, values, p.index, p.shift)
-        hi, lo = _split(q - p.mean, p.shift)
+        q = np.rint(values).astype(np.int64) if p.band == 0 else choose(t, values, p.index, p.shift)
+        hi, lo = split(q - p.mean, p.shift)
         encoder.encode_with_indexes(hi.tolist(), p.index.tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist())
         raw.add(lo, p.shift)
         return q
@@ -275,18 +301,22 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
     string = encoder.flush()
     side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
-    return chunk, reconstruct(t, q, maps, gains, step).astype(np.float32), _band_list(q)
+    return chunk, reconstruct(t, q, maps, gains, step), _band_list(q)
 
 
 def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
                 range_per_unit: float) -> tuple[np.ndarray, list]:
     """Reconstruct one tile from its chunk; returns the unit-window pixels and the symbols."""
-    RansDecoder = native.extension("ans").RansDecoder
+    if chunk.params == dctcoder.PARAMS:
+        recon, symbols = dctcoder.decode(t, chunk, shape, step_size(quality, range_per_unit))
+        return recon.astype(np.float32), symbols
+    RansDecoder = native.extension("ans").RansDecoder  # noqa: N806 - a class
 
     if len(chunk.side) != _SIDE.size or chunk.params:
         raise FormatError(
             f"tile {chunk.frame}/{chunk.index} has {len(chunk.side)} side bytes and {len(chunk.params)} "
-            f"parameters; expected {_SIDE.size} and none for a wavelet tile. The file is corrupt"
+            f"parameters; expected {_SIDE.size} and none for a wavelet tile (or the parameter "
+            f"{dctcoder.PARAMS[0]} of a block-DCT tile). The file is corrupt"
         )
     mean, sigma, length = _SIDE.unpack(chunk.side)
     if length > len(chunk.payload):
@@ -302,7 +332,7 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
 
     def code(p: Pass) -> np.ndarray:
         hi = np.asarray(decoder.decode_stream(p.index.tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist()), np.int64)
-        return _join(hi, raw.take(p.shift), p.shift) + p.mean
+        return join(hi, raw.take(p.shift), p.shift) + p.mean
 
     q, maps = _walk(t, _shapes(*shape, levels), step, (mean, sigma), code)
     gains = lifting.band_gains(levels)

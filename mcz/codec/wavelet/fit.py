@@ -56,7 +56,7 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
             values = flat_u[p.band][p.mask]
             if p.band == 0:
                 return np.rint(values).astype(np.int64)
-            q = coder._choose(t, values, p.index, p.shift)
+            q = coder.choose(t, values, p.index, p.shift)
             keep = np.flatnonzero(p.shift == 0)
             if len(keep) > per_pass:
                 keep = rng.choice(keep, per_pass, replace=False)

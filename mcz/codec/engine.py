@@ -29,7 +29,7 @@ import numpy as np
 
 from mcz import digests
 from mcz.codec import header_checks, padding, pixelcheck, registry, tiling, zoo
-from mcz.codec.families import Coding, Family, ModelFamily, TileDecoder, family_for
+from mcz.codec.families import Coding, Family, ModelFamily, TileDecoder, family_for, model_family_for
 from mcz.codec.latents import LatentDigest
 from mcz.codec.registry import ModelSpec
 # check_threads and torch_threads were defined here before mcz.codec.threads: still importable from here.
@@ -59,28 +59,20 @@ class Codec:
     @property
     def family(self) -> ModelFamily:
         """The family that codes with this model."""
-        return model_family(self.spec)
-
-
-def model_family(spec: ModelSpec) -> ModelFamily:
-    """The family of ``spec``, refused unless it codes a model with weights (not a standalone codec)."""
-    family = family_for(spec)
-    if not isinstance(family, ModelFamily):
-        raise ModelError(f"model {spec.id!r} ({spec.family}) has no weights to load; "
-                         "it codes without a model")
-    return family
+        return model_family_for(self.spec)
 
 
 def codec_from_state(spec: ModelSpec, state: dict[str, Any], sha256: str) -> Codec:
     """Build a codec from weights already in memory (used by training and tests)."""
-    return Codec(spec, model_family(spec).load(spec, state), sha256)
+    return Codec(spec, model_family_for(spec).load(spec, state), sha256)
 
 
 @functools.lru_cache(maxsize=8)
 def load_codec(model_id: str, sha256: str | None = None) -> Codec:
     """Load a model from the checkpoint zoo (verified by sha256), cached per id (and sha256 if given)."""
     entry = zoo.find_checkpoint(model_id, sha256)
-    return codec_from_state(entry.spec, model_family(entry.spec).read_weights(entry), entry.sha256)
+    weights = model_family_for(entry.spec).read_weights(entry)
+    return codec_from_state(entry.spec, weights, entry.sha256)
 
 
 def digest(pixels: np.ndarray) -> str:

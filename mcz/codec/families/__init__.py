@@ -2,7 +2,7 @@
 
 =================  =============================================================
 ``base``           :class:`Family`, :class:`ModelFamily`, :class:`TileDecoder`, :class:`Coding`
-``register``       :func:`register_family`, :func:`family_for`, :func:`family_names`
+``register``       :func:`register_family`, :func:`family_for`, :func:`model_family_for`, ...
 ``cae``            convolutional autoencoder + min-max quantiser + Brotli
 ``learned``        ``factorized`` and ``hyperprior``: CompressAI entropy models, rANS
 ``wavelet``        CDF 9/7 lifting + learned context model, rANS; no network
@@ -13,7 +13,13 @@ Importing this package (or any family module) does not import torch.
 """
 
 from mcz.codec.families.base import Coding, Family, ModelFamily, TileDecoder, TileEncoder
-from mcz.codec.families.register import family_for, family_names, onnx_families, register_family
+from mcz.codec.families.register import (
+    family_for,
+    family_names,
+    model_family_for,
+    onnx_families,
+    register_family,
+)
 
 __all__ = ["Coding", "Family", "ModelFamily", "TileDecoder", "TileEncoder", "family_for", "family_names",
-           "onnx_families", "register_family"]
+           "model_family_for", "onnx_families", "register_family"]

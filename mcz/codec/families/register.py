@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, TypeVar
 
-from mcz.errors import UsageError
+from mcz.codec.families.base import Family, ModelFamily
+from mcz.errors import ModelError, UsageError
 
 if TYPE_CHECKING:
-    from mcz.codec.families.base import Family
     from mcz.codec.registry import ModelSpec
 
 #: Modules that define mcz's families; importing one registers its classes.
@@ -26,7 +26,7 @@ BUILTIN = (
 
 _FAMILIES: dict[str, Family] = {}
 _loaded = False
-F = TypeVar("F", bound="type[Family]")
+F = TypeVar("F", bound=type[Family])
 
 
 def register_family(cls: F) -> F:
@@ -72,6 +72,21 @@ def family_for(spec: ModelSpec | str) -> Family:
         return _FAMILIES[name]
     except KeyError:
         raise UsageError(f"unknown model family {name!r}; known: {', '.join(_FAMILIES)}") from None
+
+
+def model_family_for(spec: ModelSpec) -> ModelFamily:
+    """The family of ``spec``, refused unless it codes with a model of its own (not a standalone codec).
+
+    Raises
+    ------
+    ModelError
+        The family is standalone (near-lossless): there is no model to build, load or train.
+    """
+    family = family_for(spec)
+    if not isinstance(family, ModelFamily):
+        raise ModelError(f"model {spec.id!r} ({spec.family}) has no weights to load; "
+                         "it codes without a model")
+    return family
 
 
 def onnx_families() -> list[str]:

@@ -76,7 +76,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 
 def train_network(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
-    """Train ``spec``'s network with Lightning (:class:`CodecSystem`, its family's steps); the state's meta."""
+    """Train ``spec``'s network with Lightning (:class:`CodecSystem`: its family's steps); the run's meta."""
     torch.set_num_threads(config.threads)
     L.seed_everything(config.seed, workers=True)
     out = Path(config.out)

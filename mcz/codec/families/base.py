@@ -99,6 +99,11 @@ class Family(ABC):
     quality_meaning: ClassVar[str]
     #: True for a family that encodes and decodes its files itself (no engine tiles, no weights of its own).
     standalone: ClassVar[bool] = False
+    #: The qualities a benchmark sweeps for ``bits``-bit frames, ``sweep(bits)``; None: the generic
+    #: rules of :mod:`mcz.bench.sweeps`.
+    sweep: ClassVar[Callable[[int], list[float]] | None] = None
+    #: :meth:`export_onnx` is implemented (listed by :func:`~mcz.codec.families.register.onnx_families`).
+    onnx_export: ClassVar[bool] = False
 
     @abstractmethod
     def downsampling(self, config: dict) -> int:
@@ -115,23 +120,17 @@ class Family(ABC):
         """What ``mcz info`` adds about a file's quality (a guarantee), or None."""
         return None
 
-    def sweep(self, bits: int) -> list[float] | None:
-        """Default qualities a benchmark sweeps for ``bits``-bit frames; None: the generic rules."""
-        return None
-
     def decode_container(self, container: Container, *, verify: bool, progress: Callable[[int], None] | None,
                          frames: Sequence[int] | None) -> np.ndarray:
         """Decode a whole file (standalone families only; see :func:`mcz.codec.engine.decode_container`)."""
         raise NotImplementedError(f"the {self.name} family's files are decoded tile by tile by the engine")
 
     def export_onnx(self, codec: Codec, folder: Path) -> list[Path]:
-        """Write ONNX graphs of the model's decoder networks into ``folder``; the paths written."""
-        from mcz.codec.families.register import onnx_families
+        """Write ONNX graphs of the model's decoder networks into ``folder``; the paths written.
 
-        raise UsageError(
-            f"model {codec.spec.id!r} is of the {self.name} family; ONNX export covers the "
-            f"{', '.join(onnx_families())} families. Run `mcz models` to list them"
-        )
+        Only families with :attr:`ModelFamily.onnx_export` implement it.
+        """
+        raise UsageError(f"the {self.name} family has no networks to export to ONNX")
 
     def train(self, config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
         """Train (or fit) ``spec``'s model as ``config`` says; the run's meta (``mcz train``)."""
@@ -151,8 +150,6 @@ class ModelFamily(Family):
     #: The reconstruction is bit-identical on every machine, thread count and backend (the
     #: exact pixel-check policy); False for float32 networks (the bounded policy).
     exact: ClassVar[bool] = False
-    #: ``onnx_export`` is implemented (listed by :func:`~mcz.codec.families.register.onnx_families`).
-    onnx_export: ClassVar[bool] = False
 
     # -- the model -------------------------------------------------------------------------
     @abstractmethod

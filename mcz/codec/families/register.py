@@ -91,4 +91,4 @@ def model_family_for(spec: ModelSpec) -> ModelFamily:
 
 def onnx_families() -> list[str]:
     """Names of the families whose decoder networks export to ONNX."""
-    return [name for name in family_names() if getattr(_FAMILIES[name], "onnx_export", False)]
+    return [name for name in family_names() if _FAMILIES[name].onnx_export]

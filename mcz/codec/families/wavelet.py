@@ -40,6 +40,18 @@ def range_per_unit(bits_stored: int, window: Intensity) -> float:
     return (2.0**bits_stored - 1.0) / (window.high - window.low)
 
 
+def sweep(bits: int) -> list[float]:
+    """Qualities for ``bits``-bit frames: about 26 dB up to near-lossless.
+
+    The step is ``2^(-q/4)`` of R, so PSNR against R grows by about 1.5 dB per quality step at
+    every depth, and ``q = 4 * bits`` is a step of about one stored level (about 6 bits deeper
+    than 8-bit data need 24 more). 12-14 points whatever the depth.
+    """
+    high = 4 * bits
+    stride = max(1, round((high - SWEEP_LOWEST) / 13))
+    return [float(q) for q in range(SWEEP_LOWEST, high + 1, stride)]
+
+
 @functools.lru_cache(maxsize=8)
 def tables(codec: Codec) -> Tables:
     """The coder's NumPy tables of a loaded wavelet model (built once per codec)."""
@@ -55,23 +67,13 @@ class WaveletFamily(ModelFamily):
     # No network: every backend runs the same NumPy code.
     backends = ("torch", "onnxruntime")
     exact = True  # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
+    sweep = staticmethod(sweep)
 
     def downsampling(self, config: dict) -> int:
         return 1  # the lifting handles any size; padding would only cost bits
 
     def describe(self, config: dict) -> str:
         return "CDF 9/7 + learned context model"
-
-    def sweep(self, bits: int) -> list[float]:
-        """Qualities for ``bits``-bit frames: about 26 dB up to near-lossless.
-
-        The step is ``2^(-q/4)`` of R, so PSNR against R grows by about 1.5 dB per quality step at
-        every depth, and ``q = 4 * bits`` is a step of about one stored level (about 6 bits deeper
-        than 8-bit data need 24 more). 12-14 points whatever the depth.
-        """
-        high = 4 * bits
-        stride = max(1, round((high - SWEEP_LOWEST) / 13))
-        return [float(q) for q in range(SWEEP_LOWEST, high + 1, stride)]
 
     def build(self, config: dict) -> Any:
         from mcz.codec.wavelet.model import WaveletModel

@@ -81,7 +81,7 @@ def _settings(spec) -> Settings:
 
     lo, hi = spec.quality_range
     meaning = family_for(spec).quality_meaning
-    return Settings(lo, hi, spec.quantiser_bits, f"mcz quality: {meaning} ({spec.family})", integer=True)
+    return Settings(lo, hi, spec.default_quality, f"mcz quality: {meaning} ({spec.family})", integer=True)
 
 
 def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> BaselineCodec:

@@ -108,12 +108,12 @@ def check_geometry(header: Header) -> None:
 
 def _check_quality(spec: ModelSpec, quality: int | None) -> int:
     """``quality``, or the model's default, refused unless it is an integer in the model's range."""
-    value = spec.quantiser_bits if quality is None else quality
+    value = spec.default_quality if quality is None else quality
     lo, hi = spec.quality_range
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
         raise UsageError(
             f"quality {quality!r} is not valid for model {spec.id!r}; expected an integer "
-            f"{lo}..{hi} ({family_for(spec).quality_meaning}; default {spec.quantiser_bits})"
+            f"{lo}..{hi} ({family_for(spec).quality_meaning}; default {spec.default_quality})"
         )
     return int(value)
 

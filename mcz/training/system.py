@@ -62,7 +62,7 @@ class CodecSystem(L.LightningModule):
         self.model = self.family.build(spec.config)
         self.rate_weight = float(rate_weight)
         self.rate_model = self.family.rate_regulariser(spec) if self.rate_weight > 0 else None
-        self.lr, self.loss_kind, self.bits = lr, loss, bits or spec.quantiser_bits
+        self.lr, self.loss_kind, self.bits = lr, loss, bits or spec.default_quality
         self.warmup, self.total_steps, self.schedule, self.start_step = warmup, total_steps, schedule, start_step
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:

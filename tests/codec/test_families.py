@@ -1,9 +1,12 @@
-"""Model families as classes (issue 12): the registry, a family-free engine, a family that plugs in."""
+"""Model families as classes (issue 12): the registry, a family-free engine, torch-free wavelets."""
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +78,30 @@ def test_a_quality_error_says_what_quality_means_for_the_family() -> None:
     image = np.zeros((16, 16), np.uint8)
     with pytest.raises(UsageError, match=r"0\.\.80 \(quantiser step 2\^\(-q/4\) of R; default 24\)"):
         mcz.encode(image, model="wavelet-ctx", quality=81)
+
+
+def test_coding_with_the_wavelet_family_never_imports_torch() -> None:
+    """Encode and decode with the default model, near-lossless over its base, and ``mcz info``."""
+    script = """
+import sys
+import numpy as np
+import mcz
+from mcz.codec import nearlossless
+from mcz.io import from_array
+
+image = (np.add.outer(np.arange(96), 3 * np.arange(80)) % 4096).astype(np.uint16)
+data = mcz.encode(image, bits_stored=12, model="wavelet-ctx", quality=60, threads=1)
+assert np.abs(mcz.decode(data).astype(int) - image).max() <= 2
+based = nearlossless.encode_image(from_array(image, bits_stored=12), 2, base="wavelet")
+assert mcz.read_info(based).header.extra["base"]["frames"] == 1
+assert np.abs(mcz.decode(based).astype(int) - image).max() <= 2
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "compressai", "lightning")))
+"""
+    root = Path(mcz.__file__).parent.parent
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().replace("'", '"')) == []
 
 
 # -- a family that plugs in: one class, one registration ------------------------------------------------

@@ -1,9 +1,13 @@
-"""The ``wavelet`` family: CDF 9/7 lifting + a learned context model, rANS; no network.
+"""The ``wavelet`` family: CDF 9/7 lifting + a learned context model, rANS; no network, no torch.
 
 ``quality`` q sets the quantiser step to ``2**(-q/4)`` of R = 2**bits_stored - 1 (about
 1.5 dB per step).  Transform, coder and model: :mod:`mcz.codec.wavelet`; fitting:
 :mod:`mcz.training.wavelet`.  The decoder is integer context modelling plus float64 NumPy
 lifting, bit-identical on every machine, thread count and backend (the exact pixel policy).
+
+Coding never imports torch: the weights are read with ``safetensors.numpy`` into a
+:class:`~mcz.codec.wavelet.model.WaveletWeights`.  Only fitting uses the torch form
+(:meth:`WaveletFamily.build`, :class:`~mcz.codec.wavelet.module.WaveletModel`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from mcz.codec.registry import ModelSpec
     from mcz.codec.tiling import TileBox
     from mcz.codec.wavelet.model import Tables
+    from mcz.codec.zoo import CheckpointEntry
     from mcz.container import Tile
     from mcz.intensity import Intensity
     from mcz.training.config import TrainConfig
@@ -76,9 +81,21 @@ class WaveletFamily(ModelFamily):
         return "CDF 9/7 + learned context model"
 
     def build(self, config: dict) -> Any:
-        from mcz.codec.wavelet.model import WaveletModel
+        """The form that is fitted: a torch module of the model's buffers (imports torch)."""
+        from mcz.codec.wavelet.module import WaveletModel
 
         return WaveletModel(**config)
+
+    def read_weights(self, entry: CheckpointEntry) -> dict[str, Any]:
+        from mcz.codec import zoo
+
+        return zoo.load_arrays(entry)  # NumPy: coding never needs torch
+
+    def load(self, spec: ModelSpec, state: dict[str, Any]) -> Any:
+        """The coding form of ``state`` (NumPy or torch arrays), a ``WaveletWeights``."""
+        from mcz.codec.wavelet.model import WaveletWeights
+
+        return WaveletWeights.from_state(state, spec.config, spec.id)
 
     @contextlib.contextmanager
     def session(self, threads: int | None) -> Iterator[None]:

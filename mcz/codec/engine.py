@@ -402,8 +402,8 @@ def _finite(tile: np.ndarray, frame: int, box: tiling.TileBox) -> np.ndarray:
 TileSource = Callable[[Tile, tiling.TileBox], np.ndarray]
 
 
-def _tile_source(family: ModelFamily, decoder: TileDecoder, header: Header, tiles: dict[tuple[int, int], Tile],
-                 grid: list[tiling.TileBox], latents: LatentDigest) -> TileSource:
+def _tile_source(family: ModelFamily, decoder: TileDecoder, header: Header,
+                 tiles: dict[tuple[int, int], Tile], grid: list[tiling.TileBox], latents: LatentDigest) -> TileSource:
     """The function that decodes one tile to pixels, in the family's safety order.
 
     With ``latents_first`` every tile of the file is entropy-decoded and the latent digest

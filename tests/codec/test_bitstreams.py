@@ -81,16 +81,18 @@ def _code(case: tuple) -> tuple[str, str]:
         from mcz.codec import nearlossless
         from mcz.io import from_array
 
-        data = nearlossless.encode_image(from_array(pixels, bits_stored=bits, signed=signed), max_error, base="wavelet")
+        image = from_array(pixels, bits_stored=bits, signed=signed)
+        data = nearlossless.encode_image(image, max_error, base="wavelet")
         return _hashes(data)
-    data = mcz.encode(pixels, model=model, quality=quality, max_error=max_error, bits_stored=bits, signed=signed,
-                      metadata="none", threads=1)
+    data = mcz.encode(pixels, model=model, quality=quality, max_error=max_error, bits_stored=bits,
+                      signed=signed, metadata="none", threads=1)
     return _hashes(data)
 
 
 def _hashes(data: bytes) -> tuple[str, str]:
     decoded = mcz.decode(data, threads=1)
-    return hashlib.sha256(data).hexdigest()[:24], hashlib.sha256(np.ascontiguousarray(decoded).tobytes()).hexdigest()[:24]
+    pixels = np.ascontiguousarray(decoded).tobytes()
+    return hashlib.sha256(data).hexdigest()[:24], hashlib.sha256(pixels).hexdigest()[:24]
 
 
 #: Recorded at commit 64ec59b (before the family classes): (file sha256, decoded pixels sha256), 24 hex each.

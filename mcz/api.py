@@ -151,7 +151,9 @@ def encode(
     model : str, optional
         Registered model id (``mcz models``); default :func:`default_model`.
     quality : int, optional
-        Model-specific quality; for the ``cae`` family the latent quantisation bits.
+        The model's quality, in its family's meaning (larger = better): latent bits for
+        ``cae``, a rate level for ``factorized``/``hyperprior``, the quantiser step
+        ``2^(-q/4)`` of R for ``wavelet``; default: the model's ``default_quality``.
     target : mcz.ratecontrol.Target, optional
         Instead of ``quality``: a bpp, ratio or PSNR target; the quality that meets
         it is searched per image (:mod:`mcz.ratecontrol`).  A missed target warns.
@@ -257,7 +259,7 @@ def encode_with_report(
 
     trials = Trials(img, codec, encode_at)  # each quality is encoded once
     searched = select(trials, target).quality if target is not None else None
-    start = searched if searched is not None else codec.spec.quantiser_bits if quality is None else quality
+    start = searched if searched is not None else codec.spec.default_quality if quality is None else quality
     top = codec.spec.quality_range[1]
     outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_dataset(img.dicom), policy)
     return attach(outcome, trials, target, searched)

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from mcz.codec import engine, registry, zoo
-from mcz.codec.models import build_model
+from mcz.codec.families import model_family_for
 
 
 #: Tiny learned-entropy models for fast tests (same code paths as the shipped ones).
@@ -23,11 +23,11 @@ TINY_LEARNED = {
         family=family,
         config={"analysis_widths": [8, 8, 8], "synthesis_widths": [8, 8, 8], "m": 8,
                 "lambdas": [0.001, 0.01, 0.1], "peak": 255.0, **({"nh": 8} if family == "hyperprior" else {})},
-        quantiser_bits=2,
+        default_quality=2,
         quality_range=(1, 3),
         description=f"tiny untrained {family} model for tests",
     )
-    for family in registry.LEARNED_FAMILIES
+    for family in ("factorized", "hyperprior")
 }
 
 
@@ -40,9 +40,9 @@ def write_checkpoint(folder: Path, model_id: str, seed: int = 0) -> dict:
     tiny = {spec.id: spec for spec in TINY_LEARNED.values()}
     spec = registry.register(tiny[model_id]) if model_id in tiny else registry.get_spec(model_id)
     torch.manual_seed(seed)
-    model = build_model(spec.family, spec.config)
-    if hasattr(model, "finalise"):
-        model.finalise()
+    family = model_family_for(spec)
+    model = family.build(spec.config)
+    family.finalise(model)
     tmp = folder / f"{model_id}.tmp"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
     sha = zoo.sha256_file(tmp)

@@ -20,10 +20,8 @@ import numpy as np
 from mcz.baselines.contract import BaselineCodec, Settings
 
 MCZ_PREFIX = "mcz:"
-#: Qualities (latent bits) of the cae family swept by default, inside each model's own range.
+#: Qualities swept by default for a family without its own sweep, inside each model's own range.
 MCZ_QUALITIES = (2, 8)
-#: Lowest quality of a wavelet model's default sweep (about 26 dB against R).
-WAVELET_LOWEST = 10
 
 
 class NoModelWarning(UserWarning):
@@ -48,7 +46,8 @@ def mcz_codec(model_id: str) -> BaselineCodec:
     Returns
     -------
     BaselineCodec
-        Named ``"mcz:<model_id>"``; setting = quality (latent bits), integer.
+        Named ``"mcz:<model_id>"``; setting = quality (in the family's meaning), integer;
+        the family's own sweep where it has one.
 
     Raises
     ------
@@ -58,38 +57,31 @@ def mcz_codec(model_id: str) -> BaselineCodec:
     from mcz.codec import engine, zoo
 
     entry = zoo.find_checkpoint(model_id)
-    engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
-    spec = entry.spec
-    lo, hi = spec.quality_range
-    meaning = ("quantiser step 2^(-q/4) of R" if spec.wavelet else
-               "rate level (gain units)" if spec.learned_entropy else "latent quantisation bits")
-    settings = Settings(lo, hi, spec.quantiser_bits, f"mcz quality: {meaning} ({spec.family})", integer=True)
+    codec = engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
+    spec, family = entry.spec, codec.family
     return BaselineCodec(
         name=MCZ_PREFIX + model_id,
         library="mcz (mcz.api.encode / mcz.api.decode)",
-        settings=settings,
+        settings=_settings(spec),
         lossless=False,
         encoder=_mcz_encoder(model_id),
         decoder=_mcz_decode,
         version_of=lambda: _mcz_version(entry.sha256),
         bits=(1, 16),
         threads=engine.CODEC_THREADS,  # the runner codes every cell under engine.torch_threads(CODEC_THREADS)
-        notes=f"{spec.family} {_widths(spec)}, tile {spec.tile}; whole .mcz file, no metadata "
+        notes=f"{spec.family} {family.describe(spec.config)}, tile {spec.tile}; whole .mcz file, no metadata "
         "chunk; decode verifies the reconstruction digest",
-        sweep=wavelet_sweep if spec.wavelet else None,
+        sweep=family.sweep,
     )
 
 
-def wavelet_sweep(bits: int) -> list[float]:
-    """Qualities of a wavelet model for ``bits``-bit frames: about 26 dB up to near-lossless.
+def _settings(spec) -> Settings:
+    """A model's quality as a benchmark setting: its range, default and its family's meaning."""
+    from mcz.codec.families import family_for
 
-    The step is ``2^(-q/4)`` of R, so PSNR against R grows by about 1.5 dB per quality step at
-    every depth, and ``q = 4 * bits`` is a step of about one stored level (about 6 bits deeper
-    than 8-bit data need 24 more). 12-14 points whatever the depth.
-    """
-    high = 4 * bits
-    stride = max(1, round((high - WAVELET_LOWEST) / 13))
-    return [float(q) for q in range(WAVELET_LOWEST, high + 1, stride)]
+    lo, hi = spec.quality_range
+    meaning = family_for(spec).quality_meaning
+    return Settings(lo, hi, spec.default_quality, f"mcz quality: {meaning} ({spec.family})", integer=True)
 
 
 def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> BaselineCodec:
@@ -114,7 +106,7 @@ def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> Baseli
     Returns
     -------
     BaselineCodec
-        Setting = quality (latent quantisation bits, the cae family), integer;
+        Setting = quality (in the family's meaning), integer;
         version = the weights' sha256 (of their ``torch.save`` bytes).
     """
     import torch
@@ -137,11 +129,10 @@ def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> Baseli
         out = np.asarray(engine.decode_bytes(data, codec=inner))
         return out[0] if out.ndim == 3 else out  # one frame
 
-    lo, hi = spec.quality_range
     return BaselineCodec(
         name=name,
         library="mcz engine (in-memory fine-tuned weights)",
-        settings=Settings(lo, hi, spec.quantiser_bits, "mcz quality: latent quantisation bits", integer=True),
+        settings=_settings(spec),
         lossless=False,
         encoder=encode,
         decoder=decode,
@@ -150,15 +141,6 @@ def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> Baseli
         threads=engine.CODEC_THREADS,
         notes=notes,
     )
-
-
-def _widths(spec) -> str:
-    """The architecture in a few characters: CAE channels, or learned widths and latent depth."""
-    if spec.wavelet:
-        return "CDF 9/7 + learned context model"
-    if spec.learned_entropy:
-        return f"g_a {spec.config['analysis_widths']}, g_s {spec.config['synthesis_widths']}, m {spec.config['m']}"
-    return str(spec.config.get("channels"))
 
 
 def _mcz_encoder(model_id: str) -> Callable[[np.ndarray, int, float], bytes]:

@@ -490,10 +490,20 @@ def _run_info(args: argparse.Namespace) -> ExitCode:
           f"(vs {info.container_bytes_per_pixel} byte(s)/pixel at {h.bits_stored} bits)")
     print(f"chunks       {' '.join(c.type for c in info.chunks)}")
     print(f"digest       {h.digest}")
-    if h.codec_id == "nearlossless":
-        print(f"guarantee    {'lossless: bit-exact' if h.quality == 0 else f'every pixel within +/-{h.quality} stored units'}"
-              " (checked by the encoder; the decoder verifies the digest)")
+    note = _quality_note(h.codec_id, h.quality)
+    if note:
+        print(f"guarantee    {note}")
     return ExitCode.OK
+
+
+def _quality_note(codec_id: str, quality: int) -> str | None:
+    """What the model's family guarantees at ``quality`` (near-lossless: the bound), for ``mcz info``."""
+    from mcz.codec import registry
+    from mcz.codec.families import family_for
+
+    if codec_id not in registry.registered_ids():  # a model trained elsewhere: no guarantee to state
+        return None
+    return family_for(registry.get_spec(codec_id)).quality_note(quality)
 
 
 def _run_models(args: argparse.Namespace) -> ExitCode:
@@ -516,17 +526,17 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
 
 def _run_export(args: argparse.Namespace) -> ExitCode:
     from mcz.codec import engine
-    from mcz.codec.onnx_backend import write_export
+    from mcz.codec.families import onnx_families
     from mcz.errors import OutputError, UsageError
 
     codec = engine.load_codec(args.model)
-    if not codec.spec.learned_entropy:
+    if not codec.family.onnx_export:
         raise UsageError(f"model {args.model!r} is of the {codec.spec.family} family; ONNX export covers the "
-                         "learned-entropy families (factorized, hyperprior). Run `mcz models` to list them")
+                         f"{', '.join(onnx_families())} families. Run `mcz models` to list them")
     folder = args.output or Path(f"{args.model}-onnx")
     if folder.exists() and any(folder.iterdir()) and not args.force:
         raise OutputError(f"{folder} exists and is not empty; pass -f/--force to write into it")
-    for path in write_export(codec, folder):
+    for path in codec.family.export_onnx(codec, folder):
         print(path)
     return ExitCode.OK
 

@@ -1,5 +1,7 @@
 """Learned codecs: models, quantisers, lossless back ends, registry, checkpoint zoo, glue.
 
-Importing this package does not import torch; the modules that need it
-(:mod:`mcz.codec.cae`, :mod:`mcz.codec.engine`) import it themselves.
+Each model family is a class in :mod:`mcz.codec.families`; :mod:`mcz.codec.engine`
+codes every family through it.  Importing this package, the registry, the families or
+the engine does not import torch; the modules that need it (the networks
+:mod:`mcz.codec.cae` and :mod:`mcz.codec.learned`, their tile coders) import it themselves.
 """

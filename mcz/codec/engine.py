@@ -1,33 +1,39 @@
-"""Glue between images, models and the container: the encode and decode pipelines.
+"""Glue between images, models and the container: the encode and decode pipelines, for every family.
 
-encode: stored pixels -> [0, 1] (intensity mapping) -> per frame, per tile:
-encoder -> min-max quantiser -> Brotli -> ``TILE`` chunk; the encoder also runs
-the decoder on its own symbols so that the header can carry a digest of the exact
-reconstruction a decoder must reproduce.
+encode: stored pixels -> [0, 1] (the image's coding window) -> per frame, per tile: the
+family's :data:`~mcz.codec.families.base.TileEncoder` -> ``TILE`` chunk.  The encoder
+gets each tile's reconstruction as a decoder will make it, so that the header can carry a
+digest of the exact pixels a decoder must reproduce, and the digest of every tile's
+integer symbols (the latent digest).
 
-decode: ``TILE`` chunks -> Brotli -> dequantise -> decoder -> stored pixels,
-then the digest is checked.
+decode: ``TILE`` chunks -> the family's :class:`~mcz.codec.families.base.TileDecoder`
+(symbols, then pixels) -> stored pixels; the latent digest is checked before any
+reconstruction (families with ``latents_first``) or after the last tile, the pixels by
+the file's pixel-check policy (:mod:`mcz.codec.pixelcheck`).
+
+Nothing here depends on the family: what differs lives in :mod:`mcz.codec.families`.
+This module does not import torch; a family with networks loads it when it codes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
-import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
 from mcz import digests
-from mcz.codec import header_checks, learned_coding, lossless, padding, pixelcheck, quantize, tiling, zoo
-from mcz.codec.models import build_model
+from mcz.codec import header_checks, padding, pixelcheck, registry, tiling, zoo
+from mcz.codec.families import Coding, Family, ModelFamily, TileDecoder, family_for, model_family_for
+from mcz.codec.latents import LatentDigest
 from mcz.codec.registry import ModelSpec
-from mcz.codec.wavelet import coder as wavelet_coder
+# check_threads and torch_threads were defined here before mcz.codec.threads: still importable from here.
+from mcz.codec.threads import check_threads, torch_threads  # noqa: F401
 from mcz.container import Container, Header, Tile, read_container, write_container
 from mcz.errors import ChecksumError, FormatError, ModelError, UsageError
 from mcz.intensity import Intensity, from_unit, to_unit
@@ -44,30 +50,29 @@ CODEC_THREADS = 1
 
 @dataclass(frozen=True)
 class Codec:
-    """A model ready to code: its spec, its network (eval mode) and its weights' hash."""
+    """A model ready to code: its spec, its model (as its family built it) and its weights' hash."""
 
     spec: ModelSpec
-    model: torch.nn.Module
+    model: Any
     checkpoint_sha256: str
 
+    @property
+    def family(self) -> ModelFamily:
+        """The family that codes with this model."""
+        return model_family_for(self.spec)
 
-def codec_from_state(spec: ModelSpec, state: dict[str, torch.Tensor], sha256: str) -> Codec:
+
+def codec_from_state(spec: ModelSpec, state: dict[str, Any], sha256: str) -> Codec:
     """Build a codec from weights already in memory (used by training and tests)."""
-    model = build_model(spec.family, spec.config)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ModelError(
-            f"weights for {spec.id!r} do not fit its architecture {spec.config}: {exc}"
-        ) from exc
-    return Codec(spec, model.eval(), sha256)
+    return Codec(spec, model_family_for(spec).load(spec, state), sha256)
 
 
 @functools.lru_cache(maxsize=8)
 def load_codec(model_id: str, sha256: str | None = None) -> Codec:
     """Load a model from the checkpoint zoo (verified by sha256), cached per id (and sha256 if given)."""
     entry = zoo.find_checkpoint(model_id, sha256)
-    return codec_from_state(entry.spec, zoo.load_state_dict(entry), entry.sha256)
+    weights = model_family_for(entry.spec).read_weights(entry)
+    return codec_from_state(entry.spec, weights, entry.sha256)
 
 
 def digest(pixels: np.ndarray) -> str:
@@ -102,81 +107,15 @@ def check_geometry(header: Header) -> None:
 
 
 def _check_quality(spec: ModelSpec, quality: int | None) -> int:
-    bits = spec.quantiser_bits if quality is None else quality
+    """``quality``, or the model's default, refused unless it is an integer in the model's range."""
+    value = spec.default_quality if quality is None else quality
     lo, hi = spec.quality_range
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not lo <= bits <= hi:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
         raise UsageError(
             f"quality {quality!r} is not valid for model {spec.id!r}; expected an integer "
-            f"{lo}..{hi} (latent quantisation bits; default {spec.quantiser_bits})"
+            f"{lo}..{hi} ({family_for(spec).quality_meaning}; default {spec.default_quality})"
         )
-    return int(bits)
-
-
-class _Runner:
-    """Runs one codec's network on single tiles, under fixed threads and no autograd."""
-
-    def __init__(self, codec: Codec) -> None:
-        self.codec = codec
-
-    def analyse(self, tile: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32))[None, None]
-            return self.codec.model.encode(x)[0].numpy()
-
-    def synthesise(self, latent: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return self.codec.model.decode(torch.from_numpy(latent)[None])[0, 0].numpy()
-
-
-@functools.lru_cache(maxsize=8)
-def _wavelet_tables(codec: Codec) -> "wavelet_coder.Tables":
-    return codec.model.tables()
-
-
-def _range_per_unit(bits_stored: int, window: Intensity) -> float:
-    """R = 2**bits_stored - 1 in units of the coding window (1 for float images): the wavelet step's scale."""
-    if window.is_float:
-        return 1.0
-    return (2.0**bits_stored - 1.0) / (window.high - window.low)
-
-
-def _records_latents(spec: ModelSpec) -> bool:
-    """Families whose files must carry a latent digest (CAE files before it existed carry none)."""
-    return spec.learned_entropy or spec.wavelet
-
-
-def check_threads(threads: int | None) -> int | None:
-    """Validate an explicit ``threads=`` argument (None: use the caller's setting)."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise UsageError(
-            f"threads={threads!r} is not valid; expected a positive integer, or None to use "
-            "torch.get_num_threads() as set by the caller"
-        )
-    return int(threads)
-
-
-@contextlib.contextmanager
-def torch_threads(count: int | None = None) -> Iterator[None]:
-    """Run with ``count`` intra-op threads, then restore the caller's setting; None changes nothing.
-
-    The engine never changes the process-wide thread count on its own: a forked
-    DataLoader worker (one thread, set by PyTorch) that is switched to several
-    threads can deadlock in OpenMP.  Only an explicit ``threads=`` does so, for
-    the duration of the call.  The thread count can change the last bits of a
-    network's float output; :func:`check_pixels` accounts for that.
-    """
-    count = check_threads(count)
-    previous = torch.get_num_threads()
-    if count is None or count == previous:
-        yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    return int(value)
 
 
 def coding_window(pixels: np.ndarray, intensity: Intensity) -> Intensity:
@@ -192,25 +131,6 @@ def coding_window(pixels: np.ndarray, intensity: Intensity) -> Intensity:
     if high == low:  # a flat image: any window of width 1 that stays in the domain
         low, high = (low, low + 1) if low < intensity.high else (low - 1, low)
     return dataclasses.replace(intensity, low=low, high=high)
-
-
-def _encode_tile(runner: _Runner, tile: np.ndarray, bits: int, frame: int, index: int,
-                 latents: learned_coding.LatentDigest) -> tuple[Tile, np.ndarray]:
-    spec = runner.codec.spec
-    q = quantize.quantise(runner.analyse(tile), bits, spec.rounding)
-    latents.update(q.symbols)
-    side = struct.pack(">HHH", *q.symbols.shape)
-    chunk = Tile(frame=frame, index=index, params=(q.low, q.high), side=side, payload=lossless.pack(q.symbols))
-    return chunk, runner.synthesise(quantize.dequantise(q))
-
-
-def _quantiser_record(spec: ModelSpec, quality: int) -> dict:
-    if spec.wavelet:
-        return {"method": "deadzone-rdo", "step": "2^(-quality/4) of 2^bits_stored - 1",
-                "entropy_model": "wavelet-context", "backend": "rans"}
-    if spec.learned_entropy:
-        return {"method": "gain-units", "level": quality, "entropy_model": spec.family, "backend": "rans"}
-    return {"method": "minmax", "bits": quality, "rounding": spec.rounding, "backend": "brotli"}
 
 
 def image_fields(image: MedicalImage) -> dict:
@@ -236,26 +156,19 @@ def image_extra(image: MedicalImage) -> dict:
             "geometry": geometry_tag(image.original_shape, image.layout, image.intensity.dtype)}
 
 
-def _header(image: MedicalImage, codec: Codec, bits: int, window: Intensity, recon: np.ndarray) -> Header:
-    spec = codec.spec
+def _header(image: MedicalImage, codec: Codec, quality: int, window: Intensity, recon: np.ndarray) -> Header:
+    spec, family = codec.spec, codec.family
+    check = family.pixel_check(recon, window)
     return Header(
         codec_id=spec.id,
         checkpoint_sha256=digests.shorten_weights(codec.checkpoint_sha256),
-        quality=bits,
+        quality=quality,
         **image_fields(image),
-        quantiser=_quantiser_record(spec, bits),
+        quantiser=family.quantiser_record(spec, quality),
         tiling={"tile": spec.tile, "pad_multiple": spec.downsampling, "pad_mode": "edge"},
         digest=digests.shorten(digest(recon)),
-        extra={**image_extra(image), "window": [window.low, window.high], **_pixel_check(spec, recon, window)},
+        extra={**image_extra(image), "window": [window.low, window.high], **check},
     )
-
-
-def _pixel_check(spec: ModelSpec, recon: np.ndarray, window: Intensity) -> dict:
-    """The ``pixel_check`` entry, absent for the exact policy (what a reader assumes without one)."""
-    # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
-    if spec.wavelet:
-        return {}
-    return {"pixel_check": pixelcheck.record(recon, window, exact=False)}
 
 
 def encode_image(
@@ -268,11 +181,12 @@ def encode_image(
 ) -> bytes:
     """Encode a :class:`~mcz.io.MedicalImage` with ``codec`` into ``.mcz`` bytes.
 
-    ``threads`` sets torch's intra-op threads for this call; None (default) uses
-    the caller's :func:`torch.get_num_threads`.
+    ``quality`` is the family's (:attr:`~mcz.codec.families.base.Family.quality_meaning`);
+    None: the model's default.  ``threads`` sets torch's intra-op threads for this call;
+    None (default) uses the caller's :func:`torch.get_num_threads`.
     """
-    bits = _check_quality(codec.spec, quality)
-    runner = _Runner(codec)
+    family = codec.family
+    quality = _check_quality(codec.spec, quality)
     grid = tiling.tile_grid(image.rows, image.columns, codec.spec.tile, codec.spec.downsampling)
     # Frames are converted back one at a time so memory stays at about one
     # volume in its own dtype, not a float32 copy of it.
@@ -281,22 +195,14 @@ def encode_image(
     pad = padding.mask_of(image)
     source = image.pixels if pad is None else padding.fill(image.pixels, pad)
     window = coding_window(source, image.intensity)
-    scale = _range_per_unit(image.intensity.bits_stored, window)
     tiles = []
-    latents = learned_coding.LatentDigest()
-    with torch_threads(threads), torch.inference_mode():
+    latents = LatentDigest()
+    with family.session(threads):
+        encode_tile = family.tile_encoder(Coding(codec, quality, image.intensity.bits_stored, window))
         for f in range(image.frames):
             unit = to_unit(source[f], window)
             for box in grid:
-                tile = tiling.extract(unit, box)
-                if codec.spec.wavelet:
-                    chunk, recon, symbols = wavelet_coder.encode_tile(
-                        _wavelet_tables(codec), tile, bits, scale, f, box.index)
-                    latents.update(*symbols)
-                elif codec.spec.learned_entropy:
-                    chunk, recon = learned_coding.encode_tile(codec.model, tile, bits - 1, f, box.index, latents)
-                else:
-                    chunk, recon = _encode_tile(runner, tile, bits, f, box.index, latents)
+                chunk, recon = encode_tile(tiling.extract(unit, box), f, box.index, latents)
                 tiling.place(frame_unit, box, recon)
                 tiles.append(chunk)
             recon_pixels[f] = from_unit(frame_unit, window)
@@ -306,7 +212,7 @@ def encode_image(
     if pad is not None:  # kept exactly: restored in the reconstruction the digest covers
         metadata[padding.META_NAME] = padding.pack(pad, image.pixels[pad])
         recon_pixels[pad] = image.pixels[pad]
-    header = _header(image, codec, bits, window, recon_pixels)
+    header = _header(image, codec, quality, window, recon_pixels)
     header.extra["latent_digest"] = digests.shorten(latents.hexdigest())
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=metadata))
 
@@ -320,29 +226,6 @@ def _codec_for(header: Header, codec: Codec | None) -> Codec:
             "decoding with other weights would give wrong pixels. Install the checkpoint that made the file"
         )
     return codec
-
-
-def _tile_symbols(chunk: Tile, box: tiling.TileBox, spec: ModelSpec, bits: int) -> quantize.Quantised:
-    if len(chunk.params) != 2 or len(chunk.side) != 6:
-        raise FormatError(
-            f"tile {chunk.frame}/{chunk.index} has {len(chunk.params)} quantiser parameters and "
-            f"{len(chunk.side)} side bytes; expected 2 and 6 for a min-max CAE tile"
-        )
-    shape = struct.unpack(">HHH", chunk.side)
-    ds = spec.downsampling
-    expected = (spec.config["channels"][-1], box.padded_rows // ds, box.padded_columns // ds)
-    if shape != expected:
-        raise FormatError(f"tile {chunk.frame}/{chunk.index} declares latent {shape}, expected {expected}")
-    low, high = chunk.params
-    with np.errstate(over="ignore", invalid="ignore"):
-        span = np.float32(high) - np.float32(low)
-    if not low <= high or not np.isfinite(span):
-        raise FormatError(
-            f"tile {chunk.frame}/{chunk.index} has latent range {low!r}..{high!r}; expected low <= high with "
-            "a float32-finite span, as every encoder writes it. The file is corrupt"
-        )
-    symbols = lossless.unpack(chunk.payload, shape, quantize.symbol_dtype(bits))
-    return quantize.Quantised(symbols, low, high, bits)
 
 
 def _check_tiling(header: Header, spec: ModelSpec) -> int:
@@ -422,34 +305,33 @@ def decode_container(
     ``backend="onnxruntime"`` runs a learned model's networks in ONNX Runtime
     (:mod:`mcz.codec.onnx_backend`).  ``threads`` sets torch's intra-op threads
     for this call; None (default) uses the caller's :func:`torch.get_num_threads`.
+    A standalone family's file (near-lossless) is decoded by that family.
     """
     header = container.header
-    if header.codec_id == "nearlossless":  # its own tile format: mcz.codec.nearlossless
-        from mcz.codec import nearlossless
-
-        return nearlossless.decode_container(container, verify=verify, progress=progress, frames=frames)
+    standalone = _standalone_family(header.codec_id)
+    if standalone is not None:
+        return standalone.decode_container(container, verify=verify, progress=progress, frames=frames)
     codec = _codec_for(header, codec)
-    spec, bits = codec.spec, header.quality
-    if not spec.quality_range[0] <= bits <= spec.quality_range[1]:
-        raise FormatError(f"the file declares quality {bits}, outside {spec.id!r}'s range {spec.quality_range}")
+    spec, family, quality = codec.spec, codec.family, header.quality
+    if not spec.quality_range[0] <= quality <= spec.quality_range[1]:
+        raise FormatError(f"the file declares quality {quality}, outside {spec.id!r}'s range "
+                          f"{spec.quality_range}")
     tile = _check_tiling(header, spec)
     tiles = _index_tiles(container, tiling.tile_count(header.rows, header.columns, tile))
     grid = tiling.tile_grid(header.rows, header.columns, tile, spec.downsampling)
     window = _window_of(header)
-    scale = _range_per_unit(header.bits_stored, window)
     wanted = _frame_list(frames, header.frames)
     # Zeros, not np.empty: no byte of the result is ever memory this decoder did not write.
     pixels = np.zeros((len(wanted), header.rows, header.columns), np.dtype(header.dtype))
     unit = np.zeros((header.rows, header.columns), np.float32)
-    latents = learned_coding.LatentDigest()
-    with torch_threads(threads), torch.inference_mode():
-        if spec.learned_entropy:  # checks the latent digest of the whole file before any synthesis
-            decode_tile = _latents_first(codec, bits, backend, header, tiles, grid)
-        else:
-            decode_tile = _tile_decoder(codec, bits, backend, scale)
+    latents = LatentDigest()
+    with family.session(threads):
+        _check_backend(codec, backend)
+        decoder = family.tile_decoder(Coding(codec, quality, header.bits_stored, window, backend))
+        decode_tile = _tile_source(family, decoder, header, tiles, grid, latents)
         for i, f in enumerate(wanted):
             for box in grid:
-                tiling.place(unit, box, _finite(decode_tile(tiles[(f, box.index)], box, latents), f, box))
+                tiling.place(unit, box, _finite(decode_tile(tiles[(f, box.index)], box), f, box))
             pixels[i] = from_unit(unit, window)
             if progress:
                 progress(1)
@@ -460,11 +342,29 @@ def decode_container(
             check_geometry(header)
             pixelcheck.check_frames(pixels, header.extra.get("pixel_check"), wanted)
         return pixels
-    if not spec.learned_entropy and (_records_latents(spec) or "latent_digest" in header.extra):
+    if not family.latents_first and (family.requires_latent_digest or "latent_digest" in header.extra):
         _check_latents(header, latents.hexdigest())
     if verify:
         _check_pixels(header, pixels, backend)
     return pixels
+
+
+def _standalone_family(codec_id: str) -> Family | None:
+    """The family of a registered id whose files it decodes itself (near-lossless), else None."""
+    if codec_id not in registry.registered_ids():
+        return None  # a model trained elsewhere: registered when the zoo finds its weights
+    family = family_for(registry.get_spec(codec_id))
+    return family if family.standalone else None
+
+
+def _check_backend(codec: Codec, backend: str) -> None:
+    """Refuse a backend mcz does not know, or one the codec's family does not run on."""
+    if backend not in BACKENDS:
+        raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
+    supported = codec.family.backends
+    if backend not in supported:
+        raise UsageError(f"model {codec.spec.id!r} ({codec.spec.family}) decodes with the "
+                         f"{' or '.join(supported)} backend only")
 
 
 def _frame_list(frames: Sequence[int] | None, count: int) -> list[int]:
@@ -489,9 +389,6 @@ def _check_pixels(header: Header, pixels: np.ndarray, backend: str) -> None:
     pixelcheck.check(pixels, digest(pixels), header.digest, entry)
 
 
-TileDecoder = Callable[[Tile, tiling.TileBox, "learned_coding.LatentDigest"], np.ndarray]
-
-
 def _finite(tile: np.ndarray, frame: int, box: tiling.TileBox) -> np.ndarray:
     """``tile``, refused if a corrupt payload made the decoder produce NaN or infinite values."""
     if not np.isfinite(tile).all():
@@ -502,64 +399,28 @@ def _finite(tile: np.ndarray, frame: int, box: tiling.TileBox) -> np.ndarray:
     return tile
 
 
-def _latents_first(codec: Codec, bits: int, backend: str, header: Header,
-                   tiles: dict[tuple[int, int], Tile], grid: list[tiling.TileBox]) -> TileDecoder:
-    """Entropy-decode every tile of a learned-entropy file and check the latent digest, then synthesise.
+TileSource = Callable[[Tile, tiling.TileBox], np.ndarray]
 
-    No network sees a latent before the digest proved the coded data intact, so a corrupt
-    string is reported as :class:`~mcz.errors.ChecksumError`, not as whatever the synthesis
-    makes of it.  The latents (m / 256 floats per pixel) are held until their tile is synthesised.
+
+def _tile_source(family: ModelFamily, decoder: TileDecoder, header: Header,
+                 tiles: dict[tuple[int, int], Tile], grid: list[tiling.TileBox], latents: LatentDigest) -> TileSource:
+    """The function that decodes one tile to pixels, in the family's safety order.
+
+    With ``latents_first`` every tile of the file is entropy-decoded and the latent digest
+    checked here, so no network sees a latent before the digest proved the coded data
+    intact: a corrupt string is reported as :class:`~mcz.errors.ChecksumError`, not as
+    whatever the synthesis makes of it.  The symbols are held until their tile is
+    reconstructed.  Otherwise tiles are decoded one at a time and the caller checks the
+    digest after the last one.
     """
-    if backend not in BACKENDS:
-        raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
-    if backend == "onnxruntime":
-        from mcz.codec.onnx_backend import onnx_backend
-
-        nets = onnx_backend(codec)
-    else:
-        nets = learned_coding.TorchBackend(codec.model)
-    digest_ = learned_coding.LatentDigest()
-    decoded: dict[tuple[int, int], np.ndarray] = {}
+    if not family.latents_first:
+        return lambda chunk, box: decoder.reconstruct(decoder.symbols(chunk, box, latents), box)
+    decoded: dict[tuple[int, int], Any] = {}
     for f in range(header.frames):
         for box in grid:
-            chunk, shape = tiles[(f, box.index)], (box.padded_rows, box.padded_columns)
-            decoded[(f, box.index)] = learned_coding.decode_latent(codec.model, nets, chunk, shape, digest_)
-    _check_latents(header, digest_.hexdigest())
-
-    def synthesise(chunk: Tile, box: tiling.TileBox, _: learned_coding.LatentDigest) -> np.ndarray:
-        return learned_coding.synthesise(codec.model, nets, decoded.pop((chunk.frame, chunk.index)), bits - 1)
-
-    return synthesise
-
-
-def _tile_decoder(codec: Codec, bits: int, backend: str, scale: float) -> TileDecoder:
-    """The per-tile decode function of the codec's family and the chosen backend."""
-    if backend not in BACKENDS:
-        raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
-    spec = codec.spec
-    if spec.wavelet:
-        # No network: the decoder is integer context modelling + float64 NumPy lifting, exact on
-        # every backend, so every backend runs the same code.
-        tables = _wavelet_tables(codec)
-
-        def decode_wavelet(chunk: Tile, box: tiling.TileBox, latents: learned_coding.LatentDigest) -> np.ndarray:
-            recon, symbols = wavelet_coder.decode_tile(tables, chunk, (box.padded_rows, box.padded_columns), bits, scale)
-            latents.update(*symbols)
-            return recon
-
-        return decode_wavelet
-    if not spec.learned_entropy:
-        if backend != "torch":
-            raise UsageError(f"model {spec.id!r} ({spec.family}) decodes with the torch backend only")
-        runner = _Runner(codec)
-
-        def decode_cae(chunk: Tile, box: tiling.TileBox, latents: learned_coding.LatentDigest) -> np.ndarray:
-            q = _tile_symbols(chunk, box, spec, bits)
-            latents.update(q.symbols)
-            return runner.synthesise(quantize.dequantise(q))
-
-        return decode_cae
-    raise UsageError(f"model {spec.id!r} ({spec.family}) is decoded by _latents_first")
+            decoded[(f, box.index)] = decoder.symbols(tiles[(f, box.index)], box, latents)
+    _check_latents(header, latents.hexdigest())
+    return lambda chunk, box: decoder.reconstruct(decoded.pop((chunk.frame, chunk.index)), box)
 
 
 def _check_latents(header: Header, found: str) -> None:

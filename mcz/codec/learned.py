@@ -40,7 +40,7 @@ SCALE_MIN, SCALE_MAX, SCALE_LEVELS = 0.11, 256.0, 64
 #: Hyper-latent codes are clamped to this magnitude before the hyper-synthesis.
 Z_MAX = 127
 #: Spatial reduction of the latent (g_a) and of the hyper latent (g_a then h_a);
-#: mirrored, torch-free, by :attr:`mcz.codec.registry.ModelSpec.downsampling`.
+#: mirrored, torch-free, by :mod:`mcz.codec.families.learned` (a test checks they agree).
 LATENT_STRIDE, HYPER_STRIDE = 16, 64
 
 

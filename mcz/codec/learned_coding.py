@@ -11,15 +11,17 @@ digest additionally needs the same float synthesis (same backend and threads).
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Protocol
 
 import numpy as np
 import torch
 
+from mcz.codec.families.base import TileDecoder, TileEncoder
+from mcz.codec.latents import LatentDigest
 from mcz.codec.learned import HYPER_STRIDE, LATENT_STRIDE, MEAN_DENOMINATOR, LearnedCodec
 from mcz.codec.rans import padded as _padded
+from mcz.codec.tiling import TileBox
 from mcz.container import Tile
 from mcz.errors import FormatError
 
@@ -63,20 +65,6 @@ def inverse_gain(model: LearnedCodec, level: int) -> np.ndarray:
     """The decoder's per-channel inverse gain of a 0-based level, float32, shaped (1, m, 1, 1)."""
     with torch.inference_mode():
         return model.inverse_gain(level).numpy().astype(np.float32)
-
-
-class LatentDigest:
-    """Running sha256 of every tile's decoded integer symbols (z codes and 8 x y_hat)."""
-
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-
-    def update(self, *arrays: np.ndarray) -> None:
-        for array in arrays:
-            self._hash.update(np.ascontiguousarray(array, dtype="<i4").tobytes())
-
-    def hexdigest(self) -> str:
-        return "sha256:" + self._hash.hexdigest()
 
 
 def _y_codes(y_hat: np.ndarray) -> np.ndarray:
@@ -157,6 +145,28 @@ def decode_latent(model: LearnedCodec, backend: Backend, chunk: Tile, padded_sha
 def synthesise(model: LearnedCodec, backend: Backend, y_hat: np.ndarray, level: int) -> np.ndarray:
     """Reconstruct one tile (padded size) in about [0, 1] from its decoded latent at a 0-based ``level``."""
     return backend.synthesis((y_hat * inverse_gain(model, level)).astype(np.float32))
+
+
+def tile_encoder(model: LearnedCodec, level: int) -> TileEncoder:
+    """The :data:`~mcz.codec.families.base.TileEncoder` of one file coded at a 0-based ``level``."""
+
+    def encode(unit: np.ndarray, frame: int, index: int, digest: LatentDigest) -> tuple[Tile, np.ndarray]:
+        return encode_tile(model, unit, level, frame, index, digest)
+
+    return encode
+
+
+class LearnedDecoder(TileDecoder):
+    """rANS -> latent and its digest (:func:`decode_latent`) -> gains -> synthesis (:func:`synthesise`)."""
+
+    def __init__(self, model: LearnedCodec, backend: Backend, level: int) -> None:
+        self.model, self.backend, self.level = model, backend, level
+
+    def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:
+        return decode_latent(self.model, self.backend, chunk, (box.padded_rows, box.padded_columns), latents)
+
+    def reconstruct(self, symbols: np.ndarray, box: TileBox) -> np.ndarray:
+        return synthesise(self.model, self.backend, symbols, self.level)
 
 
 def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,

@@ -17,14 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcz.codec.families import family_for, family_names
 from mcz.errors import ModelError, UsageError
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-#: Families whose model classes mcz can build.
-FAMILIES = ("cae", "factorized", "hyperprior", "wavelet", "nearlossless")
-#: Families coded with a learned entropy model (rANS) instead of min-max + Brotli.
-LEARNED_FAMILIES = ("factorized", "hyperprior")
 
 
 @dataclass(frozen=True)
@@ -36,11 +32,14 @@ class ModelSpec:
     id : str
         Stable model id, lower case, e.g. ``"cae-seed"``.
     family : str
-        Model family, one of :data:`FAMILIES`.
+        Model family, a registered name (:func:`mcz.codec.families.family_names`).
     config : dict
         Keyword arguments of the family's model class (JSON-serialisable).
-    quantiser_bits : int
-        Default latent quantisation bits (the ``quality`` used when none is given).
+    default_quality : int
+        The ``quality`` used when none is given, in the family's meaning
+        (:attr:`~mcz.codec.families.base.Family.quality_meaning`: latent bits for ``cae``,
+        a rate level for the learned families, ...).  Manifests and :meth:`to_dict` call it
+        ``quantiser_bits``, its name before the families had classes.
     quality_range : tuple of int
         Inclusive range of ``quality`` values the model accepts.
     rounding : str
@@ -54,7 +53,7 @@ class ModelSpec:
     id: str
     family: str
     config: dict[str, Any] = field(hash=False)
-    quantiser_bits: int = 8
+    default_quality: int = 8
     quality_range: tuple[int, int] = (1, 8)
     rounding: str = "nearest"
     tile: int = 512
@@ -66,36 +65,18 @@ class ModelSpec:
                 f"model id {self.id!r} is not valid; expected lower-case letters, digits, "
                 "'.', '_' or '-', at most 64 characters"
             )
-        if self.family not in FAMILIES:
-            raise UsageError(f"model {self.id!r} has family {self.family!r}; known: {FAMILIES}")
+        if self.family not in family_names():
+            raise UsageError(f"model {self.id!r} has family {self.family!r}; known: {family_names()}")
         lo, hi = self.quality_range
-        if not lo <= self.quantiser_bits <= hi:
-            raise UsageError(f"model {self.id!r}: default quality {self.quantiser_bits} outside {lo}..{hi}")
+        if not lo <= self.default_quality <= hi:
+            raise UsageError(f"model {self.id!r}: default quality {self.default_quality} outside {lo}..{hi}")
         if self.rounding not in ("floor", "nearest"):
             raise UsageError(f"model {self.id!r}: rounding {self.rounding!r} is not floor/nearest")
 
     @property
     def downsampling(self) -> int:
-        """Spatial reduction of the deepest latent; images are padded to a multiple of it."""
-        # mcz.codec.learned.HYPER_STRIDE / LATENT_STRIDE, repeated so that the
-        # registry (and `mcz info`) never imports torch.
-        if self.family == "hyperprior":
-            return 64  # /16 latent, then /4 hyper latent
-        if self.family == "factorized":
-            return 16
-        if self.family in ("wavelet", "nearlossless"):
-            return 1  # the lifting handles any size; padding would only cost bits
-        return 2 ** len(self.config["channels"])
-
-    @property
-    def learned_entropy(self) -> bool:
-        """True for families whose latent is coded by a learned entropy model."""
-        return self.family in LEARNED_FAMILIES
-
-    @property
-    def wavelet(self) -> bool:
-        """True for the wavelet family (a transform with no network; see :mod:`mcz.codec.wavelet`)."""
-        return self.family == "wavelet"
+        """Spatial reduction of the deepest latent; images are padded to a multiple of it (its family's)."""
+        return family_for(self).downsampling(self.config)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description (used in manifests and ``mcz models --json``)."""
@@ -103,7 +84,7 @@ class ModelSpec:
             "id": self.id,
             "family": self.family,
             "config": self.config,
-            "quantiser_bits": self.quantiser_bits,
+            "quantiser_bits": self.default_quality,  # the manifest's name (format 1)
             "quality_range": list(self.quality_range),
             "rounding": self.rounding,
             "tile": self.tile,
@@ -118,7 +99,7 @@ class ModelSpec:
                 id=data["id"],
                 family=data["family"],
                 config=dict(data["config"]),
-                quantiser_bits=int(data.get("quantiser_bits", 8)),
+                default_quality=int(data.get("quantiser_bits", 8)),
                 quality_range=tuple(data.get("quality_range", (1, 8))),  # type: ignore[arg-type]
                 rounding=data.get("rounding", "nearest"),
                 tile=int(data.get("tile", 512)),
@@ -179,7 +160,7 @@ register(
         id="cae-seed",
         family="cae",
         config={"channels": [32, 64, 128, 256, 512]},
-        quantiser_bits=8,
+        default_quality=8,
         rounding="floor",
         description="Founding paper's CAE + Brotli (512x512 -> 16x16x512 latent, 8-bit min-max)",
     )
@@ -193,7 +174,7 @@ _COMPACT = register(
         id="cae-compact",
         family="cae",
         config={"channels": [32, 64, 96, 16], "decoder": [96, 64, 32, 1]},
-        quantiser_bits=6,
+        default_quality=6,
         rounding="nearest",
         description="Compact CAE + Brotli for low rates (/16, 16 latent channels, 6-bit)",
     )
@@ -219,7 +200,7 @@ _HYPERPRIOR = register(
         id="hyperprior-compact",
         family="hyperprior",
         config={**_LEARNED_CONFIG, "nh": 48, "lambdas": _LAMBDAS_8BIT, "peak": 255.0},
-        quantiser_bits=4,
+        default_quality=4,
         quality_range=(1, 8),
         description="Mean-scale hyperprior (CompressAI rANS, fixed-point hyper-synthesis), 8 rate levels, 8-bit",
     )
@@ -229,7 +210,7 @@ register(
         id="factorized-compact",
         family="factorized",
         config={**_LEARNED_CONFIG, "lambdas": _LAMBDAS_8BIT, "peak": 255.0},
-        quantiser_bits=4,
+        default_quality=4,
         quality_range=(1, 8),
         description="Factorized prior (CompressAI EntropyBottleneck + rANS), 8 rate levels, 8-bit",
     )
@@ -254,7 +235,7 @@ register(
         id="wavelet-ctx",
         family="wavelet",
         config={},
-        quantiser_bits=24,
+        default_quality=24,
         quality_range=(0, 80),
         tile=2048,
         description="CDF 9/7 wavelet + learned context model (rANS), any bit depth; quality = step 2^(-q/4) of R",
@@ -268,7 +249,7 @@ register(
         id="nearlossless",
         family="nearlossless",
         config={},
-        quantiser_bits=0,
+        default_quality=0,
         quality_range=(0, 1000),
         tile=65535,
         description="Lossless (quality 0) / near-lossless: every pixel within quality stored units; JPEG-XL residual",

@@ -195,3 +195,20 @@ def load_state_dict(entry: CheckpointEntry) -> dict[str, Any]:
         raise ModelError(f"weights of {entry.spec.id!r} at {entry.path} are unreadable: {exc}") from exc
     # Integer tensors (entropy-coder tables, fixed-point weights) keep their type.
     return {name: tensor.float() if tensor.is_floating_point() else tensor for name, tensor in tensors.items()}
+
+
+def load_arrays(entry: CheckpointEntry) -> dict[str, Any]:
+    """Verify and read a checkpoint's arrays with NumPy, as :func:`load_state_dict` reads them (float32).
+
+    For families that code without torch (the wavelet family): the same numbers, no torch import.
+    """
+    verify(entry)
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    try:
+        arrays = load_file(str(entry.path))
+    except Exception as exc:  # safetensors raises its own untyped errors on bad files
+        raise ModelError(f"weights of {entry.spec.id!r} at {entry.path} are unreadable: {exc}") from exc
+    return {name: array.astype(np.float32) if np.issubdtype(array.dtype, np.floating) else array
+            for name, array in arrays.items()}

@@ -65,13 +65,13 @@ def finetune(
     import torch.nn.functional as F
 
     from mcz.codec import zoo
-    from mcz.codec.models import build_model
+    from mcz.codec.families import model_family_for
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     entry = zoo.find_checkpoint(base_id)
     spec = entry.spec
-    model = build_model(spec.family, spec.config)
+    model = model_family_for(spec).build(spec.config)
     model.load_state_dict(zoo.load_state_dict(entry))
     model.train()
     trunk = classifiers.feature_layers(classifier).eval()

@@ -78,16 +78,16 @@ def export_run(run: Path, folder: Path, evaluate_on: list | None = None, half: b
     real codec, and stored in the manifest entry as ``validation``.
     """
     from mcz.codec import engine
-    from mcz.codec.models import build_model
+    from mcz.codec.families import model_family_for
     from mcz.training.run import provenance
     from mcz.training.state import load_state
 
     meta = json.loads((Path(run) / "state.json").read_text())
     spec = ModelSpec.from_dict(meta["spec"])
-    model = build_model(spec.family, spec.config)
+    family = model_family_for(spec)
+    model = family.build(spec.config)
     load_state(Path(run), model, None)
-    if hasattr(model, "finalise"):  # learned entropy models: freeze tables and fixed-point layers
-        model.finalise()
+    family.finalise(model)  # e.g. learned entropy models: freeze tables and fixed-point layers
     entry = export_weights(model, spec, folder, provenance(meta), half=half)
     if evaluate_on:
         from mcz.training.evaluate import evaluate

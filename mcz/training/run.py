@@ -14,6 +14,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from mcz.codec.families import family_for
 from mcz.codec.registry import ModelSpec, get_spec, registered_ids
 from mcz.training.config import TrainConfig
 from mcz.training.bank import CentreCrops, RandomPatches
@@ -65,14 +66,20 @@ def _spec(config: TrainConfig) -> ModelSpec:
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
-    """Train (resuming from ``config.out`` when it holds a state) and return the state's meta."""
-    if get_spec(config.model).family == "wavelet":
-        from mcz.training.wavelet import train_wavelet
+    """Train (resuming from ``config.out`` when it holds a state) and return the state's meta.
 
-        return train_wavelet(config, _spec(config))
+    The model's family decides how (:meth:`~mcz.codec.families.base.Family.train`): gradient
+    training with Lightning (:func:`train_network`), a fit, or a refusal.
+    """
+    spec = _spec(config)
+    return family_for(spec).train(config, spec)
+
+
+def train_network(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
+    """Train ``spec``'s network with Lightning (:class:`CodecSystem`: its family's steps); the run's meta."""
     torch.set_num_threads(config.threads)
     L.seed_everything(config.seed, workers=True)
-    spec, out = _spec(config), Path(config.out)
+    out = Path(config.out)
     start = load_state_meta(out)
     system = CodecSystem(
         spec, lr=config.lr, loss=config.loss, bits=config.bits, warmup=config.warmup,
@@ -103,16 +110,14 @@ def train(config: TrainConfig) -> dict[str, Any]:
     return meta
 
 
-#: What one learned family can lend another: the transforms and the gain units.
-SHARED_LEARNED = ("g_a.", "g_s.", "log_gain", "log_inverse_gain")
-
-
 def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
     """Load an installed model's (verified) weights as the starting point of a new run.
 
     The same architecture loads whole (rate-distortion weights may differ, e.g.
-    an 8-bit start for a 12-bit model); a learned model of the other learned
-    family with the same transforms lends its transforms and gains only.
+    an 8-bit start for a 12-bit model); a model of another family with the same
+    configuration lends what the family takes from it
+    (:meth:`~mcz.codec.families.base.ModelFamily.transferable_from`: a learned family
+    takes the other's transforms and gains).
     """
     from mcz.codec import zoo
     from mcz.errors import ModelError
@@ -121,13 +126,13 @@ def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
     rd_keys = ("lambdas", "peak", "nh")
     ours = {k: v for k, v in system.spec.config.items() if k not in rd_keys}
     theirs = {k: v for k, v in entry.spec.config.items() if k not in rd_keys}
-    cross = entry.spec.learned_entropy and system.spec.learned_entropy and entry.spec.family != system.spec.family
-    if ours != theirs or (entry.spec.family != system.spec.family and not cross):
+    shared = system.family.transferable_from(family_for(entry.spec))
+    if ours != theirs or (entry.spec.family != system.spec.family and shared is None):
         raise ModelError(f"--init {model_id!r} has architecture {entry.spec.family} {entry.spec.config}, "
                          f"expected {system.spec.family} {system.spec.config} of {system.spec.id!r}")
     state = zoo.load_state_dict(entry)
-    if cross:
-        state = {k: v for k, v in state.items() if k.startswith(SHARED_LEARNED)}
+    if shared is not None:
+        state = {k: v for k, v in state.items() if k.startswith(shared)}
         system.model.load_state_dict(state, strict=False)
         return
     system.model.load_state_dict(state)

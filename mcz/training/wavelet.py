@@ -21,7 +21,7 @@ import torch
 from mcz.codec.registry import ModelSpec
 from mcz.codec.wavelet import fit
 from mcz.codec.wavelet.frames import UnitFrame
-from mcz.codec.wavelet.model import WaveletModel
+from mcz.codec.wavelet.module import WaveletModel
 from mcz.training.bank import BankImage
 from mcz.training.config import TrainConfig
 from mcz.training.sources import describe, load_bank
@@ -45,7 +45,8 @@ def _start(model_id: str) -> WaveletModel:
     from mcz.codec import engine
 
     model = WaveletModel()
-    model.load_state_dict(engine.load_codec(model_id).model.state_dict())
+    arrays = engine.load_codec(model_id).model.state_dict()  # the coding form: NumPy arrays
+    model.load_state_dict({name: torch.from_numpy(array) for name, array in arrays.items()})
     return model
 
 

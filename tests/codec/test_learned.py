@@ -147,3 +147,11 @@ def test_the_registry_pads_to_the_strides_the_networks_have():
 
     assert TINY_LEARNED["hyperprior"].downsampling == HYPER_STRIDE
     assert TINY_LEARNED["factorized"].downsampling == LATENT_STRIDE
+
+
+def test_the_torch_free_strides_of_the_learned_families_are_the_networks():
+    from mcz.codec import learned
+    from mcz.codec.families import family_for
+
+    assert family_for("factorized").downsampling({}) == learned.LATENT_STRIDE
+    assert family_for("hyperprior").downsampling({}) == learned.HYPER_STRIDE

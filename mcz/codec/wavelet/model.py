@@ -1,21 +1,27 @@
-"""The learned parameters of a wavelet model, as a ``torch.nn.Module`` of buffers.
+"""The learned parameters of a wavelet model, in the torch-free form the coder uses.
 
 A wavelet model is a CDF 9/7 transform plus a learned context model: for every
 detail band class (orientation x level) and checkerboard pass, non-negative
 weights that map integer neighbourhood sums of already-decoded symbols to a
 Laplace scale, a noise-floor bias, and learned reconstruction offsets per
-scale.  Everything lives in buffers so the checkpoint machinery (safetensors +
-sha256 manifest) stores and verifies it like any other model; the integer
-tables the entropy coder needs are stored, never recomputed by a decoder.
+scale.  The checkpoint stores them as named arrays (:data:`BUFFERS`), with the
+integer tables the entropy coder needs: a decoder never recomputes them.
+
+:class:`WaveletWeights` holds a checkpoint's arrays and gives the coder its
+:class:`Tables`, with NumPy alone, so coding with a wavelet model never imports
+torch.  The form that is fitted, a ``torch.nn.Module`` of the same buffers,
+is :class:`mcz.codec.wavelet.module.WaveletModel` (also importable from here).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
-import torch
-from torch import nn
 
 from mcz.codec.wavelet import tables
+from mcz.errors import ModelError
 
 #: Orientations (HL, LH, HH) x levels 1, 2, 3, 4+.
 ORIENTATIONS = 3
@@ -26,6 +32,13 @@ CLASSES = ORIENTATIONS * LEVEL_CLASSES
 FEATURES = ("parent", "parent_ring", "sibling", "sibling_ring", "vertical", "horizontal", "diagonal")
 #: Passes over a detail band: (even, even) positions, then (odd, odd), then the rest.
 PASSES = 3
+#: A checkpoint's arrays and the dtype each has in the model.  ``cdfs`` and ``bits`` keep the
+#: dtype and width stored (a fit on another machine may build tables an entry wider).
+BUFFERS: dict[str, Any] = {
+    "scales": np.float64, "thresholds": np.int64, "cdfs": None, "cdf_lengths": np.int32,
+    "offsets": np.int32, "bits": None, "weights": np.float64, "bias": np.float64,
+    "ll_weight": np.float64, "recon_offsets": np.float64, "kappa": np.float64,
+}
 
 
 def band_class(level: int, orientation: int) -> int:
@@ -33,7 +46,7 @@ def band_class(level: int, orientation: int) -> int:
     return orientation * LEVEL_CLASSES + min(level, LEVEL_CLASSES) - 1
 
 
-def _initial_weights() -> np.ndarray:
+def initial_weights() -> np.ndarray:
     """Hand-set starting point (a scale of about half the neighbours' mean magnitude)."""
     w = np.zeros((CLASSES, PASSES, len(FEATURES)))
     w[:, :, 0] = 0.35  # parent
@@ -45,72 +58,93 @@ def _initial_weights() -> np.ndarray:
     return w
 
 
-class WaveletModel(nn.Module):
-    """Buffers of a wavelet-family model (no trainable network in the decoder).
+def _shapes(scales: int) -> dict[str, tuple[int | None, ...]]:
+    """The shape of each array for ``scales`` table entries (None: a table width, the checkpoint's)."""
+    return {"scales": (scales,), "thresholds": (scales - 1,), "cdfs": (scales, None),
+            "cdf_lengths": (scales,), "offsets": (scales,), "bits": (scales, None),
+            "weights": (CLASSES, PASSES, len(FEATURES)), "bias": (CLASSES, PASSES), "ll_weight": (1,),
+            "recon_offsets": (scales, 2), "kappa": (1,)}
+
+
+def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
+    return len(shape) == len(expected) and all(e is None or e == n for n, e in zip(shape, expected))
+
+
+class WaveletWeights:
+    """A wavelet model's arrays, as coding uses them (no torch).
 
     Parameters
     ----------
-    scales : int
-        Number of Laplace scales in the table.
-    scale_low, scale_high : float
-        Smallest and largest scale (symbol units); larger scales code the top
-        bits of a symbol with the table and its low bits raw.
-    rho : float
-        Deadzone of the tables' Laplace law (see :func:`tables.laplace_pmf`).
+    arrays : mapping of str to array
+        Every name of :data:`BUFFERS`, already in the model's dtypes.
     max_levels : int
-        Deepest decomposition used for large images.
-    kappa : float
-        Encoder rate-distortion trade-off (Lagrangian, in squared steps per bit).
+        Deepest decomposition used for large images (the model's configuration).
     """
 
-    def __init__(self, scales: int = 56, scale_low: float = 0.02, scale_high: float = 48.0,
-                 rho: float = 0.5, max_levels: int = 6, kappa: float = 0.12) -> None:
-        super().__init__()
+    def __init__(self, arrays: Mapping[str, np.ndarray], max_levels: int = 6) -> None:
+        self.arrays = dict(arrays)
         self.max_levels = max_levels
-        table = tables.scale_table(scales, scale_low, scale_high)
-        cdfs, lengths, offsets, bits = tables.build_cdfs(table, rho)
-        self.register_buffer("scales", torch.from_numpy(table))
-        self.register_buffer("thresholds", torch.from_numpy(tables.scale_thresholds(table)))
-        self.register_buffer("cdfs", torch.from_numpy(cdfs))
-        self.register_buffer("cdf_lengths", torch.from_numpy(lengths))
-        self.register_buffer("offsets", torch.from_numpy(offsets))
-        self.register_buffer("bits", torch.from_numpy(bits))
-        self.register_buffer("weights", torch.from_numpy(_initial_weights()))
-        # Noise floor of each class and pass in normalised coefficient units (divided by the step).
-        self.register_buffer("bias", torch.full((CLASSES, PASSES), 2e-4, dtype=torch.float64))
-        self.register_buffer("ll_weight", torch.tensor([0.25], dtype=torch.float64))
-        # Reconstruction offsets toward zero, per scale, for |q| = 1 and |q| >= 2 (steps).
-        self.register_buffer("recon_offsets", torch.zeros((scales, 2), dtype=torch.float64))
-        self.register_buffer("kappa", torch.tensor([kappa], dtype=torch.float64))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001
-        # The stored tables are the model: take their shapes from the checkpoint, since the
-        # width built here may differ by an entry from the one a fit built on another machine.
-        for name in ("cdfs", "bits"):
-            stored = state_dict.get(prefix + name)
-            if stored is not None and stored.shape != getattr(self, name).shape:
-                setattr(self, name, torch.empty_like(stored))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], config: Mapping[str, Any], model_id: str) -> WaveletWeights:
+        """A checkpoint's arrays (NumPy or torch) in the dtypes the model holds them in.
 
-    def tables(self) -> "Tables":
-        """NumPy views of the buffers, in the form the coder uses."""
-        return Tables(self)
+        The same numbers :class:`~mcz.codec.wavelet.module.WaveletModel` holds after
+        ``load_state_dict(state)``: the values of ``state`` cast to each buffer's dtype.
+
+        Raises
+        ------
+        ModelError
+            Missing or unexpected arrays, or arrays of the wrong shape for ``config``.
+        """
+        names, expected = set(state), set(BUFFERS)
+        if names != expected:
+            raise ModelError(
+                f"weights for {model_id!r} do not fit the wavelet model: missing {sorted(expected - names)}, "
+                f"unexpected {sorted(names - expected)}"
+            )
+        shapes = _shapes(int(config.get("scales", 56)))
+        arrays = {}
+        for name, dtype in BUFFERS.items():
+            array = np.asarray(state[name])
+            if not _fits(array.shape, shapes[name]):
+                raise ModelError(f"weights for {model_id!r}: {name} has shape {array.shape}, "
+                                 f"expected {shapes[name]}")
+            arrays[name] = array.astype(dtype or array.dtype)
+        return cls(arrays, int(config.get("max_levels", 6)))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The arrays by name (copies are the caller's to make)."""
+        return dict(self.arrays)
+
+    def tables(self) -> Tables:
+        """The coder's tables."""
+        return Tables(self.arrays, self.max_levels)
 
 
 class Tables:
-    """Plain NumPy copies of a model's buffers (built once per codec, shared by tiles)."""
+    """What the coder reads, derived from a model's arrays (built once per codec, shared by tiles)."""
 
-    def __init__(self, model: WaveletModel) -> None:
-        self.max_levels = model.max_levels
-        self.thresholds = model.thresholds.numpy()
+    def __init__(self, arrays: Mapping[str, np.ndarray], max_levels: int) -> None:
+        self.max_levels = max_levels
+        self.thresholds = arrays["thresholds"]
         self.top = int(self.thresholds[-1])
-        self.cdfs = model.cdfs.numpy().tolist()
-        self.cdf_lengths = model.cdf_lengths.numpy().tolist()
-        self.offsets = model.offsets.numpy().astype(np.int64)
-        self.bits = model.bits.numpy()
-        self.weights_fp = np.rint(model.weights.numpy() * 2**tables.FRAC_BITS).astype(np.int64)
-        self.bias = model.bias.numpy()
-        self.ll_weight_fp = int(np.rint(float(model.ll_weight[0]) * 2**tables.FRAC_BITS))
-        self.recon_offsets = model.recon_offsets.numpy()
-        self.kappa = float(model.kappa[0])
+        self.cdfs = arrays["cdfs"].tolist()
+        self.cdf_lengths = arrays["cdf_lengths"].tolist()
+        self.offsets = arrays["offsets"].astype(np.int64)
+        self.bits = arrays["bits"]
+        self.weights_fp = np.rint(arrays["weights"] * 2**tables.FRAC_BITS).astype(np.int64)
+        self.bias = arrays["bias"]
+        self.ll_weight_fp = int(np.rint(float(arrays["ll_weight"][0]) * 2**tables.FRAC_BITS))
+        self.recon_offsets = arrays["recon_offsets"]
+        self.kappa = float(arrays["kappa"][0])
         self.count = len(self.thresholds) + 1
+
+
+def __getattr__(name: str) -> Any:
+    # WaveletModel is a torch module: imported on first use, so that coding never loads torch.
+    if name == "WaveletModel":
+        from mcz.codec.wavelet.module import WaveletModel
+
+        return WaveletModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

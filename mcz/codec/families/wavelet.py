@@ -1,0 +1,152 @@
+"""The ``wavelet`` family: CDF 9/7 lifting + a learned context model, rANS; no network, no torch.
+
+``quality`` q sets the quantiser step to ``2**(-q/4)`` of R = 2**bits_stored - 1 (about
+1.5 dB per step).  Transform, coder and model: :mod:`mcz.codec.wavelet`; fitting:
+:mod:`mcz.training.wavelet`.  The decoder is integer context modelling plus float64 NumPy
+lifting, bit-identical on every machine, thread count and backend (the exact pixel policy).
+
+Coding never imports torch: the weights are read with ``safetensors.numpy`` into a
+:class:`~mcz.codec.wavelet.model.WaveletWeights`.  Only fitting uses the torch form
+(:meth:`WaveletFamily.build`, :class:`~mcz.codec.wavelet.module.WaveletModel`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mcz.codec.families.base import Coding, ModelFamily, TileDecoder, TileEncoder
+from mcz.codec.families.register import register_family
+from mcz.codec.threads import check_threads
+
+if TYPE_CHECKING:
+    from mcz.codec.engine import Codec
+    from mcz.codec.latents import LatentDigest
+    from mcz.codec.registry import ModelSpec
+    from mcz.codec.tiling import TileBox
+    from mcz.codec.wavelet.model import Tables
+    from mcz.codec.zoo import CheckpointEntry
+    from mcz.container import Tile
+    from mcz.intensity import Intensity
+    from mcz.training.config import TrainConfig
+
+#: Lowest quality of a wavelet model's default benchmark sweep (about 26 dB against R).
+SWEEP_LOWEST = 10
+
+
+def range_per_unit(bits_stored: int, window: Intensity) -> float:
+    """R = 2**bits_stored - 1 in units of the coding window (1 for float images): the step's scale."""
+    if window.is_float:
+        return 1.0
+    return (2.0**bits_stored - 1.0) / (window.high - window.low)
+
+
+def sweep(bits: int) -> list[float]:
+    """Qualities for ``bits``-bit frames: about 26 dB up to near-lossless.
+
+    The step is ``2^(-q/4)`` of R, so PSNR against R grows by about 1.5 dB per quality step at
+    every depth, and ``q = 4 * bits`` is a step of about one stored level (about 6 bits deeper
+    than 8-bit data need 24 more). 12-14 points whatever the depth.
+    """
+    high = 4 * bits
+    stride = max(1, round((high - SWEEP_LOWEST) / 13))
+    return [float(q) for q in range(SWEEP_LOWEST, high + 1, stride)]
+
+
+@functools.lru_cache(maxsize=8)
+def tables(codec: Codec) -> Tables:
+    """The coder's NumPy tables of a loaded wavelet model (built once per codec)."""
+    return codec.model.tables()
+
+
+@register_family
+class WaveletFamily(ModelFamily):
+    """CDF 9/7 wavelet + learned context model (no network: nothing runs in torch)."""
+
+    name = "wavelet"
+    quality_meaning = "quantiser step 2^(-q/4) of R"
+    # No network: every backend runs the same NumPy code.
+    backends = ("torch", "onnxruntime")
+    exact = True  # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
+    sweep = staticmethod(sweep)
+
+    def downsampling(self, config: dict) -> int:
+        return 1  # the lifting handles any size; padding would only cost bits
+
+    def describe(self, config: dict) -> str:
+        return "CDF 9/7 + learned context model"
+
+    def build(self, config: dict) -> Any:
+        """The form that is fitted: a torch module of the model's buffers (imports torch)."""
+        from mcz.codec.wavelet.module import WaveletModel
+
+        return WaveletModel(**config)
+
+    def read_weights(self, entry: CheckpointEntry) -> dict[str, Any]:
+        from mcz.codec import zoo
+
+        return zoo.load_arrays(entry)  # NumPy: coding never needs torch
+
+    def load(self, spec: ModelSpec, state: dict[str, Any]) -> Any:
+        """The coding form of ``state`` (NumPy or torch arrays), a ``WaveletWeights``."""
+        from mcz.codec.wavelet.model import WaveletWeights
+
+        return WaveletWeights.from_state(state, spec.config, spec.id)
+
+    @contextlib.contextmanager
+    def session(self, threads: int | None) -> Iterator[None]:
+        check_threads(threads)  # refused like any family's, though NumPy ignores it
+        yield
+
+    def quantiser_record(self, spec: ModelSpec, quality: int) -> dict[str, Any]:
+        return {"method": "deadzone-rdo", "step": "2^(-quality/4) of 2^bits_stored - 1",
+                "entropy_model": "wavelet-context", "backend": "rans"}
+
+    def tile_encoder(self, coding: Coding) -> TileEncoder:
+        from mcz.codec.wavelet import coder
+
+        t, quality = tables(coding.codec), coding.quality
+        scale = range_per_unit(coding.bits_stored, coding.window)
+
+        def encode(unit: np.ndarray, frame: int, index: int, digest: LatentDigest) -> tuple[Tile, np.ndarray]:
+            chunk, recon, symbols = coder.encode_tile(t, unit, quality, scale, frame, index)
+            digest.update(*symbols)
+            return chunk, recon
+
+        return encode
+
+    def tile_decoder(self, coding: Coding) -> TileDecoder:
+        scale = range_per_unit(coding.bits_stored, coding.window)
+        return _WaveletDecoder(tables(coding.codec), coding.quality, scale)
+
+    def train(self, config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
+        """Refit the context model on ``config.data`` (:func:`mcz.training.wavelet.train_wavelet`)."""
+        from mcz.training.wavelet import train_wavelet
+
+        return train_wavelet(config, spec)
+
+
+class _WaveletDecoder(TileDecoder):
+    """rANS + context model -> symbols (the digest) and, in the same pass, the lifting's pixels.
+
+    :func:`mcz.codec.wavelet.coder.decode_tile` reconstructs as it decodes, so :meth:`symbols`
+    returns the tile's pixels; no network runs, and the engine checks the digest after the last tile.
+    """
+
+    def __init__(self, t: Tables, quality: int, scale: float) -> None:
+        self.tables, self.quality, self.scale = t, quality, scale
+
+    def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:
+        from mcz.codec.wavelet import coder
+
+        shape = (box.padded_rows, box.padded_columns)
+        recon, symbols = coder.decode_tile(self.tables, chunk, shape, self.quality, self.scale)
+        latents.update(*symbols)
+        return recon
+
+    def reconstruct(self, symbols: np.ndarray, box: TileBox) -> np.ndarray:
+        return symbols

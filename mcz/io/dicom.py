@@ -453,7 +453,12 @@ def _new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
 
 def _set_pixel_module(ds: pydicom.Dataset, image: MedicalImage) -> None:
     it, pixels = image.intensity, image.pixels
-    for keyword in _STALE_PIXEL_KEYWORDS:
+    # Colour pixels read as grey: the palette no longer describes them.  A greyscale source's
+    # palette is a Supplemental Palette Color LUT (Pixel Presentation COLOR or MIXED, PS3.3
+    # C.7.6.19) for the same grey values: it still applies and its module requires it.
+    source_photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    stale = _STALE_PIXEL_KEYWORDS if source_photometric not in PHOTOMETRICS else ("PlanarConfiguration",)
+    for keyword in stale:
         if keyword in ds:
             delattr(ds, keyword)
     ds.SamplesPerPixel = 1

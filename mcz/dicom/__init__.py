@@ -20,6 +20,8 @@ requires to change for lossy compression changed.  One concept per module:
 - :mod:`~mcz.dicom.derived`: what the encoder records for the decoder (new UIDs,
   file names) in the ``.mcz`` header;
 - :mod:`~mcz.dicom.series`: a folder of slices as one volume, and back;
+- :mod:`~mcz.dicom.capture`: Secondary Capture headers (highdicom) for images
+  without a DICOM header;
 - :mod:`~mcz.dicom.encoding` and :mod:`~mcz.dicom.decoding`: the DICOM side of
   :func:`mcz.encode` (stored headers, the record) and of :func:`mcz.decode_image`
   (the marked headers of the derived instances);

@@ -6,29 +6,37 @@
   (modality LUT), the window (VOI LUT), the lossy compression history (it must
   never be lost), geometry (pixel spacing, slice position and orientation,
   instance number, so a series still stacks), Body Part Examined (so the ratio
-  guideline still applies) and Burned In Annotation / Recognizable Visual
-  Features; and, so that the result is still a valid instance of its IOD, every
-  attribute of the source that the IOD requires (Type 1 or 2, conditional ones
-  included, read from :mod:`mcz.dicom.iod`) outside the patient and study:
+  guideline still applies), Burned In Annotation and Recognizable Visual
+  Features, the functional groups of enhanced objects; and, so that the result is
+  still a valid instance of its IOD, the other top-level attributes of the source
+  that the IOD requires (Type 1 or 2, conditional ones included, read from
+  :mod:`mcz.dicom.iod`) outside the patient and study.  One rule decides what is
+  left of each of them, and of every element inside a kept sequence, by its type
+  in the IOD at that depth (Type 3 where the tables do not list it):
 
+  * private elements are dropped;
   * coded and numeric values (CS, DS, IS, binary numbers: KVP, Scanning
     Sequence, Acquisition Number, ...) are kept;
-  * Type 2 text, names, dates and times (Manufacturer, Position Reference
-    Indicator, ...) are present but empty, as are Type 2 sequences; a mandatory
-    module's Type 2 attribute that the source lacks is added, empty;
-  * Type 1 text is replaced by ``"REMOVED"`` and Type 1 dates and times by those
-    of the encoding (PS3.15 Annex E action D: a dummy value of the right VR);
-  * Type 1 sequences are kept with the same rule inside as the functional groups.
+  * UIDs are replaced, one new UID per old one (so references inside a series
+    still agree); standard UIDs (SOP classes, ...) are kept;
+  * text (LO, SH, ST, LT, UT, UC, UR, AE): Type 1 text is structure the IOD
+    needs (units such as Rescale Type, code meanings, LUT labels, stack ids,
+    the enhanced equipment's Manufacturer and Software Versions) and is kept,
+    except a device's identity (Device Serial Number, Station Name, Device
+    Label, Institution Name: ``"REMOVED"``, PS3.15 Annex E action D); Type 2
+    text is present but empty (Manufacturer, Position Reference Indicator of a
+    CT); other text is dropped;
+  * dates, times, ages and person names: made up where Type 1 (the time of the
+    encoding, e.g. Content Date of an enhanced object), empty where Type 2,
+    dropped otherwise;
+  * a Type 2 sequence at the top level is present with no items; a mandatory
+    module's Type 2 attribute that the source lacks is added, empty.
 
   The Study, Series, SOP Instance and Frame of Reference UIDs are regenerated,
   and the patient and study attributes a viewer expects (Patient's Name, Patient
-  ID, Study Date, Accession Number, ...) are present but empty.  Private
-  elements are dropped; inside kept sequences (the functional groups, Type 1
-  sequences) text, dates, times and person names are dropped and instance UIDs
-  replaced by new ones (one new UID per old one, so references inside a series
-  still agree; standard UIDs such as SOP classes are kept).  The header then
-  says so: Patient Identity Removed (0012,0062) ``YES`` (``NO`` when the source
-  declares Burned In Annotation ``YES``: the pixels still identify) and
+  ID, Study Date, Accession Number, ...) are present but empty.  The header
+  then says so: Patient Identity Removed (0012,0062) ``YES`` (``NO`` when the
+  source declares Burned In Annotation ``YES``: the pixels still identify) and
   De-identification Method (0012,0063) lists what was done.  No De-identification
   Method Code Sequence is written: its codes (CID 7050) name the PS3.15 profiles
   and options, and ``minimal`` is not a verified implementation of any of them;
@@ -36,8 +44,8 @@
   Capture image.
 
 ``minimal`` is a de-identification *aid*, not a de-identifier: it does not look
-at the pixels (burned-in annotations, faces in head volumes), keeps dates and
-identifiers nowhere but also proves nothing about the values it keeps, and
+at the pixels (burned-in annotations, faces in head volumes), keeps no source
+date or name but also proves nothing about the values it keeps, and
 regenerated UIDs differ between separate ``mcz encode`` runs of one study.  Use a
 conformant de-identification tool (PS3.15 Annex E profiles) where it matters.
 It needs highdicom (the ``dicom`` extra) for the IOD tables.
@@ -240,7 +248,7 @@ def _minimal_element(
         pass  # coded or numeric: technical, kept
     elif kind.startswith("2"):
         out.value = None  # present, empty
-    elif keyword in _DEVICE_IDENTITY:
+    elif keyword in _DEVICE_IDENTITY and kind in ("1", "1C"):
         out.value = REMOVED
     elif out.VR in _PERSON_OR_TIME_VRS:
         if kind != "1":

@@ -91,6 +91,7 @@ def _highdicom_header(image: MedicalImage) -> pydicom.Dataset:
 
     require("highdicom", "dicom")
     from highdicom.sc import SCImage
+    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import generate_uid
 
     # A placeholder of the right size: only the header is used (see the module docstring).
@@ -109,11 +110,14 @@ def _highdicom_header(image: MedicalImage) -> pydicom.Dataset:
         manufacturer=MANUFACTURER,
         patient_orientation=("L", "P"),  # required by highdicom; emptied below
     )
-    del sc.PixelData
-    sc.ConversionType = "WSD"
-    sc.PatientOrientation = ""
-    sc.Laterality = ""
-    return sc
+    # A plain pydicom data set from here on (pickled by --jobs workers, deep-copied by the writer).
+    ds = Dataset(sc)
+    ds.file_meta = FileMetaDataset(sc.file_meta)
+    del ds.PixelData
+    ds.ConversionType = "WSD"
+    ds.PatientOrientation = ""
+    ds.Laterality = ""
+    return ds
 
 
 def _identity_rescale(image: MedicalImage) -> bool:

@@ -237,26 +237,34 @@ def test_dicom_write_read_round_trip_from_a_read_dicom(tmp_path, name):
 
 
 @pytest.mark.parametrize(
-    ("array", "kwargs", "sop"),
+    ("array", "kwargs", "sop", "conformant"),
     [
-        (np.arange(60 * 70, dtype=np.uint16).reshape(60, 70) % 4096, {}, "1.2.840.10008.5.1.4.1.1.7"),
+        (np.arange(60 * 70, dtype=np.uint16).reshape(60, 70) % 4096, {}, "1.2.840.10008.5.1.4.1.1.7", True),
         (
             (np.arange(3 * 20 * 30) - 1500).astype(np.int16).reshape(3, 20, 30),
             {"slope": 1.0, "intercept": -1024.0, "photometric": "MONOCHROME1"},
-            "1.2.840.10008.5.1.4.1.1.7",
+            "1.2.840.10008.5.1.4.1.1.7.3",
+            False,  # signed, rescaled MONOCHROME1 frames: no SC IOD holds them
         ),
         (
             (np.arange(4 * 20 * 30) - 1500).astype(np.int16).reshape(4, 20, 30),
             {"slope": 2.5},
             "1.2.840.10008.5.1.4.1.1.7.3",
+            False,
         ),
-        (np.arange(5 * 9 * 11, dtype=np.uint8).reshape(5, 9, 11), {}, "1.2.840.10008.5.1.4.1.1.7.2"),
-        (np.arange(9 * 11, dtype=np.int32).reshape(9, 11) * 40000, {}, "1.2.840.10008.5.1.4.1.1.7"),
+        (np.arange(5 * 9 * 11, dtype=np.uint8).reshape(5, 9, 11), {}, "1.2.840.10008.5.1.4.1.1.7.2", True),
+        (np.arange(4 * 9 * 11, dtype=np.uint16).reshape(4, 9, 11) * 9, {}, "1.2.840.10008.5.1.4.1.1.7.3", True),
+        (np.arange(9 * 11, dtype=np.int32).reshape(9, 11) * 40000, {}, "1.2.840.10008.5.1.4.1.1.7", True),
     ],
 )
-def test_dicom_secondary_capture_from_an_array(tmp_path, array, kwargs, sop):
+def test_dicom_secondary_capture_from_an_array(tmp_path, array, kwargs, sop, conformant):
+    from mcz.dicom.capture import ConformanceWarning
+
     image = from_array(array, **kwargs)
-    out = write_image(tmp_path / "sc.dcm", image)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = write_image(tmp_path / "sc.dcm", image)
+    assert any(issubclass(w.category, ConformanceWarning) for w in caught) is not conformant
     ds = pydicom.dcmread(out)
     assert ds.SOPClassUID == sop and ds.file_meta.MediaStorageSOPClassUID == sop
     assert ds.SOPInstanceUID == ds.file_meta.MediaStorageSOPInstanceUID
@@ -267,7 +275,14 @@ def test_dicom_secondary_capture_from_an_array(tmp_path, array, kwargs, sop):
     np.testing.assert_array_equal(ds.pixel_array, array)
     back = read_image(out)
     assert back.intensity == image.intensity
-    assert ("RescaleSlope" in ds) == (image.intensity.slope != 1.0 or image.intensity.intercept != 0.0)
+    rescaled = image.intensity.slope != 1.0 or image.intensity.intercept != 0.0
+    multi_frame = array.ndim == 3
+    # The SC Multi-frame Image module requires the (identity) rescale; a single frame has none unless rescaled.
+    assert ("RescaleSlope" in ds) == (rescaled or multi_frame)
+    assert ("RescaleType" in ds) == (rescaled or multi_frame)
+    if multi_frame:
+        assert ds.BurnedInAnnotation == "NO" and len(ds.FrameLabelVector) == array.shape[0]
+        assert ds.FrameIncrementPointer == 0x00182002
 
 
 def test_dicom_unsigned_domain_in_signed_dtype_keeps_dtype(tmp_path):

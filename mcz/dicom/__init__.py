@@ -10,12 +10,18 @@ requires to change for lossy compression changed.  One concept per module:
   modality and body part (CAR, DRG, RCR), looked up from a header;
 - :mod:`~mcz.dicom.guard`: the ratio guard of ``mcz encode`` (warn, cap, strict);
 - :mod:`~mcz.dicom.profile`: how much of the header is kept (``keep``,
-  ``minimal``, ``none``);
+  ``minimal``, ``none``), a minimal header still a valid instance of its IOD;
 - :mod:`~mcz.dicom.lossy`: marking a decoded data set as lossy compressed and
   derived (flags, UIDs, derivation) and the private method term ``MCZ_CAE``;
+- :mod:`~mcz.dicom.derivation`: where the derivation is recorded (top level, or
+  the Derivation Image functional group of enhanced objects);
+- :mod:`~mcz.dicom.iod`: what an IOD requires (Type 1 and 2 attributes), from
+  highdicom's tables;
 - :mod:`~mcz.dicom.derived`: what the encoder records for the decoder (new UIDs,
   file names) in the ``.mcz`` header;
 - :mod:`~mcz.dicom.series`: a folder of slices as one volume, and back;
+- :mod:`~mcz.dicom.capture`: Secondary Capture headers (highdicom) for images
+  without a DICOM header;
 - :mod:`~mcz.dicom.encoding` and :mod:`~mcz.dicom.decoding`: the DICOM side of
   :func:`mcz.encode` (stored headers, the record) and of :func:`mcz.decode_image`
   (the marked headers of the derived instances);

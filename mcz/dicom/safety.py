@@ -3,9 +3,10 @@
 A DICOM header (or a ``.mcz`` file's header) is data someone else wrote.  Three
 kinds of its values reach the file system or the allocator here:
 
-- UIDs, which name output files and are copied into new headers: they must match
-  ``^[0-9]+(\\.[0-9]+)*$`` and be at most 64 characters (PS3.5 section 9.1), so
-  ``"../../etc"`` can never become a path component;
+- UIDs, which name output files and are copied into new headers: they must be
+  valid as pydicom's :attr:`pydicom.uid.UID.is_valid` checks them (PS3.5 section
+  9.1: numeric components without leading zeros, separated by single dots, at
+  most 64 characters), so ``"../../etc"`` can never become a path component;
 - file names of series slices, restored on decode: one component, no separator,
   no ``..``, a limited character set, no leading dot;
 - pixel counts (Rows x Columns x Frames x bytes): bounded before a decoder
@@ -20,10 +21,6 @@ from typing import Any
 from mcz.container import MAX_FRAME_PIXELS, MAX_FRAMES, MAX_TOTAL_PIXELS
 from mcz.errors import UnsupportedError
 
-#: PS3.5 section 9.1: digits and dots, components separated by single dots.
-UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-UID_MAX_LENGTH = 64
-
 #: One path component of letters, digits, '.', '_', '-' and '+', not starting with '.'.
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127}$")
 
@@ -36,18 +33,28 @@ class PixelBudgetError(UnsupportedError):
 
 
 def is_valid_uid(value: Any) -> bool:
-    """Whether ``value`` is a well-formed DICOM UID (digits and dots, at most 64 characters).
+    """Whether ``value`` is a well-formed DICOM UID, as :attr:`pydicom.uid.UID.is_valid` says.
 
     Parameters
     ----------
     value : Any
-        Usually a ``str`` or a pydicom ``UID``.
+        Usually a ``str`` or a pydicom ``UID``; anything else (None, numbers) is not a UID.
 
     Returns
     -------
     bool
+        True for PS3.5 section 9.1 UIDs: components of digits without leading zeros
+        (``"0"`` itself allowed), single dots between them, at most 64 characters.
     """
-    return isinstance(value, str) and len(value) <= UID_MAX_LENGTH and UID_PATTERN.match(value) is not None
+    from pydicom.config import IGNORE
+    from pydicom.uid import UID
+
+    if not isinstance(value, str):
+        return False
+    # No warning for bad input (it is untrusted, and the caller replaces it); pydicom strips
+    # surrounding whitespace, which must not sneak into a file name: compare with the stripped UID.
+    uid = UID(value, validation_mode=IGNORE)
+    return uid.is_valid and uid == value
 
 
 def safe_file_name(name: Any) -> str | None:

@@ -6,7 +6,6 @@ pydicom is imported inside the functions that need it.
 from __future__ import annotations
 
 import copy
-import datetime
 import math
 import struct
 import warnings
@@ -342,7 +341,7 @@ def dicom_dataset(image: MedicalImage) -> pydicom.Dataset:
 
 
 def new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
-    """A new Secondary Capture header (no pixels) for ``image``: fresh UIDs, empty patient and study."""
+    """A new Secondary Capture header (no pixels) for ``image``: see :mod:`mcz.dicom.capture`."""
     return _new_secondary_capture(image)
 
 
@@ -403,57 +402,20 @@ def _to_little_endian(ds: pydicom.Dataset) -> None:
     ds.walk(swap)
 
 
-def _sop_class(image: MedicalImage) -> str:
-    from pydicom.uid import (
-        MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
-        MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
-        SecondaryCaptureImageStorage,
-    )
-
-    it = image.intensity
-    if image.frames > 1 and it.photometric == "MONOCHROME2":
-        if it.dtype == "uint8" and it.bits_stored == 8:
-            return MultiFrameGrayscaleByteSecondaryCaptureImageStorage
-        if it.dtype in ("uint16", "int16"):
-            return MultiFrameGrayscaleWordSecondaryCaptureImageStorage
-    return SecondaryCaptureImageStorage
-
-
 def _new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import generate_uid
+    from mcz.dicom.capture import secondary_capture
 
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.SOPClassUID = _sop_class(image)
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    now = datetime.datetime.now()
-    ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
-    ds.Modality = "OT"
-    ds.ConversionType = "WSD"  # workstation: the image was made by software
-    for keyword in (
-        "PatientName",
-        "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "StudyDate",
-        "StudyTime",
-        "ReferringPhysicianName",
-        "StudyID",
-        "AccessionNumber",
-        "SeriesNumber",
-        "InstanceNumber",
-        "PatientOrientation",
-    ):
-        setattr(ds, keyword, "")  # type 2: present, may be empty
-    return ds
+    return secondary_capture(image)
 
 
 def _set_pixel_module(ds: pydicom.Dataset, image: MedicalImage) -> None:
     it, pixels = image.intensity, image.pixels
-    for keyword in _STALE_PIXEL_KEYWORDS:
+    # Colour pixels read as grey: the palette no longer describes them.  A greyscale source's
+    # palette is a Supplemental Palette Color LUT (Pixel Presentation COLOR or MIXED, PS3.3
+    # C.7.6.19) for the same grey values: it still applies and its module requires it.
+    source_photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    stale = _STALE_PIXEL_KEYWORDS if source_photometric not in PHOTOMETRICS else ("PlanarConfiguration",)
+    for keyword in stale:
         if keyword in ds:
             delattr(ds, keyword)
     ds.SamplesPerPixel = 1

@@ -7,7 +7,7 @@ import pytest
 
 import mcz
 from mcz.cli.main import main
-from mcz.dicom.profile import UidMap, minimal_dataset
+from mcz.dicom.profile import REMOVED, UidMap, minimal_dataset
 from mcz.errors import UsageError
 from tests.dicom.helpers import dicom_file, modified_copy
 
@@ -37,6 +37,60 @@ def test_minimal_keeps_what_rebuilds_the_image_and_no_identity(seeded_zoo, tmp_p
         assert decoded.get(keyword) != source.get(keyword) and pydicom.uid.UID(decoded.get(keyword)).is_valid
     assert decoded.LossyImageCompression == "01" and decoded.ImageType[0] == "DERIVED"
     assert len(coded.read_bytes()) < len(mcz.encode(dicom_file("CT_small.dcm"), model="cae-compact"))
+    # The CT IOD's Type 2 attributes stay present: numbers and codes kept, text emptied.
+    for keyword in ("KVP", "AcquisitionNumber"):
+        assert decoded.get(keyword) == source.get(keyword) not in (None, ""), keyword
+    for keyword in ("Manufacturer", "PositionReferenceIndicator"):
+        assert source.get(keyword) and keyword in decoded and not decoded.get(keyword), keyword
+    assert "Laterality" in decoded
+    assert decoded.PatientIdentityRemoved == "YES"
+    assert "pixel data not examined" in decoded.DeidentificationMethod[-1]
+    assert "DeidentificationMethodCodeSequence" not in decoded  # no PS3.15 profile is claimed
+
+
+def test_minimal_keeps_the_required_attributes_of_an_enhanced_object(tmp_path):
+    source = pydicom.dcmread(dicom_file("eCT_Supplemental.dcm"), stop_before_pixels=True)
+    uids = UidMap()
+    kept = minimal_dataset(source, uids)
+    # Type 1 text of the IOD: technical ones kept, a device's identity replaced, dates made up.
+    assert kept.Manufacturer == source.Manufacturer and kept.SoftwareVersions == source.SoftwareVersions
+    assert kept.DeviceSerialNumber == REMOVED != source.DeviceSerialNumber
+    assert kept.ContentDate != source.ContentDate and len(kept.ContentDate) == 8
+    for keyword in ("StationName", "InstitutionName", "StudyDescription"):  # Type 3: dropped
+        assert keyword not in kept, keyword
+    # Inside the functional groups: units and stack ids kept, acquisition times dropped, UIDs replaced.
+    shared = kept.SharedFunctionalGroupsSequence[0]
+    assert shared.PixelValueTransformationSequence[0].RescaleType == "US"
+    frame = kept.PerFrameFunctionalGroupsSequence[0].FrameContentSequence[0]
+    assert frame.StackID == "1" and "FrameAcquisitionDateTime" not in frame
+    organisation = kept.DimensionOrganizationSequence[0].DimensionOrganizationUID
+    assert organisation == kept.DimensionIndexSequence[0].DimensionOrganizationUID
+    assert organisation == uids(source.DimensionOrganizationSequence[0].DimensionOrganizationUID) != \
+        source.DimensionOrganizationSequence[0].DimensionOrganizationUID
+    assert kept.SOPClassUID == source.SOPClassUID  # a standard UID is never replaced
+
+
+def test_burned_in_annotation_means_the_identity_is_not_removed(tmp_path):
+    src = modified_copy("CT_small.dcm", tmp_path / "burned.dcm", BurnedInAnnotation="YES")
+    kept = minimal_dataset(pydicom.dcmread(src, stop_before_pixels=True), UidMap())
+    assert kept.BurnedInAnnotation == "YES" and kept.PatientIdentityRemoved == "NO"
+
+
+def test_minimal_needs_highdicom(monkeypatch):
+    import sys
+
+    from mcz.dicom import iod
+    from mcz.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "highdicom", None)  # import highdicom -> ImportError
+    iod._iod_modules.cache_clear()
+    iod._attribute_types.cache_clear()
+    try:
+        with pytest.raises(MissingDependencyError, match=r"mcz\[dicom\]"):
+            minimal_dataset(pydicom.dcmread(dicom_file("MR_small.dcm"), stop_before_pixels=True), UidMap())
+    finally:
+        iod._iod_modules.cache_clear()
+        iod._attribute_types.cache_clear()
 
 
 def test_minimal_never_drops_the_lossy_history(tmp_path):

@@ -26,12 +26,16 @@ from tests.dicom.helpers import make_series, modified_copy
         ("1.2.840.10008.1.2.1", True),
         ("2.25.1234", True),
         ("1", True),
+        ("1.0.3", True),
+        ("1.02.3", False),  # PS3.5 9.1: no leading zero in a component
         ("../../etc", False),
         ("1.2..3", False),
         (".1.2", False),
         ("1.2.", False),
         ("1.2/3", False),
         ("1.2 3", False),
+        ("1.2.3 ", False),  # valid for pydicom once stripped, but not as it would be written
+        ("\n1.2.3", False),
         ("1." + "2" * 63, False),  # 65 characters
         ("", False),
         (None, False),
@@ -40,6 +44,8 @@ from tests.dicom.helpers import make_series, modified_copy
 )
 def test_uid_validation(uid, ok):
     assert is_valid_uid(uid) is ok
+    if isinstance(uid, str) and uid == uid.strip():  # pydicom's verdict, which it delegates to
+        assert pydicom.uid.UID(uid, validation_mode=pydicom.config.IGNORE).is_valid is ok
 
 
 @pytest.mark.parametrize(

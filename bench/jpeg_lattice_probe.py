@@ -33,6 +33,7 @@ warnings.filterwarnings("ignore")
 
 from mcz.bench.bdrate import bd_rate  # noqa: E402
 from mcz.codec import engine  # noqa: E402
+from mcz.codec.families import wavelet as wavelet_family  # noqa: E402
 from mcz.codec.wavelet import coder, frames as fr  # noqa: E402
 
 MULTIPLES = (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 12, 16, 24, 32)
@@ -65,7 +66,7 @@ def dct_point(c: np.ndarray, steps: np.ndarray, px: np.ndarray) -> tuple[float, 
 
 
 def wavelet_curve(name: str, px: np.ndarray) -> np.ndarray:
-    t = engine._wavelet_tables(engine.load_codec("wavelet-ctx"))
+    t = wavelet_family.tables(engine.load_codec("wavelet-ctx"))
     f = fr.UnitFrame(name, px, float(px.min()), float(px.max()), 255.0)
     points = []
     for q in range(4, 48, 2):

@@ -14,12 +14,13 @@ from scipy.fft import dctn
 import mcz
 from mcz import container
 from mcz.codec import engine
+from mcz.codec.families import wavelet as wavelet_family
 from mcz.codec.wavelet import blockdct, coder, dctcoder
 from mcz.errors import FormatError
 
 
 def _tables():
-    return engine._wavelet_tables(engine.load_codec("wavelet-ctx"))
+    return wavelet_family.tables(engine.load_codec("wavelet-ctx"))
 
 
 def _smooth(rows: int = 96, cols: int = 112, seed: int = 0) -> np.ndarray:

@@ -35,7 +35,9 @@ from mcz.container import Tile, read_container
 from tests.hardening import mutate
 
 #: Models whose tile decoders the payload target reaches (every family).
-TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS}
+#: "wavelet-ctx#block": the wavelet model's block-DCT tile mode (its base image picks that mode).
+BLOCK_MODE = "wavelet-ctx#block"
+TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE}
 INTERESTING_INTS = (0, 1, -1, 2, 7, 8, 15, 16, 255, 256, 512, 4096, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
                     2**32, 2**63 - 1, 2**64 - 1, -(2**63))
 INTERESTING_FLOATS = (0.0, -0.0, 0.5, 1e-300, 1e300, -1e308, 3.4e38, 1.5)
@@ -59,11 +61,24 @@ class Target:
 
 @functools.lru_cache(maxsize=None)
 def base_file(model: str) -> bytes:
-    """A small intact file of ``model`` (a 40 x 72 ramp; two frames for the CAE model)."""
+    """A small intact file of ``model`` (a 40 x 72 ramp; two frames for the CAE model).
+
+    The wavelet model codes the ramp in its block-DCT mode, so its wavelet-mode base is a disc and
+    :data:`BLOCK_MODE` names the ramp; both are checked to take the mode they stand for.
+    """
+    from mcz.container import read_container
+
     image = mutate.ramp(40, 72)
     if model == "cae-compact":
         image = np.stack([image, image[::-1]])
-    return mutate.good_file(model, quality=2, image=image)
+    if model == "wavelet-ctx":
+        rows, cols = np.mgrid[0:40, 0:72]
+        image = np.where(np.hypot(rows - 20, cols - 36) < 15, 200, 30).astype(np.uint8)
+    data = mutate.good_file(model.split("#")[0], quality=2, image=image)
+    if model.startswith("wavelet-ctx"):
+        block = read_container(data).tiles[0].params == (8.0,)
+        assert block == (model == BLOCK_MODE), f"the {model} fuzz base took the other tile mode"
+    return data
 
 
 @functools.lru_cache(maxsize=None)

@@ -83,6 +83,18 @@ def test_native_image_keeps_the_wavelet() -> None:
     assert chunk.params == ()
 
 
+def test_contexts_count_the_earlier_ac_of_each_block_in_zigzag_order() -> None:
+    assert dctcoder.ZIGZAG[:6] == (0, 1, 8, 16, 9, 2) and sorted(dctcoder.ZIGZAG) == list(range(64))
+    columns = np.zeros((64, 3), np.int64)
+    columns[1] = [0, 1, 5]  # the first AC frequency in zigzag order
+    columns[8] = [0, 2, 20]
+    ctx = dctcoder.contexts(columns)
+    assert ctx[1].tolist() == [0, 0, 0]  # nothing coded before it
+    assert ctx[8].tolist() == [0, 1, 2]  # sums 0, 1, 5 against edges 1, 3, 7, 16
+    assert ctx[16].tolist() == [0, 2, 4]  # sums 0, 3, 25
+    assert not ctx[0].any()
+
+
 def test_small_tiles_never_try_the_block_mode() -> None:
     assert not dctcoder.worth_trying((15, 200)) and dctcoder.worth_trying((16, 16))
 
@@ -99,6 +111,10 @@ def _with_side(data: bytes, side: bytes) -> bytes:
     return container.write_container(dataclasses.replace(c, tiles=(tile,)))
 
 
+#: (table, shift) pairs in a block tile's side information: per frequency and context bin.
+PAIRS = 64 * dctcoder.BINS
+
+
 def _side_of(choice: bytes, spacing: np.ndarray, length: int = 0) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     return length.to_bytes(4, "big") + packer.compress(choice + spacing.astype(">f4").tobytes()) + packer.flush()
@@ -109,14 +125,15 @@ def _side_of(choice: bytes, spacing: np.ndarray, length: int = 0) -> bytes:
     [
         (b"\x00\x00", "side bytes"),
         (b"\x00\x00\x00\x00" + b"not deflate at all \xff\xff", "inflate|take"),
-        (_side_of(bytes(128), np.zeros(64))[:-3], "take|inflate"),
-        (_side_of(bytes([60, 0] * 64), np.zeros(64)), "names table"),
-        (_side_of(bytes([1, 99] * 64), np.zeros(64)), "shift"),
-        (_side_of(bytes([1, 0] * 64), np.r_[0.0, np.full(63, np.nan)]), "lattice spacings"),
-        (_side_of(bytes([1, 0] * 64), np.r_[3.0, np.zeros(63)]), "lattice spacings"),
-        (_side_of(bytes([1, 0] * 64), np.zeros(64), length=2**31), "rANS string"),
+        (_side_of(bytes(PAIRS), np.zeros(64))[:-3], "take|inflate"),
+        (_side_of(bytes([60, 0] * PAIRS), np.zeros(64)), "names tables"),
+        (_side_of(bytes([1, 99] * PAIRS), np.zeros(64)), "shifts"),
+        (_side_of(bytes([1, 0] * PAIRS), np.r_[0.0, np.full(63, np.nan)]), "lattice spacings"),
+        (_side_of(bytes([1, 0] * PAIRS), np.r_[3.0, np.zeros(63)]), "lattice spacings"),
+        (_side_of(bytes([1, 0] * PAIRS), np.zeros(64), length=2**31), "rANS string"),
+        (_side_of(bytes([1, 0] * 64), np.zeros(64)), "take"),  # the pre-context layout
     ],
-    ids=["short", "not-deflate", "truncated", "table", "shift", "nan-spacing", "dc-spacing", "length"],
+    ids=["short", "not-deflate", "truncated", "table", "shift", "nan-spacing", "dc-spacing", "length", "old-size"],
 )
 def test_corrupt_block_side_information_is_a_format_error(side: bytes, match: str) -> None:
     with pytest.raises(FormatError, match=match):

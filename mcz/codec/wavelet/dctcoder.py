@@ -7,17 +7,20 @@ images the wavelet wins and this mode is never chosen.
 
 Coding: coefficients in quantiser steps (the same step as the wavelet at that quality: the DCT is
 orthonormal), the DC by differences with its left neighbour (and the first column with its upper
-one), the AC by the same rate-distortion choice as the wavelet's detail bands. Each of the 64
-frequencies gets one of the model's probability tables (and a raw-bit shift), chosen by exact code
-length; an all-zero frequency costs nothing. The choices travel in the tile's side information.
+one), the AC by the same rate-distortion choice as the wavelet's detail bands, frequency by frequency
+in zigzag order. Each AC symbol falls in one of five context bins by the sum of magnitudes of its
+block's AC symbols coded before it (:func:`contexts`); each (frequency, bin) gets one of the model's
+probability tables (and a raw-bit shift), chosen by exact code length; an all-zero group costs
+nothing. The choices travel in the tile's side information.
 
 Images that were JPEG files carry more: each frequency sits on the lattice of its JPEG quantisation
 step. The encoder looks for such a lattice per AC frequency (:func:`lattice`) and, where coding on it
 is cheaper, codes the multiples of the lattice spacing instead of multiples of the step.
 
 Tile: ``params`` = (8.0,) (the block size; wavelet tiles have none); ``side`` = ``>I`` rANS length,
-then the raw DEFLATE of 64 (table, shift) byte pairs (table 255: every symbol zero) followed by 64
-big-endian float32 lattice spacings in steps (0: none); ``payload`` = the rANS string, then the raw
+then the raw DEFLATE of 64 x 5 (table, shift) byte pairs, by frequency (row-major) then context bin
+(table 255: every symbol of the group zero), followed by 64 big-endian float32 lattice spacings in
+steps (0: none); ``payload`` = the rANS string, then the raw
 low bits of shifted symbols.
 """
 
@@ -44,8 +47,14 @@ FEW_SYMBOLS = 16
 FLUSH_ROOM = 4
 _LENGTH = struct.Struct(">I")
 _FREQS = blockdct.BLOCK * blockdct.BLOCK
-#: Inflated side information: (table, shift) bytes and a big-endian float32 lattice spacing per frequency.
-_SIDE_BYTES = 2 * _FREQS + 4 * _FREQS
+#: Context bins of an AC symbol (:func:`contexts`): edges of the sum of the block's earlier AC magnitudes.
+CONTEXT_EDGES = np.array([1, 3, 7, 16], np.int64)
+BINS = len(CONTEXT_EDGES) + 1
+#: JPEG's zigzag order of the 64 frequencies (row-major indices), low frequencies first.
+ZIGZAG = tuple(sorted(range(_FREQS), key=lambda f: (f // 8 + f % 8, f // 8 if (f // 8 + f % 8) % 2 else -(f // 8))))
+#: Inflated side information: (table, shift) bytes per (frequency, context bin), then a big-endian
+#: float32 lattice spacing per frequency.
+_SIDE_BYTES = 2 * _FREQS * BINS + 4 * _FREQS
 
 
 def worth_trying(shape: tuple[int, int]) -> bool:
@@ -84,16 +93,16 @@ def _bits_of(t, values: np.ndarray, counts: np.ndarray, shift: int) -> np.ndarra
     return (per * counts).sum(axis=1) + shift * counts.sum()
 
 
-def choose_tables(t, columns: np.ndarray) -> np.ndarray:
-    """(64, 2) uint8: the cheapest (table, shift) of each frequency; (ZERO, 0) if all zero."""
-    return _choose_with_bits(t, columns)[0]
+def choose_tables(t, groups: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """(groups, 2) uint8: the cheapest (table, shift) of each group of symbols; (ZERO, 0) if all zero."""
+    return _choose_with_bits(t, groups)[0]
 
 
-def _choose_with_bits(t, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`choose_tables` and each frequency's code length in bits."""
-    out = np.zeros((_FREQS, 2), np.uint8)
-    total = np.zeros(_FREQS)
-    for f, sym in enumerate(columns):
+def _choose_with_bits(t, groups: list[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`choose_tables` and each group's code length in bits."""
+    out = np.zeros((len(groups), 2), np.uint8)
+    total = np.zeros(len(groups))
+    for f, sym in enumerate(groups):
         if not sym.any():
             out[f] = (ZERO, 0)
             continue
@@ -107,7 +116,7 @@ def _choose_with_bits(t, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if int(np.abs(values).max()) >> shift <= 1:
                 break
         if best is None:
-            raise ValueError(f"no table holds frequency {f}'s symbols up to {int(np.abs(values).max())}")
+            raise ValueError(f"no table holds group {f}'s symbols up to {int(np.abs(values).max())}")
         out[f] = best[1:]
         total[f] = best[0]
     return out, total
@@ -148,23 +157,50 @@ _CANDIDATES = LATTICE_MIN * 1.02 ** np.arange(400)
 MAX_SPACING = 1e9
 
 
-def _dequantise(t, k: np.ndarray, choice: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+def _dequantise(t, k: np.ndarray, index: np.ndarray, shift: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     """Coefficients in steps: lattice frequencies k * spacing, other AC with the learned reconstruction
-    offsets of their table, the DC as is."""
+    offsets of each symbol's table (``index``, ``shift``: (64, blocks)), the DC as is."""
     from mcz.codec.wavelet import coder
 
     flat = k.reshape(-1, _FREQS)
     out = flat.astype(np.float64)
     for f in range(1, _FREQS):
-        index, shift = int(choice[f, 0]), int(choice[f, 1])
-        if index == ZERO:
-            continue
         if spacing[f] > 0:
             out[:, f] = flat[:, f] * spacing[f]
-        else:
-            n = len(flat)
-            out[:, f] = coder.dequantise(t, flat[:, f], np.full(n, index), np.full(n, shift), detail=True)
+        elif flat[:, f].any():
+            # ZERO marks groups of zeros only, which take no offset; 0 keeps the index in range
+            out[:, f] = coder.dequantise(t, flat[:, f], np.where(index[f] == ZERO, 0, index[f]), shift[f],
+                                         detail=True)
     return out.reshape(k.shape)
+
+
+def _per_symbol(choice: np.ndarray, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(64, blocks) table index and shift of every symbol from the (64, BINS, 2) choices."""
+    rows = np.arange(_FREQS)[:, None]
+    picked = choice[rows, contexts]
+    return picked[..., 0].astype(np.int64), picked[..., 1].astype(np.int64)
+
+
+def contexts(columns: np.ndarray) -> np.ndarray:
+    """(64, blocks) context bin of every symbol: how much of the block's AC was non-zero before it.
+
+    The AC frequencies are coded in zigzag order; a symbol's bin counts the sum of the magnitudes of
+    the block's AC symbols coded before it against :data:`CONTEXT_EDGES` (the DC is bin 0). Blocks
+    with little low-frequency content mostly hold zeros at higher frequencies: a flat background costs
+    almost nothing, and busy blocks get wider tables.
+    """
+    out = np.zeros(columns.shape, np.int64)
+    total = np.zeros(columns.shape[1], np.int64)
+    for f in ZIGZAG[1:]:
+        out[f] = np.searchsorted(CONTEXT_EDGES, total, side="right")
+        total += np.abs(columns[f])
+    return out
+
+
+def _choose_grouped(t, columns: np.ndarray, ctx: np.ndarray) -> np.ndarray:
+    """(64, BINS, 2) cheapest (table, shift) of every (frequency, context bin)."""
+    groups = [columns[f][ctx[f] == c] for f in range(_FREQS) for c in range(BINS)]
+    return choose_tables(t, groups).reshape(_FREQS, BINS, 2)
 
 
 def _rdo(t, u: np.ndarray, k: np.ndarray, choice: np.ndarray) -> np.ndarray:
@@ -194,9 +230,12 @@ def _quantise(t, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     on = np.where(spacing > 0, np.rint(flat_u / np.where(spacing > 0, spacing, 1.0)), 0).astype(np.int64)
     on = on.reshape(u.shape)
     costs = []
+    blocks = flat_u.shape[0]
     for k, sp in ((plain, np.zeros(_FREQS)), (on, spacing)):
         choice, bits = _choose_with_bits(t, _columns(k))
-        error = ((flat_u - _dequantise(t, k, choice, sp).reshape(-1, _FREQS)) ** 2).sum(axis=0)
+        index = np.repeat(choice[:, :1].astype(np.int64), blocks, axis=1)
+        shift = np.repeat(choice[:, 1:].astype(np.int64), blocks, axis=1)
+        error = ((flat_u - _dequantise(t, k, index, shift, sp).reshape(-1, _FREQS)) ** 2).sum(axis=0)
         costs.append(error + t.kappa * (bits + 32 * (sp > 0)))
     use = (spacing > 0) & (costs[1] < costs[0])
     k = np.where(use, on.reshape(-1, _FREQS), plain.reshape(-1, _FREQS)).reshape(u.shape)
@@ -209,22 +248,26 @@ def encode(t, unit: np.ndarray, step: float, frame: int, index: int) -> tuple[Ti
 
     k, spacing = _quantise(t, blockdct.forward(unit) / step)
     columns = _columns(k)
-    choice = choose_tables(t, columns)
+    ctx = contexts(columns)
+    choice = _choose_grouped(t, columns, ctx)
+    tables, shifts = _per_symbol(choice, ctx)
     encoder, raw = native.extension("ans").BufferedRansEncoder(), coder.RawBits()
-    for f, sym in enumerate(columns):
-        table, shift = int(choice[f, 0]), int(choice[f, 1])
-        if table == ZERO:
+    coded = 0
+    for f in ZIGZAG:
+        keep = tables[f] != ZERO
+        if not keep.any():
             continue
-        hi, lo = coder.split(sym, np.full(len(sym), shift))
-        encoder.encode_with_indexes(hi.tolist(), [table] * len(sym), t.cdfs, t.cdf_lengths, t.offsets.tolist())
-        raw.add(lo, np.full(len(sym), shift))
-    if int(columns.shape[1] * (choice[:, 0] != ZERO).sum()) < FEW_SYMBOLS:
+        hi, lo = coder.split(columns[f][keep], shifts[f][keep])
+        encoder.encode_with_indexes(hi.tolist(), tables[f][keep].tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist())
+        raw.add(lo, shifts[f][keep])
+        coded += int(keep.sum())
+    if coded < FEW_SYMBOLS:
         # Room for the final state in CompressAI's flush buffer, as the wavelet mode does (never decoded).
         encoder.encode_with_indexes([0] * FLUSH_ROOM, [0] * FLUSH_ROOM, t.cdfs, t.cdf_lengths, t.offsets.tolist())
     string = encoder.flush()
     side = _LENGTH.pack(len(string)) + _deflate(choice.tobytes() + spacing.astype(">f4").tobytes())
     chunk = Tile(frame=frame, index=index, params=PARAMS, side=side, payload=string + raw.tobytes())
-    recon = blockdct.inverse(_dequantise(t, k, choice, spacing) * step, unit.shape)
+    recon = blockdct.inverse(_dequantise(t, k, tables, shifts, spacing) * step, unit.shape)
     return chunk, recon, [columns]
 
 
@@ -238,17 +281,22 @@ def decode(t, chunk: Tile, shape: tuple[int, int], step: float) -> tuple[np.ndar
     decoder, raw = native.extension("ans").RansDecoder(), coder.RawBits(bytes(chunk.payload[length:]))
     decoder.set_stream(rans.padded(bytes(chunk.payload[:length]), blocks * _FREQS))
     columns = np.zeros((_FREQS, blocks), np.int64)
-    for f in range(_FREQS):
-        table, shift = int(choice[f, 0]), int(choice[f, 1])
-        if table == ZERO:
-            continue
-        hi = np.asarray(decoder.decode_stream([table] * blocks, t.cdfs, t.cdf_lengths, t.offsets.tolist()), np.int64)
-        shifts = np.full(blocks, shift)
-        columns[f] = coder.join(hi, raw.take(shifts), shifts)
+    tables, shifts = np.zeros((_FREQS, blocks), np.int64), np.zeros((_FREQS, blocks), np.int64)
+    total = np.zeros(blocks, np.int64)  # the context sums of :func:`contexts`, as symbols arrive
+    for f in ZIGZAG:
+        ctx = np.searchsorted(CONTEXT_EDGES, total, side="right") if f else np.zeros(blocks, np.int64)
+        tables[f], shifts[f] = choice[f, ctx, 0], choice[f, ctx, 1]
+        keep = tables[f] != ZERO
+        if keep.any():
+            hi = np.asarray(decoder.decode_stream(tables[f][keep].tolist(), t.cdfs, t.cdf_lengths,
+                                                  t.offsets.tolist()), np.int64)
+            columns[f][keep] = coder.join(hi, raw.take(shifts[f][keep]), shifts[f][keep])
+        if f:
+            total += np.abs(columns[f])
     k = columns.T.reshape(down, across, _FREQS).copy()
     k[:, :, 0] = _dc_from_residual(k[:, :, 0])
     k = k.reshape(down, across, blockdct.BLOCK, blockdct.BLOCK)
-    return blockdct.inverse(_dequantise(t, k, choice, spacing) * step, shape), [columns]
+    return blockdct.inverse(_dequantise(t, k, tables, shifts, spacing) * step, shape), [columns]
 
 
 def _deflate(data: bytes) -> bytes:
@@ -257,7 +305,7 @@ def _deflate(data: bytes) -> bytes:
 
 
 def _side(t, chunk: Tile) -> tuple[int, np.ndarray, np.ndarray]:
-    """The rANS length, the (64, 2) table choices and the 64 lattice spacings of a block-mode tile, checked."""
+    """The rANS length, the (64, BINS, 2) table choices and the 64 lattice spacings of a block-mode tile, checked."""
     where = f"tile {chunk.frame}/{chunk.index}"
     if len(chunk.side) < _LENGTH.size:
         raise FormatError(f"{where} (block mode) has {len(chunk.side)} side bytes, expected at least "
@@ -275,15 +323,16 @@ def _side(t, chunk: Tile) -> tuple[int, np.ndarray, np.ndarray]:
     if len(raw) != _SIDE_BYTES or not inflater.eof or inflater.unused_data:
         raise FormatError(f"{where}: the block mode's table choices take {len(raw)} bytes, expected "
                           f"{_SIDE_BYTES} in one complete stream. The file is corrupt")
-    choice = np.frombuffer(raw[: 2 * _FREQS], np.uint8).reshape(_FREQS, 2)
-    spacing = np.frombuffer(raw[2 * _FREQS :], ">f4").astype(np.float64)
+    choice = np.frombuffer(raw[: 2 * _FREQS * BINS], np.uint8).reshape(_FREQS, BINS, 2)
+    spacing = np.frombuffer(raw[2 * _FREQS * BINS :], ">f4").astype(np.float64)
     if not (np.all(np.isfinite(spacing)) and np.all((spacing >= 0) & (spacing <= MAX_SPACING))) or spacing[0]:
         raise FormatError(f"{where}: the block mode's lattice spacings {spacing[:4].tolist()}... are not "
                           f"finite values in 0..{MAX_SPACING} (the DC has none). The file is corrupt")
-    bad = ((choice[:, 0] >= t.count) & (choice[:, 0] != ZERO)) | (choice[:, 1] > MAX_SHIFT)
+    bad = (((choice[..., 0] >= t.count) & (choice[..., 0] != ZERO)) | (choice[..., 1] > MAX_SHIFT)).any(axis=1)
     if bad.any():
         f = int(np.flatnonzero(bad)[0])
-        raise FormatError(f"{where}: frequency {f} names table {choice[f, 0]} with shift {choice[f, 1]}; "
+        raise FormatError(f"{where}: frequency {f} names tables {choice[f, :, 0].tolist()} with shifts "
+                          f"{choice[f, :, 1].tolist()}; "
                           f"expected a table below {t.count} (or {ZERO}) and a shift of at most {MAX_SHIFT}. "
                           "The file is corrupt")
     return length, choice, spacing

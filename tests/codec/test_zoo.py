@@ -98,7 +98,9 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
     if entry["family"] == "wavelet":
         # The transform is fixed; what is learned is the context model, the quantiser's
         # choices and the reconstruction offsets. So at the shipped file's size the fitted model
-        # must beat the untrained one's rate-distortion curve (measured 2.7 dB on this image).
+        # must beat the untrained one's rate-distortion curve (measured 2.7 dB on this image before
+        # the block-DCT tile mode, 0.96 dB since: the untrained model falls back on the block mode
+        # where its wavelet coding is poor, while the fitted one keeps the wavelet here).
         quality = mcz.read_info(data).header.quality
         sizes, curve = [], []
         for q in range(quality - 10, quality + 11, 2):
@@ -107,7 +109,7 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
             curve.append(psnr(image, mcz.decode(coded), 2**bits - 1))
         assert sizes == sorted(sizes) and sizes[0] < len(data) < sizes[-1]
         untrained_at_size = float(np.interp(len(data), sizes, curve))
-        assert shipped > untrained_at_size + 1.0, (shipped, untrained_at_size)
+        assert shipped > untrained_at_size + 0.5, (shipped, untrained_at_size)
     else:
         untrained = psnr(image, mcz.decode(mcz.encode(image, model=entry["id"], bits_stored=bits)), 2**bits - 1)
         assert shipped > max(15.0, untrained + 6.0), (shipped, untrained)

@@ -29,7 +29,7 @@ import numpy as np
 
 from mcz import digests
 from mcz.codec import header_checks, padding, pixelcheck, registry, tiling, zoo
-from mcz.codec.families import Coding, Family, ModelFamily, TileDecoder, family_for, model_family_for
+from mcz.codec.families import Coding, ModelFamily, StandaloneFamily, TileDecoder, family_for, model_family_for
 from mcz.codec.latents import LatentDigest
 from mcz.codec.registry import ModelSpec
 # check_threads and torch_threads were defined here before mcz.codec.threads: still importable from here.
@@ -349,12 +349,12 @@ def decode_container(
     return pixels
 
 
-def _standalone_family(codec_id: str) -> Family | None:
+def _standalone_family(codec_id: str) -> StandaloneFamily | None:
     """The family of a registered id whose files it decodes itself (near-lossless), else None."""
     if codec_id not in registry.registered_ids():
         return None  # a model trained elsewhere: registered when the zoo finds its weights
     family = family_for(registry.get_spec(codec_id))
-    return family if family.standalone else None
+    return family if isinstance(family, StandaloneFamily) else None
 
 
 def _check_backend(codec: Codec, backend: str) -> None:

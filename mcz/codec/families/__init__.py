@@ -1,7 +1,7 @@
 """Model families: one class per family, registered by name (issue 12).
 
 =================  =============================================================
-``base``           :class:`Family`, :class:`ModelFamily`, :class:`TileDecoder`, :class:`Coding`
+``base``           :class:`Family`, :class:`ModelFamily`, :class:`StandaloneFamily`, :class:`TileDecoder`, :class:`Coding`
 ``register``       :func:`register_family`, :func:`family_for`, :func:`model_family_for`, ...
 ``cae``            convolutional autoencoder + min-max quantiser + Brotli
 ``learned``        ``factorized`` and ``hyperprior``: CompressAI entropy models, rANS
@@ -12,7 +12,7 @@
 Importing this package (or any family module) does not import torch.
 """
 
-from mcz.codec.families.base import Coding, Family, ModelFamily, TileDecoder, TileEncoder
+from mcz.codec.families.base import Coding, Family, ModelFamily, StandaloneFamily, TileDecoder, TileEncoder
 from mcz.codec.families.register import (
     family_for,
     family_names,
@@ -21,5 +21,5 @@ from mcz.codec.families.register import (
     register_family,
 )
 
-__all__ = ["Coding", "Family", "ModelFamily", "TileDecoder", "TileEncoder", "family_for", "family_names",
+__all__ = ["Coding", "Family", "ModelFamily", "StandaloneFamily", "TileDecoder", "TileEncoder", "family_for", "family_names",
            "model_family_for", "onnx_families", "register_family"]

@@ -11,7 +11,7 @@ Two kinds:
 * :class:`ModelFamily` - a model with weights whose files the engine codes tile by tile
   (:mod:`mcz.codec.engine`): the family builds the model and gives the engine a
   :data:`TileEncoder` and a :class:`TileDecoder` per file;
-* a *standalone* :class:`Family` - its own file format and coder, no weights of its own
+* a :class:`StandaloneFamily` - its own file format and coder, no weights of its own
   (``nearlossless``): the engine hands it the whole container to decode.
 
 Importing a family module must not import torch (``mcz info`` and the wavelet family
@@ -97,8 +97,6 @@ class Family(ABC):
     name: ClassVar[str]
     #: What ``quality`` means for this family's models (larger = better), for messages and benchmark settings.
     quality_meaning: ClassVar[str]
-    #: True for a family that encodes and decodes its files itself (no engine tiles, no weights of its own).
-    standalone: ClassVar[bool] = False
     #: The qualities a benchmark sweeps for ``bits``-bit frames, ``sweep(bits)``; None: the generic
     #: rules of :mod:`mcz.bench.sweeps`.
     sweep: ClassVar[Callable[[int], list[float]] | None] = None
@@ -120,11 +118,6 @@ class Family(ABC):
         """What ``mcz info`` adds about a file's quality (a guarantee), or None."""
         return None
 
-    def decode_container(self, container: Container, *, verify: bool, progress: Callable[[int], None] | None,
-                         frames: Sequence[int] | None) -> np.ndarray:
-        """Decode a whole file (standalone families only; see :func:`mcz.codec.engine.decode_container`)."""
-        raise NotImplementedError(f"the {self.name} family's files are decoded tile by tile by the engine")
-
     def export_onnx(self, codec: Codec, folder: Path) -> list[Path]:
         """Write ONNX graphs of the model's decoder networks into ``folder``; the paths written.
 
@@ -135,6 +128,15 @@ class Family(ABC):
     def train(self, config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
         """Train (or fit) ``spec``'s model as ``config`` says; the run's meta (``mcz train``)."""
         raise UsageError(f"model {spec.id!r} is of the {self.name} family, which has nothing to train")
+
+
+class StandaloneFamily(Family):
+    """A family that encodes and decodes its files itself (no engine tiles, no weights of its own)."""
+
+    @abstractmethod
+    def decode_container(self, container: Container, *, verify: bool, progress: Callable[[int], None] | None,
+                         frames: Sequence[int] | None) -> np.ndarray:
+        """Decode a whole file (see :func:`mcz.codec.engine.decode_container`)."""
 
 
 class ModelFamily(Family):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mcz.codec.families.base import Family
+from mcz.codec.families.base import StandaloneFamily
 from mcz.codec.families.register import register_family
 
 if TYPE_CHECKING:
@@ -20,12 +20,11 @@ if TYPE_CHECKING:
 
 
 @register_family
-class NearLosslessFamily(Family):
+class NearLosslessFamily(StandaloneFamily):
     """Uniform residual quantiser (step 2K + 1) + JPEG-XL lossless, over an optional wavelet base."""
 
     name = "nearlossless"
     quality_meaning = "maximum error in stored units (0: lossless)"
-    standalone = True
 
     def downsampling(self, config: dict) -> int:
         return 1  # one tile per frame, never padded

@@ -194,9 +194,14 @@ def contexts(columns: np.ndarray) -> np.ndarray:
     out = np.zeros(columns.shape, np.int64)
     total = np.zeros(columns.shape[1], np.int64)
     for f in ZIGZAG[1:]:
-        out[f] = np.searchsorted(CONTEXT_EDGES, total, side="right")
+        out[f] = _bin(total)
         total += np.abs(columns[f])
     return out
+
+
+def _bin(total: np.ndarray) -> np.ndarray:
+    """Context bin of each block's running sum of AC magnitudes (the encoder's and decoder's rule)."""
+    return np.searchsorted(CONTEXT_EDGES, total, side="right")
 
 
 def _choose_grouped(t, columns: np.ndarray, ctx: np.ndarray) -> np.ndarray:
@@ -286,7 +291,7 @@ def decode(t, chunk: Tile, shape: tuple[int, int], step: float) -> tuple[np.ndar
     tables, shifts = np.zeros((_FREQS, blocks), np.int64), np.zeros((_FREQS, blocks), np.int64)
     total = np.zeros(blocks, np.int64)  # the context sums of :func:`contexts`, as symbols arrive
     for f in ZIGZAG:
-        ctx = np.searchsorted(CONTEXT_EDGES, total, side="right") if f else np.zeros(blocks, np.int64)
+        ctx = _bin(total) if f else np.zeros(blocks, np.int64)
         tables[f], shifts[f] = choice[f, ctx, 0], choice[f, ctx, 1]
         keep = tables[f] != ZERO
         if keep.any():

@@ -35,6 +35,7 @@ from mcz.bench.bdrate import bd_rate  # noqa: E402
 from mcz.codec import engine  # noqa: E402
 from mcz.codec.families import wavelet as wavelet_family  # noqa: E402
 from mcz.codec.wavelet import coder, frames as fr  # noqa: E402
+from wavelet_eval import _finite  # noqa: E402 - the sibling script (run as python bench/...)
 
 MULTIPLES = (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 12, 16, 24, 32)
 
@@ -70,20 +71,14 @@ def wavelet_curve(name: str, px: np.ndarray) -> np.ndarray:
     f = fr.UnitFrame(name, px, float(px.min()), float(px.max()), 255.0)
     points = []
     for q in range(4, 48, 2):
-        chunk, rec, _ = coder.encode_tile(t, f.unit, q, f.range_per_unit, 0, 0)
+        chunk, rec, _ = coder._encode_wavelet(t, f.unit, q, f.range_per_unit, 0, 0)  # the wavelet mode alone
         points.append((8 * (len(chunk.payload) + len(chunk.side) + 185) / px.size, f.psnr(f.to_stored(rec))))
     return np.array(points)
 
 
 def envelope(points: np.ndarray) -> np.ndarray:
-    """The points that are better than every point of lower rate (finite PSNR)."""
-    points = points[np.isfinite(points[:, 1])]
-    points = points[np.argsort(points[:, 0])]
-    out: list = []
-    for rate, psnr in points:
-        if not out or psnr > out[-1][1] + 1e-9:
-            out.append((rate, psnr))
-    return np.array(out)
+    """The points that are better than every point of lower rate (finite PSNR), as (rate, PSNR) rows."""
+    return np.array(_finite(points[:, 0].tolist(), points[:, 1].tolist())).T
 
 
 def main() -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import glob
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mcz.errors import ExitCode, InputNotFoundError, McZError, OutputError, UsageError
+from mcz.errors import ExitCode, InputNotFoundError, McZError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mcz.executors import Executor, Outcome
+    from mcz.executors.manifest import Manifest, Row
 
 
 @dataclass(frozen=True)
@@ -86,52 +90,144 @@ def _refuse_clashes(jobs: list[Job]) -> None:
         seen[key] = job.src
 
 
-def run_jobs(
-    jobs: list[Job], work: Callable[[Job], Path], workers: int, quiet: bool,
-    summary: Mapping[Path, str] | None = None,
-) -> ExitCode:
-    """Run ``work`` on every job; report failures; return the batch's exit code.
+@dataclass
+class Result:
+    """What one job's work returns: the result line's fields and the stderr lines it produced.
 
-    ``summary`` (filled by ``work``, keyed by ``Job.src``) holds one line per file,
-    e.g. the quality a target chose and what it achieved; it is printed to stdout
-    after the batch, in job order.
+    Work runs in another process with ``--engine ray``, so it returns what the driver prints
+    instead of printing or filling shared dictionaries.
+    """
+
+    record: dict
+    messages: list[str] = field(default_factory=list)
+    sha256: str | None = None
+
+
+class _InWorker:
+    """``work`` as a worker runs it: the output folder made first, the source hashed for a manifest."""
+
+    def __init__(self, work: Callable[[Job], Result], hash_source: bool) -> None:
+        self.work = work
+        self.hash_source = hash_source
+
+    def setup(self) -> None:
+        """The wrapped work's ``setup``, if it has one."""
+        setup = getattr(self.work, "setup", None)
+        if callable(setup):
+            setup()
+
+    def __call__(self, job: Job) -> Result:
+        if job.dst is not None:
+            job.dst.parent.mkdir(parents=True, exist_ok=True)
+        result = self.work(job)
+        if self.hash_source:
+            from mcz.executors.manifest import sha256_of
+
+            result.sha256 = sha256_of(job.src)
+        return result
+
+
+def run_jobs(
+    jobs: list[Job], work: Callable[[Job], Result], executor: Executor, quiet: bool,
+    manifest: Manifest | None = None, adopt: Callable[[Job], dict] | None = None,
+) -> tuple[ExitCode, dict[Path, dict]]:
+    """Run ``work`` on every job through ``executor``; report failures; return the exit code and results.
+
+    Parameters
+    ----------
+    jobs : list of Job
+        The planned jobs.
+    work : callable
+        ``work(job) -> Result``; picklable (it may run in a Ray actor).
+    executor : Executor
+        Where the work runs (:func:`mcz.executors.get_executor`).
+    quiet : bool
+        No progress bar.
+    manifest : Manifest, optional
+        Resumable record: jobs it lists as done are skipped, failed ones retried, and
+        every outcome of this run is added to it.
+    adopt : callable, optional
+        With a manifest: ``adopt(job) -> record`` for a job whose output exists but which the
+        manifest does not list (a run killed between the output's rename and the manifest's
+        flush); outputs are written atomically, so such an output is complete.
+
+    Returns
+    -------
+    (ExitCode, dict)
+        The batch's exit code (8 when some but not all failed) and the result record of
+        every job that succeeded in this run, by ``Job.src``.
     """
     from rich.progress import Progress
 
+    todo = _resume(jobs, manifest, adopt, executor.name) if manifest is not None else jobs
     failures: list[tuple[Job, McZError]] = []
-    with Progress(disable=quiet or len(jobs) < 2 or not sys.stderr.isatty(), transient=True) as bar:
-        task = bar.add_task("coding", total=len(jobs))
+    results: dict[Path, dict] = {}
+    with Progress(disable=quiet or len(todo) < 2 or not sys.stderr.isatty(), transient=True) as bar:
+        task = bar.add_task(f"coding ({executor.describe()})", total=len(todo))
 
-        def one(job: Job) -> None:
-            try:
-                if job.dst is not None:
-                    job.dst.parent.mkdir(parents=True, exist_ok=True)
-                work(job)
-            except McZError as exc:
-                failures.append((job, exc))
-                print(f"mcz: {job.src}: {exc}", file=sys.stderr)
-            except OSError as exc:
-                err = OutputError(f"{exc}")
-                failures.append((job, err))
-                print(f"mcz: {job.src}: {exc}", file=sys.stderr)
-            except Exception as exc:  # noqa: BLE001 - one file's bug must not abort the others
-                failures.append((job, _internal(exc)))
-                print(f"mcz: {job.src}: internal error {type(exc).__name__}: {exc}", file=sys.stderr)
+        def done(outcome: Outcome) -> None:
+            job = todo[outcome.index]
+            if outcome.ok:
+                results[job.src] = outcome.value.record
+                for line in outcome.value.messages:
+                    print(line, file=sys.stderr)
+            else:
+                failures.append((job, outcome.error))
+                print(f"mcz: {job.src}: {outcome.error}", file=sys.stderr)
+            if manifest is not None:
+                manifest.add(_row(job, outcome, executor.name))
             bar.advance(task)
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            list(pool.map(one, jobs))
-    print_summary(jobs, summary or {})
-    return _batch_code(jobs, failures)
+        try:
+            executor.run(_InWorker(work, manifest is not None), todo, done)
+        finally:
+            if manifest is not None:
+                manifest.compact()
+    return _batch_code(todo, failures), results
 
 
-def _internal(exc: Exception) -> McZError:
-    """An unexpected exception of one job as that job's failure (exit code INTERNAL)."""
-    error = McZError(
-        f"internal error {type(exc).__name__}: {exc}; this is a bug in mcz, please report it with the file"
+def _resume(jobs: list[Job], manifest: Manifest, adopt: Callable[[Job], dict] | None, engine: str) -> list[Job]:
+    """The jobs still to run: those the manifest does not list as done (same size, output present)."""
+    done = manifest.read()
+    todo: list[Job] = []
+    for job in jobs:
+        row = done.get(str(job.src))
+        if row is not None and row.status == "ok" and row.size == job.src.stat().st_size \
+                and row.output and Path(row.output).exists():
+            continue
+        if row is None and done and adopt is not None and job.dst is not None and job.dst.exists():
+            manifest.add(_adopted(job, adopt, engine))
+            continue
+        todo.append(job)
+    if len(todo) < len(jobs):
+        print(f"mcz: resuming: {len(jobs) - len(todo)} of {len(jobs)} files already done "
+              f"(manifest {manifest.path})", file=sys.stderr)
+    return todo
+
+
+def _adopted(job: Job, adopt: Callable[[Job], dict], engine: str) -> Row:
+    from mcz.executors.base import Outcome
+    from mcz.executors.manifest import sha256_of
+
+    return _row(job, Outcome(-1, value=Result(adopt(job), sha256=sha256_of(job.src))), engine)
+
+
+def _row(job: Job, outcome: Outcome, engine: str) -> Row:
+    import time
+
+    from mcz.executors.manifest import Row
+
+    record = outcome.value.record if outcome.ok else {}
+    psnr = record.get("psnr_db")
+    return Row(
+        source=str(job.src), size=job.src.stat().st_size if job.src.exists() else -1,
+        sha256=outcome.value.sha256 if outcome.ok else None,
+        output=str(record.get("output", job.dst)) if outcome.ok else None,
+        bpp=record.get("bpp"), ratio=record.get("compression_ratio"),
+        psnr=float("inf") if psnr == "inf" else psnr,
+        status="ok" if outcome.ok else "failed", error=None if outcome.ok else str(outcome.error),
+        engine=engine, seconds=outcome.seconds, finished=time.time(),
     )
-    error.__cause__ = exc
-    return error
 
 
 def print_summary(jobs: list[Job], summary: Mapping[Path, str]) -> None:

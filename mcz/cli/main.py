@@ -111,7 +111,20 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
 
 def _add_batch_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="files coded in parallel (default 1)")
+    p.add_argument("-j", "--jobs", type=int, default=None,
+                   help="files coded in parallel: threads (local, default 1) or Ray actors (default: the "
+                   "cluster's CPUs)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the files are coded: local (threads in this process, default) or ray "
+                   "(a Ray cluster's actors; mcz[ray], see docs/ray.md)")
+    p.add_argument("--address", default=None,
+                   help="--engine ray: the cluster, 'auto' (started here with `ray start`) or ray://HOST:10001 "
+                   "(default: start a local cluster)")
+    p.add_argument("--gpus-per-worker", type=float, default=None, metavar="N",
+                   help="--engine ray: GPUs reserved per actor (fractions share a GPU)")
+    p.add_argument("--manifest", default=None, metavar="DIR",
+                   help="resumable Parquet manifest folder: files it lists as done are skipped, failed ones "
+                   "retried (default with --engine ray and an output folder: OUTPUT/.mcz-manifest; '' for none)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads per file (default: torch's setting; the thread count never changes "
                    "what a file decodes to beyond its recorded tolerance)")
@@ -227,30 +240,50 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
     if "-" in (args.inputs[0], args.output):
         return _encode_stdio(args, options)
     jobs, members = _encode_jobs(args)
-    results: dict[Path, dict] = {}
 
     @_cli_messages
-    def work(job: batch.Job) -> Path:
+    def work(job: batch.Job) -> batch.Result:
+        # Runs in a worker (a thread, or a Ray actor): it returns what the driver prints.
         _check_new(job.dst, args.force)
         files = members[job.src]
+        lines: list[str] = []
         if len(files) > 1:
-            dst = api.encode_series(files, job.dst, report=_reporter(job.dst, summary, job.src), **options)
+            dst = api.encode_series(files, job.dst, report=_reporter(job.dst, summary, job.src, lines), **options)
         else:
-            dst = api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src, summary), **options)
-        results[job.src] = _result(job.src, dst, dst, summary.get(job.src))
-        return dst
+            dst = api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src, summary, None, lines),
+                                  **options)
+        return batch.Result(_result(job.src, dst, dst, summary.get(job.src)), lines)
 
-    return _run_batch(jobs, work, args, results)
+    return _run_batch(jobs, work, args, adopt=lambda job: _result(job.src, job.dst, job.dst, "adopted"))
 
 
-def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], Path], args: argparse.Namespace,
-               results: dict[Path, dict]) -> ExitCode:
-    """Run the batch; then one line (or one JSON object) per file that succeeded, in job order."""
-    code = batch.run_jobs(jobs, work, args.jobs, args.quiet)
+def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], batch.Result], args: argparse.Namespace,
+               adopt: Callable[[batch.Job], dict] | None = None) -> ExitCode:
+    """Run the batch on the chosen engine; then one line (or JSON object) per file that succeeded, in job order."""
+    from mcz.executors import get_executor
+
+    engine_options = {k: v for k, v in (("address", args.address), ("gpus_per_worker", args.gpus_per_worker))
+                      if v is not None}
+    executor = get_executor(args.engine, args.jobs, **engine_options)
+    manifest = _manifest(args)
+    code, results = batch.run_jobs(jobs, work, executor, args.quiet, manifest=manifest, adopt=adopt)
     for job in jobs:
         if job.src in results:
             print(json.dumps(results[job.src]) if args.json else _result_line(results[job.src]))
     return code
+
+
+def _manifest(args: argparse.Namespace):
+    """The resumable manifest: --manifest, else with --engine ray ``<output folder>/.mcz-manifest``."""
+    from mcz.executors.manifest import Manifest
+
+    if args.manifest == "":
+        return None
+    if args.manifest:
+        return Manifest(args.manifest)
+    if args.engine == "ray" and args.output and Path(args.output).is_dir():
+        return Manifest(Path(args.output) / ".mcz-manifest")
+    return None
 
 
 #: PSNR measured while encoding (a target's search), by input path, for the result line.
@@ -292,10 +325,10 @@ def cli_text(message: str) -> str:
     return re.sub(r"(--[a-z][a-z-]*) \([a-z_]+=[^)]*\)", r"\1", message)
 
 
-def _cli_messages(work: Callable[[batch.Job], Path]) -> Callable[[batch.Job], Path]:
+def _cli_messages(work: Callable[[batch.Job], batch.Result]) -> Callable[[batch.Job], batch.Result]:
     """``work`` whose mcz errors name CLI flags, not Python arguments."""
 
-    def wrapped(job: batch.Job) -> Path:
+    def wrapped(job: batch.Job) -> batch.Result:
         try:
             return work(job)
         except McZError as exc:
@@ -396,12 +429,14 @@ def _plan_encode(firsts: list, output: str | None, series_names: dict[Path, str]
 
 
 def _reporter(
-    where: Path | None, summary: dict[Path, str] | None = None, key: Path | None = None
+    where: Path | None, summary: dict[Path, str] | None = None, key: Path | None = None,
+    lines: list[str] | None = None,
 ) -> Callable[[Notice], None]:
     """The guard's notices as one stderr line each: ``mcz: warning: FILE: ...`` or ``mcz: FILE: ...``.
 
     A target's result goes to ``summary[key or where]`` (printed after the batch); a missed
-    target is also a warning line.
+    target is also a warning line.  With ``lines``, the lines are appended there (a batch
+    worker returns them to the driver) instead of printed.
     """
     from mcz.ratecontrol import RateNotice
 
@@ -413,7 +448,10 @@ def _reporter(
             if notice.level != "warning":
                 return
         prefix = "mcz: warning: " if notice.level == "warning" else "mcz: "
-        print(f"{prefix}{where}: {notice.text}", file=sys.stderr)
+        if lines is not None:
+            lines.append(f"{prefix}{where}: {notice.text}")
+        else:
+            print(f"{prefix}{where}: {notice.text}", file=sys.stderr)
 
     return report
 
@@ -434,18 +472,16 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
             return api.default_output(src, fmt or "npy").name
 
     jobs = batch.plan_jobs(inputs, args.output, name_for)
-    results: dict[Path, dict] = {}
 
     @_cli_messages
-    def work(job: batch.Job) -> Path:
+    def work(job: batch.Job) -> batch.Result:
         dst = api.decode_file(
             job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
             transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
         )
-        results[job.src] = _result(job.src, dst, job.src, None)
-        return dst
+        return batch.Result(_result(job.src, dst, job.src, None))
 
-    return _run_batch(jobs, work, args, results)
+    return _run_batch(jobs, work, args, adopt=lambda job: _result(job.src, job.dst, job.src, "adopted"))
 
 
 def _decode_stdio(args: argparse.Namespace) -> ExitCode:

@@ -164,7 +164,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=int, default=d.warmup, help="warm-up steps (default %(default)s)")
     p.add_argument("--total-steps", type=int, help="schedule length across resumed runs (default --max-steps)")
     p.add_argument("--accelerator", default=d.accelerator, help="Lightning accelerator: cpu, gpu, auto")
-    p.add_argument("--devices", default=d.devices, help="Lightning devices, e.g. 1, 2 or auto")
+    p.add_argument("--devices", default=d.devices, help="Lightning devices per node, e.g. 1, 2 or auto "
+                   "(processes on CPU; with --strategy ddp, one process per device)")
+    p.add_argument("--num-nodes", type=int, default=d.num_nodes, help="machines (Lightning num_nodes; launch "
+                   "the same command on each, with MASTER_ADDR, MASTER_PORT and NODE_RANK set)")
+    p.add_argument("--strategy", default=d.strategy, help="Lightning strategy: auto (default), ddp, ddp_spawn, ...; "
+                   "the state saved resumes under any world size")
     p.add_argument("--threads", type=int, default=d.threads, help="CPU threads (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=d.save_every, help="steps between resumable states")
@@ -609,6 +614,8 @@ def _run_train(args: argparse.Namespace) -> ExitCode:
     fields.setdefault("out", f"runs/{args.model_id or args.model}")
     config = TrainConfig(**fields)
     meta = train(config)
+    if meta.get("step") is None:  # a DDP rank other than 0: rank 0 reports
+        return ExitCode.OK
     print(json.dumps({"step": meta["step"], "metrics": meta["metrics"], "export": meta.get("export", {}).get("file")}))
     if meta.get("export"):
         _print_usage_hint(meta["export"], Path(config.export_to))

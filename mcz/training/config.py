@@ -28,6 +28,8 @@ class TrainConfig:
     seed: int = 0
     accelerator: str = "cpu"
     devices: str = "1"
+    num_nodes: int = 1  # Lightning: machines, each running `devices` processes
+    strategy: str = "auto"  # Lightning: auto, ddp (one process per device, gradients all-reduced), ...
     threads: int = 2
     limit_images: int | None = None
     export_to: str | None = None

@@ -33,12 +33,17 @@ class _SaveState(L.Callback):
         self.earlier_seconds = json.loads((folder / "state.json").read_text()).get("seconds_total", 0.0) if start else 0.0
 
     def _save(self, trainer: L.Trainer, module: CodecSystem) -> None:
+        if not trainer.is_global_zero:  # DDP: every rank holds the same weights; one writes them
+            return
         meta = {
             "step": self.start + trainer.global_step,
             "config": dataclasses.asdict(self.config),
             "spec": module.spec.to_dict(),
             "machine": f"{platform.machine()} {os.cpu_count()} CPUs, torch {torch.__version__}, {self.config.accelerator}",
             "seconds_total": round(self.earlier_seconds + time.time() - self.t0, 1),
+            # A step is one optimizer step over world_size x batch_size patches; the state (whole weights and
+            # Adam moments) is the same whatever the world size, so a run resumes on any number of processes.
+            "world_size": trainer.world_size,
             "metrics": {k: float(v) for k, v in trainer.callback_metrics.items()},
         }
         save_state(self.folder, module.model, trainer.optimizers[0], meta)
@@ -91,11 +96,16 @@ def train_network(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
     bank = load_bank(config.data, "train", config.limit_images)
     if config.epochs:  # one epoch = as many patches as training frames
         config.max_steps = max(1, -(-config.epochs * len(bank) // config.batch_size))
-    train_set = RandomPatches(bank, config.patch, length=config.max_steps * config.batch_size, seed=config.seed + start)
+    # Each rank draws its own patches: Lightning's DistributedSampler gives rank r the indices r, r + world, ...
+    # of a set world times as long, so every rank has max_steps batches of its own.
+    world = _world_size(config)
+    train_set = RandomPatches(bank, config.patch, length=config.max_steps * config.batch_size * world,
+                              seed=config.seed + start)
     val_bank = load_bank(config.data, "val", config.val_images)
     val_loader = DataLoader(CentreCrops(val_bank, config.patch * 2), batch_size=8) if val_bank else None
     trainer = L.Trainer(
         max_steps=config.max_steps, accelerator=config.accelerator, devices=_devices(config.devices),
+        num_nodes=config.num_nodes, strategy=config.strategy,
         val_check_interval=min(config.val_every, config.max_steps), check_val_every_n_epoch=None,
         limit_val_batches=1.0 if val_loader else 0,
         enable_checkpointing=False, logger=L.pytorch.loggers.CSVLogger(str(out), name="logs"),
@@ -103,6 +113,8 @@ def train_network(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
         enable_progress_bar=True, deterministic=False,
     )
     trainer.fit(system, DataLoader(train_set, batch_size=config.batch_size, shuffle=False, num_workers=0), val_loader)
+    if not trainer.is_global_zero:  # DDP: rank 0 saved the state and exports it
+        return {"step": None, "metrics": {}, "rank": trainer.global_rank}
     meta = json.loads((out / "state.json").read_text())
     if config.export_to:
         images = evaluation_images(config.data, "val", config.val_images)
@@ -141,6 +153,11 @@ def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
 def load_state_meta(out: Path) -> int:
     """Steps already done in ``out`` (0 for a new run)."""
     return json.loads((out / "state.json").read_text())["step"] if has_state(out) else 0
+
+
+def _world_size(config: TrainConfig) -> int:
+    """Processes of the run: devices x nodes (1 when devices is 'auto' or a list: Lightning decides)."""
+    return int(config.devices) * config.num_nodes if str(config.devices).isdigit() else 1
 
 
 def _devices(devices: str) -> int | str:

@@ -72,7 +72,8 @@ def cae_validation_step(system: Any, batch: torch.Tensor) -> None:
     y = quantise_like_codec(system.model.encode(batch), system.bits, system.spec.rounding)
     x_hat = system.model.decode(y)
     mse = torch.mean((x_hat.clamp(0, 1) - batch) ** 2)
-    system.log("val_psnr", -10 * torch.log10(mse.clamp_min(1e-12)), prog_bar=True, batch_size=len(batch))
+    system.log("val_psnr", -10 * torch.log10(mse.clamp_min(1e-12)), prog_bar=True, batch_size=len(batch),
+               sync_dist=True)  # the mean over every rank's shard (a no-op in one process)
 
 
 # -- factorized / hyperprior ----------------------------------------------------------------------
@@ -93,5 +94,6 @@ def rd_validation_step(system: Any, batch: torch.Tensor) -> None:
         out = system.model(batch, level)
         bpp = bits_per_pixel(out["likelihoods"], batch)
         mse = torch.mean((out["x_hat"].clamp(0, 1) - batch) ** 2)
-        system.log(f"val_bpp_q{level + 1}", bpp, batch_size=len(batch))
-        system.log(f"val_psnr_q{level + 1}", -10 * torch.log10(mse.clamp_min(1e-12)), batch_size=len(batch))
+        system.log(f"val_bpp_q{level + 1}", bpp, batch_size=len(batch), sync_dist=True)
+        system.log(f"val_psnr_q{level + 1}", -10 * torch.log10(mse.clamp_min(1e-12)), batch_size=len(batch),
+                   sync_dist=True)

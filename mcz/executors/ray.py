@@ -104,9 +104,10 @@ class RayExecutor(Executor):
         if not items:
             return
         ray = self.ray
-        work_ref = ray.put(work)  # shipped once, not once per item
+        # ``work`` goes with each actor's constructor (once per actor, not per item); passed by value, not as
+        # an object-store ref, so that Ray can restart a crashed actor after the driver's ref is gone.
         cls = self._actor_class()
-        actors = [cls.remote(work_ref) for _ in range(min(self.workers, len(items)))]
+        actors = [cls.remote(work) for _ in range(min(self.workers, len(items)))]
         pending: dict[Any, tuple[int, Any]] = {}
         queue = iter(enumerate(items))
         try:

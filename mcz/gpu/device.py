@@ -18,7 +18,7 @@ from mcz.errors import BackendUnavailableError
 INSTALL_HINT = {
     "cuda": "install a CUDA build of PyTorch (https://pytorch.org/get-started/locally/; on Jetson, "
             "NVIDIA's JetPack wheel) on a machine with an NVIDIA GPU and driver",
-    "tensorrt": "pip install 'mcz[gpu]' (tensorrt-cu12 on x86_64); on Jetson use JetPack's TensorRT "
+    "tensorrt": "pip install 'mcz[gpu]' (tensorrt-cu13, for torch's CUDA 13 wheels; 'mcz[gpu-cu12]' for a CUDA 12 torch) on x86_64; on Jetson use JetPack's TensorRT "
                 "(apt install python3-libnvinfer), see docs/jetson.md",
 }
 

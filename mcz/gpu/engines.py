@@ -179,9 +179,10 @@ def build_engine(codec, precision: str = "fp16", max_size: tuple[int, int] = DEF
     if not codec.family.onnx_export:
         raise UsageError(f"model {codec.spec.id!r} is of the {codec.spec.family} family, which has no synthesis "
                          "network to build an engine for; engines exist for the factorized and hyperprior families")
+    profile = Profile(codec.model.m, tuple(max_size), max_batch)  # refuse a bad profile before any probing
+    graphs.check_precision(precision)
     trt = device.require_tensorrt()
-    graph = graphs.export_synthesis(codec.model.g_s, codec.model.m, graphs.check_precision(precision))
-    profile = Profile(codec.model.m, tuple(max_size), max_batch)
+    graph = graphs.export_synthesis(codec.model.g_s, codec.model.m, precision)
     key = engine_key(trt.__version__, device.current_gpu(), graph, profile, precision)
     folder = folder or cache_dir()
     path = folder / key.file_name(codec.spec.id)

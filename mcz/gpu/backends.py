@@ -52,7 +52,10 @@ class GpuBackend:
 
     def hyper_synthesis(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The fixed-point hyper-synthesis, on the CPU (its integers decide the entropy decoding)."""
-        return self._cpu.hyper_synthesis(z_hat)
+        import torch
+
+        with torch.inference_mode():
+            return self._cpu.hyper_synthesis(z_hat)
 
     def synthesis(self, y_scaled: np.ndarray) -> np.ndarray:
         """One gain-corrected latent (1, m, h, w) -> reconstruction (rows, cols)."""
@@ -68,8 +71,11 @@ class GpuBackend:
         return out
 
     def _fallback(self, y: np.ndarray) -> np.ndarray:
+        import torch
+
         self.fallbacks += 1
-        return self._cpu.synthesis(np.ascontiguousarray(y[None], np.float32))
+        with torch.inference_mode():
+            return self._cpu.synthesis(np.ascontiguousarray(y[None], np.float32))
 
 
 def cuda_runner(g_s) -> BatchRunner:

@@ -618,12 +618,14 @@ def decode_file(
     :mod:`mcz.dicom.output`).  A series decodes to a folder with one DICOM file
     per slice (``dst`` names the folder), or to one volume in other formats.
     """
+    from mcz import profiling
     from mcz.dicom.output import check_transfer_syntax, write_dicom
     from mcz.dicom.series import SeriesImage, write_series
     from mcz.io.dispatch import _output_format
 
     src = Path(src)
-    raw = _read_bytes(src)
+    with profiling.stage("read"):
+        raw = _read_bytes(src)
     fmt = to or (None if dst is not None else default_decoded_format(raw))
     dst = Path(dst) if dst is not None else decoded_output(src, fmt or "npy", raw)
     fmt = fmt or _series_folder_format(dst, raw)
@@ -633,11 +635,12 @@ def decode_file(
     syntax = transfer_syntax or "explicit"
     check_transfer_syntax(syntax)
     image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend, threads=threads)
-    if dicom_out and isinstance(image, SeriesImage):
-        return write_series(dst, image, transfer_syntax=syntax, overwrite=overwrite)
-    if dicom_out:
-        return write_dicom(dst, image, transfer_syntax=syntax, overwrite=overwrite)
-    return write_image(dst, image, format=fmt, overwrite=overwrite)
+    with profiling.stage("write"):
+        if dicom_out and isinstance(image, SeriesImage):
+            return write_series(dst, image, transfer_syntax=syntax, overwrite=overwrite)
+        if dicom_out:
+            return write_dicom(dst, image, transfer_syntax=syntax, overwrite=overwrite)
+        return write_image(dst, image, format=fmt, overwrite=overwrite)
 
 
 def _series_folder_format(dst: Path, raw: bytes) -> str | None:

@@ -103,6 +103,10 @@ class MissingDependencyError(McZError, ImportError):
     exit_code = ExitCode.UNSUPPORTED
 
 
+class BackendUnavailableError(UnsupportedError):
+    """A decoder backend cannot run here (no CUDA device, no TensorRT, a CPU-only torch build)."""
+
+
 def require(module: str, extra: str):
     """Import an optional dependency or raise :class:`MissingDependencyError`.
 

@@ -60,6 +60,43 @@ def _positive(text: str) -> int:
     return value
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"found {text!r}; expected comma-separated names, e.g. torch,tensorrt")
+    return names
+
+
+def _run_backends(args: argparse.Namespace) -> ExitCode:
+    """``mcz bench --backend ...``: per-backend encode/decode times beside JPEG 2000 (mcz.bench.backends)."""
+    import csv
+
+    from mcz.bench import backends
+    from mcz.codec.engine import BACKENDS
+    from mcz.fsutil import atomic_write_bytes
+
+    unknown = [b for b in args.backend if b not in (*BACKENDS, "auto")]
+    if unknown:
+        raise UsageError(f"--backend {','.join(unknown)}: expected names from {(*BACKENDS, 'auto')}")
+    codecs = [c for c in (args.codecs or "").split(",") if c.startswith("mcz:")]
+    models = [c.split(":", 1)[1] for c in codecs] or ["hyperprior-compact-ctmr"]
+    rows = backends.time_backends(_images(args), models, args.backend, max_frames=args.max_frames or 1,
+                                  crop=args.crop)
+    out = _out_dir(args)
+    out.mkdir(parents=True, exist_ok=True)
+    import io
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=backends.COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(out / "backends.csv", text.getvalue().encode(), overwrite=True)
+    table = backends.markdown(rows)
+    atomic_write_bytes(out / "backends.md", table.encode(), overwrite=True)
+    print(table, end="")
+    return ExitCode.OK
+
+
 def _bounds(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
@@ -96,6 +133,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="match targets, comma-separated (default: ratio: the seed "
         "paper's 13 ratios 1.72..81.94; bpp: 0.1,0.25,0.5,1,2; psnr: 30..45 dB for 8-bit, 40..55 dB "
         "deeper)",
+    )
+    p.add_argument(
+        "--backend", type=_names,
+        help="comma-separated decoder backends (torch, onnxruntime, cuda, tensorrt, tensorrt-fp32, auto): time "
+        "encode and decode of each mcz model per backend beside JPEG 2000 on the same frames (writes "
+        "backends.csv and backends.md), instead of the rate-distortion benchmark",
     )
     p.add_argument(
         "--points", type=_positive, help="at most this many sweep settings per codec (default all)"
@@ -205,6 +248,8 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         return run_downstream(args)
     if getattr(args, "max_error", None) is not None:
         return _run_near_lossless(args)
+    if getattr(args, "backend", None):
+        return _run_backends(args)
     if args.targets and not args.match:
         raise UsageError("--targets needs --match ratio|bpp|psnr")
     with warnings.catch_warnings(record=True) as caught:

@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mcz import __version__
+from mcz import __version__, profiling
 from mcz.cli import batch
 from mcz.cli.bench import add_parser as _add_bench
+from mcz.cli.gpu import add_parser as _add_engine
 from mcz.errors import ExitCode, McZError, OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,9 +103,15 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
         help="DICOM output: explicit (Explicit VR Little Endian, default) or a lossless compressed syntax",
     )
     p.add_argument("--no-verify", action="store_true", help="skip the reconstruction digest check")
-    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
-                   help="where a learned model's networks run (default %(default)s; onnxruntime needs mcz[export]); "
-                   "entropy decoding is checked bit-exact either way")
+    p.add_argument("--backend", choices=("torch", "onnxruntime", "cuda", "tensorrt", "tensorrt-fp32", "auto"),
+                   default="torch",
+                   help="where a learned model's synthesis runs (default %(default)s, the CPU reference; onnxruntime "
+                   "needs mcz[export]; cuda a CUDA torch; tensorrt an FP16 engine, mcz[gpu]; auto: the fastest that "
+                   "runs here, and says why); entropy decoding is checked bit-exact on every backend, the pixels "
+                   "within the backend precision's tolerance (docs/gpu.md)")
+    p.add_argument("--profile", action="store_true",
+                   help="report per-stage times (read, entropy, synthesis, digest, write) of each file on stderr "
+                   "(in the JSON object with --json)")
     _add_batch_flags(p)
     p.set_defaults(run=_run_decode)
 
@@ -211,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_bench, _add_train, _add_export):
+    for add in (_add_demo, _add_encode, _add_decode, _add_info, _add_models, _add_bench, _add_train, _add_export,
+                _add_engine):
         add(sub)
     for command in sub.choices.values():  # global options are accepted after the subcommand too
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
@@ -480,13 +488,31 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
 
     @_cli_messages
     def work(job: batch.Job) -> batch.Result:
-        dst = api.decode_file(
-            job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
-            transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
-        )
-        return batch.Result(_result(job.src, dst, job.src, None))
+        with profiling.recording() as report:
+            dst = api.decode_file(
+                job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
+                transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
+            )
+        extra, messages = _decode_report(args, job.src, report)
+        return batch.Result({**_result(job.src, dst, job.src, None), **extra}, messages)
 
     return _run_batch(jobs, work, args, adopt=lambda job: _result(job.src, job.dst, job.src, "adopted"))
+
+
+def _decode_report(args: argparse.Namespace, src: Path | str,
+                   report: profiling.Report) -> tuple[dict, list[str]]:
+    """What ``--backend auto`` chose and ``--profile``'s stage times: JSON entries, and the stderr
+    lines to print instead (returned, not printed: with ``--engine ray`` this runs in a worker)."""
+    extra: dict = {}
+    messages: list[str] = []
+    if args.backend == "auto" and "backend" in report.notes:
+        extra["backend"] = report.notes["backend"]
+        extra["backend_reason"] = report.notes.get("backend_reason", "")
+        messages.append(f"{src}: backend {extra['backend']} (auto: {extra['backend_reason']})")
+    if args.profile:
+        extra["profile"] = report.as_dict()
+        messages.append(f"{src}: profile: {report.line()}")
+    return extra, ([] if args.json else messages)
 
 
 def _decode_stdio(args: argparse.Namespace) -> ExitCode:
@@ -504,13 +530,18 @@ def _decode_stdio(args: argparse.Namespace) -> ExitCode:
         src = Path(folder) / "stdin.mcz"
         src.write_bytes(raw)
         target = Path(folder) / f"out.{args.to}" if dst == "-" else Path(dst)
-        written = api.decode_file(src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
-                                  transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads)
+        with profiling.recording() as report:
+            written = api.decode_file(src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
+                                      transfer_syntax=args.transfer_syntax, backend=args.backend,
+                                      threads=args.threads)
+        extra, messages = _decode_report(args, args.inputs[0], report)
+        for line in messages:
+            print(line, file=sys.stderr)
         if dst == "-":
             sys.stdout.buffer.write(written.read_bytes())
             sys.stdout.buffer.flush()
             return ExitCode.OK
-    _print_result(args, _result(args.inputs[0], written, raw, None))
+    _print_result(args, {**_result(args.inputs[0], written, raw, None), **extra})
     return ExitCode.OK
 
 

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from mcz import digests
+from mcz import digests, profiling
 from mcz.codec import header_checks, padding, pixelcheck, registry, tiling, zoo
+from mcz.gpu import tolerance
 from mcz.codec.families import Coding, ModelFamily, StandaloneFamily, TileDecoder, family_for, model_family_for
 from mcz.codec.latents import LatentDigest
 from mcz.codec.registry import ModelSpec
@@ -41,8 +42,8 @@ from mcz.io import MedicalImage
 
 Progress = Callable[[int], None]
 
-#: Where a decoder may run a learned model's networks.
-BACKENDS = ("torch", "onnxruntime")
+#: Where a decoder may run a learned model's networks (``auto`` picks one: :mod:`mcz.gpu.select`).
+BACKENDS = ("torch", "onnxruntime", "cuda", "tensorrt", "tensorrt-fp32")
 
 #: Threads the benchmark gives the engine (it runs each cell under this many intra-op threads).
 CODEC_THREADS = 1
@@ -303,7 +304,10 @@ def decode_container(
     (:mod:`mcz.codec.pixelcheck`): exact, or within a recorded tolerance where the
     float synthesis differs by machine, thread count or backend.
     ``backend="onnxruntime"`` runs a learned model's networks in ONNX Runtime
-    (:mod:`mcz.codec.onnx_backend`).  ``threads`` sets torch's intra-op threads
+    (:mod:`mcz.codec.onnx_backend`); ``cuda``, ``tensorrt`` (FP16 engine) and
+    ``tensorrt-fp32`` run the synthesis on a GPU (:mod:`mcz.gpu`), checked with the
+    tolerance of their precision (:mod:`mcz.gpu.tolerance`); ``auto`` picks the fastest
+    that can run here.  ``threads`` sets torch's intra-op threads
     for this call; None (default) uses the caller's :func:`torch.get_num_threads`.
     A standalone family's file (near-lossless) is decoded by that family.
     """
@@ -325,10 +329,11 @@ def decode_container(
     pixels = np.zeros((len(wanted), header.rows, header.columns), np.dtype(header.dtype))
     unit = np.zeros((header.rows, header.columns), np.float32)
     latents = LatentDigest()
+    backend = _resolve_backend(codec, backend)
     with family.session(threads):
         _check_backend(codec, backend)
-        decoder = family.tile_decoder(Coding(codec, quality, header.bits_stored, window, backend))
-        decode_tile = _tile_source(family, decoder, header, tiles, grid, latents)
+        decoder = _Timed(family.tile_decoder(Coding(codec, quality, header.bits_stored, window, backend)))
+        decode_tile = _tile_source(family, decoder, header, tiles, grid, latents, wanted)
         for i, f in enumerate(wanted):
             for box in grid:
                 tiling.place(unit, box, _finite(decode_tile(tiles[(f, box.index)], box), f, box))
@@ -340,13 +345,47 @@ def decode_container(
     if frames is not None:
         if verify:
             check_geometry(header)
-            pixelcheck.check_frames(pixels, header.extra.get("pixel_check"), wanted)
+            pixelcheck.check_frames(pixels, header.extra.get("pixel_check"), wanted,
+                                    floor=tolerance.backend_floor(backend, window))
         return pixels
-    if not family.latents_first and (family.requires_latent_digest or "latent_digest" in header.extra):
-        _check_latents(header, latents.hexdigest())
-    if verify:
-        _check_pixels(header, pixels, backend)
+    with profiling.stage("digest"):
+        if not family.latents_first and (family.requires_latent_digest or "latent_digest" in header.extra):
+            _check_latents(header, latents.hexdigest())
+        if verify:
+            _check_pixels(header, pixels, backend, window)
     return pixels
+
+
+def _resolve_backend(codec: Codec, backend: str) -> str:
+    """``backend``, or for ``auto`` the one :func:`mcz.gpu.select.choose` picks; noted in the profile."""
+    if backend == "auto":
+        from mcz.gpu.select import choose  # torch-free: it probes torch and TensorRT lazily
+
+        choice = choose(codec.family.backends, codec.spec.family)
+        profiling.note("backend_reason", choice.reason)
+        backend = choice.backend
+    profiling.note("backend", backend)
+    return backend
+
+
+class _Timed(TileDecoder):
+    """A tile decoder whose entropy decoding and synthesis are timed into the current profile."""
+
+    def __init__(self, inner: TileDecoder) -> None:
+        self.inner = inner
+        self.batch_size = inner.batch_size
+
+    def symbols(self, chunk: Tile, box: tiling.TileBox, latents: LatentDigest) -> Any:
+        with profiling.stage("entropy"):
+            return self.inner.symbols(chunk, box, latents)
+
+    def reconstruct(self, symbols: Any, box: tiling.TileBox) -> np.ndarray:
+        with profiling.stage("synthesis"):
+            return self.inner.reconstruct(symbols, box)
+
+    def reconstruct_batch(self, items: list[tuple[Any, tiling.TileBox]]) -> list[np.ndarray]:
+        with profiling.stage("synthesis"):
+            return self.inner.reconstruct_batch(items)
 
 
 def _standalone_family(codec_id: str) -> StandaloneFamily | None:
@@ -360,7 +399,7 @@ def _standalone_family(codec_id: str) -> StandaloneFamily | None:
 def _check_backend(codec: Codec, backend: str) -> None:
     """Refuse a backend mcz does not know, or one the codec's family does not run on."""
     if backend not in BACKENDS:
-        raise UsageError(f"decode backend {backend!r} is not known; choose from {BACKENDS}")
+        raise UsageError(f"decode backend {backend!r} is not known; choose from {(*BACKENDS, 'auto')}")
     supported = codec.family.backends
     if backend not in supported:
         raise UsageError(f"model {codec.spec.id!r} ({codec.spec.family}) decodes with the "
@@ -378,15 +417,19 @@ def _frame_list(frames: Sequence[int] | None, count: int) -> list[int]:
     return wanted
 
 
-def _check_pixels(header: Header, pixels: np.ndarray, backend: str) -> None:
-    """The pixel check of :mod:`mcz.codec.pixelcheck`; files without a policy: exact, torch backend only."""
+def _check_pixels(header: Header, pixels: np.ndarray, backend: str, window: Intensity) -> None:
+    """The pixel check of :mod:`mcz.codec.pixelcheck`; files without a policy: exact, torch backend only.
+
+    On a backend coarser than FP32 the bounded check allows at least that precision's
+    tolerance (:func:`mcz.gpu.tolerance.backend_floor`); the latent digest stays exact.
+    """
     check_geometry(header)
     entry = header.extra.get("pixel_check")
     if entry is None and backend != "torch":
         return
     if entry is not None and not isinstance(entry, dict):
         raise FormatError(f"the header's pixel_check is {entry!r}; expected an object. The file is damaged")
-    pixelcheck.check(pixels, digest(pixels), header.digest, entry)
+    pixelcheck.check(pixels, digest(pixels), header.digest, entry, floor=tolerance.backend_floor(backend, window))
 
 
 def _finite(tile: np.ndarray, frame: int, box: tiling.TileBox) -> np.ndarray:
@@ -403,7 +446,8 @@ TileSource = Callable[[Tile, tiling.TileBox], np.ndarray]
 
 
 def _tile_source(family: ModelFamily, decoder: TileDecoder, header: Header,
-                 tiles: dict[tuple[int, int], Tile], grid: list[tiling.TileBox], latents: LatentDigest) -> TileSource:
+                 tiles: dict[tuple[int, int], Tile], grid: list[tiling.TileBox], latents: LatentDigest,
+                 wanted: list[int] | None = None) -> TileSource:
     """The function that decodes one tile to pixels, in the family's safety order.
 
     With ``latents_first`` every tile of the file is entropy-decoded and the latent digest
@@ -419,8 +463,35 @@ def _tile_source(family: ModelFamily, decoder: TileDecoder, header: Header,
     for f in range(header.frames):
         for box in grid:
             decoded[(f, box.index)] = decoder.symbols(tiles[(f, box.index)], box, latents)
-    _check_latents(header, latents.hexdigest())
+    with profiling.stage("digest"):
+        _check_latents(header, latents.hexdigest())
+    if decoder.batch_size > 1:
+        order = [(f, box) for f in (wanted if wanted is not None else range(header.frames)) for box in grid]
+        return _batched_source(decoder, decoded, order)
     return lambda chunk, box: decoder.reconstruct(decoded.pop((chunk.frame, chunk.index)), box)
+
+
+def _batched_source(decoder: TileDecoder, decoded: dict[tuple[int, int], Any],
+                    order: list[tuple[int, tiling.TileBox]]) -> TileSource:
+    """Reconstruct tiles ``decoder.batch_size`` at a time, in decode ``order`` (a volume's slices as a batch).
+
+    A miss reconstructs the requested tile and the next ones of the same padded size, so at
+    most one batch of reconstructions is held at a time.
+    """
+    ready: dict[tuple[int, int], np.ndarray] = {}
+    position = {(f, box.index): i for i, (f, box) in enumerate(order)}
+
+    def source(chunk: Tile, box: tiling.TileBox) -> np.ndarray:
+        key = (chunk.frame, chunk.index)
+        if key not in ready:
+            size = (box.padded_rows, box.padded_columns)
+            batch = [(f, b) for f, b in order[position[key]:]
+                     if (f, b.index) in decoded and (b.padded_rows, b.padded_columns) == size][:decoder.batch_size]
+            tiles = decoder.reconstruct_batch([(decoded.pop((f, b.index)), b) for f, b in batch])
+            ready.update({(f, b.index): t for (f, b), t in zip(batch, tiles)})
+        return ready.pop(key)
+
+    return source
 
 
 def _check_latents(header: Header, found: str) -> None:

@@ -161,12 +161,20 @@ class LearnedDecoder(TileDecoder):
 
     def __init__(self, model: LearnedCodec, backend: Backend, level: int) -> None:
         self.model, self.backend, self.level = model, backend, level
+        # A GPU backend (mcz.gpu.backends) synthesises several tiles per call.
+        self.batch_size = int(getattr(backend, "max_batch", 1))
 
     def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:
         return decode_latent(self.model, self.backend, chunk, (box.padded_rows, box.padded_columns), latents)
 
     def reconstruct(self, symbols: np.ndarray, box: TileBox) -> np.ndarray:
         return synthesise(self.model, self.backend, symbols, self.level)
+
+    def reconstruct_batch(self, items: list[tuple[np.ndarray, TileBox]]) -> list[np.ndarray]:
+        if self.batch_size == 1:
+            return super().reconstruct_batch(items)
+        gain = inverse_gain(self.model, self.level)
+        return self.backend.synthesis_batch([(y * gain).astype(np.float32) for y, _ in items])
 
 
 def decode_tile(model: LearnedCodec, backend: Backend, chunk: Tile, padded_shape: tuple[int, int], level: int,

@@ -95,7 +95,7 @@ def record(recon: np.ndarray, window: Intensity, exact: bool) -> dict[str, Any]:
     }
 
 
-def check(pixels: np.ndarray, found_digest: str, expected_digest: str, entry: Any) -> str:
+def check(pixels: np.ndarray, found_digest: str, expected_digest: str, entry: Any, floor: float = 0.0) -> str:
     """Check a decoded reconstruction against the header; returns ``"exact"`` or ``"bounded"``.
 
     Parameters
@@ -106,6 +106,9 @@ def check(pixels: np.ndarray, found_digest: str, expected_digest: str, entry: An
         The decoded pixels' digest and the one the encoder recorded.
     entry : dict or None
         The header's ``extra["pixel_check"]`` (None in files written before it).
+    floor : float
+        Smallest tolerance to apply under the bounded policy, in stored units: the decoding
+        backend's precision bound (:func:`mcz.gpu.tolerance.backend_floor`; 0 for FP32).
 
     Raises
     ------
@@ -127,11 +130,11 @@ def check(pixels: np.ndarray, found_digest: str, expected_digest: str, entry: An
     if expected.shape[0] != pixels.shape[0]:
         raise FormatError(f"the header's pixel_check covers {expected.shape[0]} frames, the file has "
                           f"{pixels.shape[0]}; the file is damaged")
-    _compare(pixels, expected, limit)
+    _compare(pixels, expected, max(limit, floor))
     return "bounded"
 
 
-def check_frames(pixels: np.ndarray, entry: Any, frames: list[int]) -> None:
+def check_frames(pixels: np.ndarray, entry: Any, frames: list[int], floor: float = 0.0) -> None:
     """Check a subset of decoded frames by their block means (bounded policy only; else nothing to check).
 
     Raises
@@ -145,7 +148,7 @@ def check_frames(pixels: np.ndarray, entry: Any, frames: list[int]) -> None:
     if max(frames) >= expected.shape[0]:
         raise FormatError(f"the header's pixel_check covers {expected.shape[0]} frames, the file has more; "
                           "the file is damaged")
-    _compare(pixels, expected[frames], limit)
+    _compare(pixels, expected[frames], max(limit, floor))
 
 
 def _compare(pixels: np.ndarray, expected: np.ndarray, limit: float) -> None:

@@ -78,8 +78,13 @@ class TileDecoder(ABC):
     :meth:`symbols` is the entropy decoding (integer symbols, added to the digest);
     :meth:`reconstruct` turns them into pixels.  A family with
     :attr:`ModelFamily.latents_first` has every tile's symbols decoded and the digest
-    checked before its first :meth:`reconstruct`.
+    checked before its first :meth:`reconstruct`; a decoder with ``batch_size > 1``
+    (a GPU backend) is then given up to that many tiles of one size at a time
+    (:meth:`reconstruct_batch`).
     """
+
+    #: Tiles :meth:`reconstruct_batch` takes at once (1: the engine calls :meth:`reconstruct`).
+    batch_size: int = 1
 
     @abstractmethod
     def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> Any:
@@ -88,6 +93,10 @@ class TileDecoder(ABC):
     @abstractmethod
     def reconstruct(self, symbols: Any, box: TileBox) -> np.ndarray:
         """The tile (padded size) in about [0, 1] from what :meth:`symbols` returned."""
+
+    def reconstruct_batch(self, items: list[tuple[Any, TileBox]]) -> list[np.ndarray]:
+        """Several tiles of one padded size (``(symbols, box)`` pairs), in order; one by one by default."""
+        return [self.reconstruct(symbols, box) for symbols, box in items]
 
 
 class Family(ABC):

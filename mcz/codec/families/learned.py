@@ -31,7 +31,8 @@ class LearnedFamily(ModelFamily):
     """Analysis/synthesis transforms with gain units, the latent coded by a learned entropy model."""
 
     quality_meaning = "rate level (gain units)"
-    backends = ("torch", "onnxruntime")
+    # cuda / tensorrt run only the synthesis on a GPU (mcz.gpu); the hyper-synthesis stays on the CPU.
+    backends = ("torch", "onnxruntime", "cuda", "tensorrt", "tensorrt-fp32")
     # The synthesis network would make plausible pixels of a corrupt latent: check the digest first.
     latents_first = True
     onnx_export = True
@@ -64,6 +65,10 @@ class LearnedFamily(ModelFamily):
             from mcz.codec.onnx_backend import onnx_backend
 
             nets = onnx_backend(coding.codec)
+        elif coding.backend in ("cuda", "tensorrt", "tensorrt-fp32"):
+            from mcz.gpu.backends import gpu_backend
+
+            nets = gpu_backend(coding.codec, coding.backend)
         else:
             nets = learned_coding.TorchBackend(coding.codec.model)
         return learned_coding.LearnedDecoder(coding.codec.model, nets, coding.quality - 1)

@@ -286,7 +286,7 @@ def _encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: f
         values = flat_u[p.band][p.mask]
         q = np.rint(values).astype(np.int64) if p.band == 0 else choose(t, values, p.index, p.shift)
         hi, lo = split(q - p.mean, p.shift)
-        encoder.encode_with_indexes(hi.tolist(), p.index.tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist())
+        encoder.encode_with_indexes(hi.tolist(), *t.using(p.index))
         raw.add(lo, p.shift)
         return q
 
@@ -296,8 +296,7 @@ def _encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: f
         # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap
         # (issue 13). Trailing symbols are coded first and never decoded (rANS is last-in,
         # first-out), so they give the buffer room without changing what a decoder reads.
-        encoder.encode_with_indexes([0] * _FLUSH_ROOM, [0] * _FLUSH_ROOM, t.cdfs, t.cdf_lengths,
-                                    t.offsets.tolist())
+        encoder.encode_with_indexes([0] * _FLUSH_ROOM, *t.using(np.zeros(_FLUSH_ROOM, np.int64)))
     string = encoder.flush()
     side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
@@ -331,7 +330,7 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
     step = step_size(quality, range_per_unit)
 
     def code(p: Pass) -> np.ndarray:
-        hi = np.asarray(decoder.decode_stream(p.index.tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist()), np.int64)
+        hi = np.asarray(decoder.decode_stream(*t.using(p.index)), np.int64)
         return join(hi, raw.take(p.shift), p.shift) + p.mean
 
     q, maps = _walk(t, _shapes(*shape, levels), step, (mean, sigma), code)

@@ -265,12 +265,12 @@ def encode(t, unit: np.ndarray, step: float, frame: int, index: int) -> tuple[Ti
         if not keep.any():
             continue
         hi, lo = coder.split(columns[f][keep], shifts[f][keep])
-        encoder.encode_with_indexes(hi.tolist(), tables[f][keep].tolist(), t.cdfs, t.cdf_lengths, t.offsets.tolist())
+        encoder.encode_with_indexes(hi.tolist(), *t.using(tables[f][keep]))
         raw.add(lo, shifts[f][keep])
         coded += int(keep.sum())
     if coded < FEW_SYMBOLS:
         # Room for the final state in CompressAI's flush buffer, as the wavelet mode does (never decoded).
-        encoder.encode_with_indexes([0] * FLUSH_ROOM, [0] * FLUSH_ROOM, t.cdfs, t.cdf_lengths, t.offsets.tolist())
+        encoder.encode_with_indexes([0] * FLUSH_ROOM, *t.using(np.zeros(FLUSH_ROOM, np.int64)))
     string = encoder.flush()
     side = _LENGTH.pack(len(string)) + _deflate(choice.tobytes() + spacing.astype(">f4").tobytes())
     chunk = Tile(frame=frame, index=index, params=PARAMS, side=side, payload=string + raw.tobytes())
@@ -295,8 +295,7 @@ def decode(t, chunk: Tile, shape: tuple[int, int], step: float) -> tuple[np.ndar
         tables[f], shifts[f] = choice[f, ctx, 0], choice[f, ctx, 1]
         keep = tables[f] != ZERO
         if keep.any():
-            hi = np.asarray(decoder.decode_stream(tables[f][keep].tolist(), t.cdfs, t.cdf_lengths,
-                                                  t.offsets.tolist()), np.int64)
+            hi = np.asarray(decoder.decode_stream(*t.using(tables[f][keep])), np.int64)
             columns[f][keep] = coder.join(hi, raw.take(shifts[f][keep]), shifts[f][keep])
         if f:
             total += np.abs(columns[f])

@@ -71,7 +71,7 @@ def wavelet_curve(name: str, px: np.ndarray) -> np.ndarray:
     f = fr.UnitFrame(name, px, float(px.min()), float(px.max()), 255.0)
     points = []
     for q in range(4, 48, 2):
-        chunk, rec, _ = coder._encode_wavelet(t, f.unit, q, f.range_per_unit, 0, 0)  # the wavelet mode alone
+        chunk, rec, _ = coder.encode_wavelet(t, f.unit, q, f.range_per_unit, 0, 0)  # the wavelet mode alone
         points.append((8 * (len(chunk.payload) + len(chunk.side) + 185) / px.size, f.psnr(f.to_stored(rec))))
     return np.array(points)
 

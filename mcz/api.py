@@ -200,7 +200,7 @@ def encode(
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
         new_series=new_series, progress=progress, threads=threads, max_error=max_error,
     )
-    _report(outcome, None)
+    report_outcome(outcome, None)
     return outcome.data
 
 
@@ -325,7 +325,7 @@ def _check_geometry(img: MedicalImage) -> None:
             )
 
 
-def _report(outcome: Outcome, report: Report | None) -> None:
+def report_outcome(outcome: Outcome, report: Report | None) -> None:
     """Hand every notice to ``report``; without one, warnings become :class:`GuidelineWarning`."""
     from mcz.dicom.guard import GuidelineWarning
 
@@ -560,7 +560,7 @@ def encode_file(
         metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
         new_series=new_series, progress=progress, threads=threads, max_error=max_error,
     )
-    _report(outcome, report)
+    report_outcome(outcome, report)
     return atomic_write_bytes(dst, outcome.data, overwrite=overwrite)
 
 
@@ -594,7 +594,7 @@ def encode_series(
         image, model=model, quality=quality, target=target, metadata=metadata, max_ratio=max_ratio,
         strict=strict, new_series=new_series, threads=threads, max_error=max_error,
     )
-    _report(outcome, report)
+    report_outcome(outcome, report)
     return atomic_write_bytes(Path(dst), outcome.data, overwrite=overwrite)
 
 

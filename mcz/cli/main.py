@@ -387,7 +387,7 @@ def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
         _check_encode_output(dst)
         _check_new(Path(dst), args.force)
     outcome = api.encode_with_report(image, **options)
-    api._report(outcome, _reporter(Path(args.inputs[0])))
+    api.report_outcome(outcome, _reporter(Path(args.inputs[0])))
     if dst == "-":
         sys.stdout.buffer.write(outcome.data)
         sys.stdout.buffer.flush()

@@ -324,7 +324,7 @@ def decode_container(
     tiles = _index_tiles(container, tiling.tile_count(header.rows, header.columns, tile))
     grid = tiling.tile_grid(header.rows, header.columns, tile, spec.downsampling)
     window = _window_of(header)
-    wanted = _frame_list(frames, header.frames)
+    wanted = frame_list(frames, header.frames)
     # Zeros, not np.empty: no byte of the result is ever memory this decoder did not write.
     pixels = np.zeros((len(wanted), header.rows, header.columns), np.dtype(header.dtype))
     unit = np.zeros((header.rows, header.columns), np.float32)
@@ -406,7 +406,7 @@ def _check_backend(codec: Codec, backend: str) -> None:
                          f"{' or '.join(supported)} backend only")
 
 
-def _frame_list(frames: Sequence[int] | None, count: int) -> list[int]:
+def frame_list(frames: Sequence[int] | None, count: int) -> list[int]:
     """The frame indices to decode: all, or the caller's (each in 0..count-1)."""
     if frames is None:
         return list(range(count))

@@ -432,7 +432,7 @@ def decode_container(
     tiles = _tiles_of(container)
     codec = _decode_codec(header)
     intensity = Intensity.from_dict(header.intensity)
-    wanted = engine._frame_list(frames, header.frames)
+    wanted = engine.frame_list(frames, header.frames)
     pixels = np.empty((len(wanted), header.rows, header.columns), np.dtype(header.dtype))
     for i, f in enumerate(wanted):
         pixels[i] = _decode_frame(header, tiles, f, intensity, codec)

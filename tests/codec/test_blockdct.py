@@ -65,7 +65,7 @@ def test_jpeg_sourced_image_takes_the_block_mode_and_decodes_exactly() -> None:
     assert chunk.params == dctcoder.PARAMS
     step = coder.step_size(24, rpu)
     block = dctcoder.encode(t, unit, step, 0, 0)
-    wavelet = coder._encode_wavelet(t, unit, 24, rpu, 0, 0)
+    wavelet = coder.encode_wavelet(t, unit, 24, rpu, 0, 0)
     assert coder._cost(t, block, unit, step) < coder._cost(t, wavelet, unit, step)
     decoded, decoded_symbols = coder.decode_tile(t, chunk, unit.shape, 24, rpu)
     assert np.array_equal(decoded, recon)

@@ -31,7 +31,7 @@ def test_lifting_reconstructs_any_size(shape):
     levels = lifting.levels_for(*shape)
     bands = lifting.forward(x, levels)
     assert np.abs(lifting.inverse(bands) - x).max() < 1e-12
-    assert sum(b.size for b in coder._band_list(bands)) == x.size  # no padding: as many coefficients as pixels
+    assert sum(b.size for b in coder.band_list(bands)) == x.size  # no padding: as many coefficients as pixels
 
 
 def test_band_gains_match_an_impulse_response():
@@ -66,7 +66,7 @@ def test_large_symbols_use_raw_bits_and_round_trip(tables):
     """A 16-bit range at a fine step makes scales far above the table: top bits coded, low bits raw."""
     unit = np.random.default_rng(2).random((40, 40))
     # range_per_unit 1: the unit window is the whole stored range, so step 2**(-70/4) of it.
-    chunk, recon, symbols = coder._encode_wavelet(tables, unit, 70, 1.0, 0, 0)  # the wavelet mode itself
+    chunk, recon, symbols = coder.encode_wavelet(tables, unit, 70, 1.0, 0, 0)  # the wavelet mode itself
     _, length = coder._SIDE.unpack(chunk.side)[1:]
     assert len(chunk.payload) > length  # raw bits were written
     decoded, decoded_symbols = coder.decode_tile(tables, chunk, unit.shape, 70, 1.0)

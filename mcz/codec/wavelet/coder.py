@@ -104,7 +104,7 @@ class RawBits:
         return np.packbits(np.concatenate(self.chunks), bitorder="little").tobytes()
 
 
-def _walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: Coder) -> tuple[list, list]:
+def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: Coder) -> tuple[list, list]:
     """Visit every pass in coding order; ``code`` returns each pass's symbols.
 
     Returns the symbol bands and, per band, (table index, shift) maps for dequantisation.
@@ -165,7 +165,8 @@ def _walk_detail(t: Tables, band: np.ndarray, band_id: int, cls: int, static: np
     return index, shift
 
 
-def _band_list(bands: list) -> list[np.ndarray]:
+def band_list(bands: list) -> list[np.ndarray]:
+    """Bands in one flat list (LL, then HL, LH, HH of each level): the index a :class:`Pass` names."""
     return [bands[0]] + [b for triple in bands[1:] for b in triple]
 
 
@@ -216,7 +217,11 @@ def choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np
     return out
 
 
-def _normalised(unit: np.ndarray, levels: int, step: float) -> tuple[list, list]:
+def normalised(unit: np.ndarray, levels: int, step: float) -> tuple[list, list]:
+    """The tile's bands scaled by the square root of their synthesis gains and divided by ``step``.
+
+    Returns the bands (LL, then (HL, LH, HH) per level, coarsest first) and the gains.
+    """
     bands = lifting.forward(unit, levels)
     gains = lifting.band_gains(levels)
     u = [bands[0] * math.sqrt(gains[0]) / step]
@@ -225,7 +230,8 @@ def _normalised(unit: np.ndarray, levels: int, step: float) -> tuple[list, list]
     return u, gains
 
 
-def _ll_side(u_ll: np.ndarray) -> tuple[int, int]:
+def ll_parameters(u_ll: np.ndarray) -> tuple[int, int]:
+    """The LL band's side information: mean of the anchor symbols and their spread (fixed point)."""
     q = np.rint(u_ll).astype(np.int64)
     first = context.anchors(q.shape) if min(q.shape) >= 2 else np.ones(q.shape, bool)
     mean = int(np.rint(q[first].mean()))
@@ -233,7 +239,8 @@ def _ll_side(u_ll: np.ndarray) -> tuple[int, int]:
     return mean, min(context.fixed(spread), 2**32 - 1)
 
 
-def _shapes(rows: int, cols: int, levels: int) -> list:
+def band_shapes(rows: int, cols: int, levels: int) -> list:
+    """Shapes of the bands of a ``rows`` x ``cols`` tile, in the order of :func:`normalised`."""
     h, w, details = rows, cols, []
     for _ in range(levels):
         hl = ((h + 1) // 2, w // 2)
@@ -254,7 +261,7 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
     callers that store the tile's side information without its parameters (the near-lossless base).
     """
     step = step_size(quality, range_per_unit)
-    best = _encode_wavelet(t, unit, quality, range_per_unit, frame, index)
+    best = encode_wavelet(t, unit, quality, range_per_unit, frame, index)
     if block and dctcoder.worth_trying(unit.shape):
         block = dctcoder.encode(t, unit, step, frame, index)
         if _cost(t, block, unit, step) < _cost(t, best, unit, step):
@@ -270,16 +277,16 @@ def _cost(t: Tables, coded: tuple[Tile, np.ndarray, list], unit: np.ndarray, ste
     return error + t.kappa * 8 * (len(chunk.payload) + len(chunk.side) + 8 * len(chunk.params))
 
 
-def _encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
+def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
                     frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
     """The wavelet mode of :func:`encode_tile` (reconstruction in float64)."""
     BufferedRansEncoder = native.extension("ans").BufferedRansEncoder  # noqa: N806 - a class
 
     levels = lifting.levels_for(*unit.shape, t.max_levels)
     step = step_size(quality, range_per_unit)
-    u, gains = _normalised(unit, levels, step)
-    flat_u = _band_list(u)
-    ll_side = _ll_side(u[0])
+    u, gains = normalised(unit, levels, step)
+    flat_u = band_list(u)
+    ll_side = ll_parameters(u[0])
     encoder, raw = BufferedRansEncoder(), RawBits()
 
     def code(p: Pass) -> np.ndarray:
@@ -290,7 +297,7 @@ def _encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: f
         raw.add(lo, p.shift)
         return q
 
-    q, maps = _walk(t, _shapes(*unit.shape, levels), step, ll_side, code)
+    q, maps = walk(t, band_shapes(*unit.shape, levels), step, ll_side, code)
     if unit.size < _FEW_SYMBOLS:
         # CompressAI's flush writes the string into a buffer of one 32-bit word per symbol, but a
         # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap
@@ -300,7 +307,7 @@ def _encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: f
     string = encoder.flush()
     side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
-    return chunk, reconstruct(t, q, maps, gains, step), _band_list(q)
+    return chunk, reconstruct(t, q, maps, gains, step), band_list(q)
 
 
 def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
@@ -333,8 +340,8 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
         hi = np.asarray(decoder.decode_stream(*t.using(p.index)), np.int64)
         return join(hi, raw.take(p.shift), p.shift) + p.mean
 
-    q, maps = _walk(t, _shapes(*shape, levels), step, (mean, sigma), code)
+    q, maps = walk(t, band_shapes(*shape, levels), step, (mean, sigma), code)
     gains = lifting.band_gains(levels)
-    return reconstruct(t, q, maps, gains, step).astype(np.float32), _band_list(q)
+    return reconstruct(t, q, maps, gains, step).astype(np.float32), band_list(q)
 
 

@@ -49,8 +49,8 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
     store: dict = defaultdict(lambda: defaultdict(list))
     for frame, quality in zip(frames, qualities):
         step = coder.step_size(quality, frame.range_per_unit)
-        u_bands, _ = coder._normalised(frame.unit, coder.lifting.levels_for(*frame.pixels.shape, t.max_levels), step)
-        flat_u = coder._band_list(u_bands)
+        u_bands, _ = coder.normalised(frame.unit, coder.lifting.levels_for(*frame.pixels.shape, t.max_levels), step)
+        flat_u = coder.band_list(u_bands)
 
         def code(p: coder.Pass) -> np.ndarray:
             values = flat_u[p.band][p.mask]
@@ -67,7 +67,7 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
             entry["inv_step"].append(np.full(len(keep), 1.0 / step))
             return q
 
-        coder._walk(t, coder._shapes(*frame.pixels.shape, len(u_bands) - 1), step, coder._ll_side(u_bands[0]), code)
+        coder.walk(t, coder.band_shapes(*frame.pixels.shape, len(u_bands) - 1), step, coder.ll_parameters(u_bands[0]), code)
     return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
 
 

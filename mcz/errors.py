@@ -12,7 +12,7 @@ import enum
 
 
 class ExitCode(enum.IntEnum):
-    """Exit codes of the ``mcz`` command (DESIGN.md section 3)."""
+    """Exit codes of the ``mcz`` command (listed in the README)."""
 
     OK = 0
     INTERNAL = 1

@@ -1,4 +1,4 @@
-"""Rate and fidelity metrics with explicit data ranges (DESIGN.md section 6)."""
+"""Rate and fidelity metrics with explicit data ranges (docs/references.md)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ wrapper clips it to the stored domain and casts it to the container dtype.
 
 Each adapter pins the settings that change the result (speed / effort, threads,
 bit depth) because the libraries' defaults differ and several defaults silently
-ruin a comparison (``shared/BASELINES.md``).  What this imagecodecs build does,
+ruin a comparison.  What this imagecodecs build does,
 checked in ``tests/baselines/test_pitfalls.py`` (imagecodecs 2026.1):
 
 * JPEG (libjpeg-turbo) codes 8- and 12-bit samples lossy, 2-16 bits lossless

@@ -27,7 +27,7 @@ Encoder = Callable[[np.ndarray, int, float], bytes]
 #: ``decode(codestream, bits or None) -> array``; :class:`BaselineCodec` rounds, clips and casts it.
 Decoder = Callable[[bytes, int | None], np.ndarray]
 
-#: Threads every adapter asks for: speed figures are single-threaded (DESIGN.md 6).
+#: Threads every adapter asks for: speed figures are single-threaded (docs/references.md).
 THREADS = 1
 
 

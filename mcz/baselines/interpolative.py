@@ -1,7 +1,7 @@
 """Interpolative coding: downsize by 2, code, decode, interpolate back.
 
 Zeng & Venetsanopoulos (ICASSP 1993), revisited for medical classification in
-``shared/papers/001`` ("JPEG and JPEG 2000 with and without downsizing").  The
+paper 001 (``docs/references.md``) ("JPEG and JPEG 2000 with and without downsizing").  The
 frame is reduced to ``ceil(rows/2) x ceil(columns/2)`` with an anti-aliased
 bilinear resize (scikit-image), rounded to the stored integers, coded by an inner
 codec at the same bit depth, and after decoding interpolated back to the original

@@ -4,7 +4,7 @@ Bisection over the codec's setting, assuming the quantity is monotone in it
 (larger setting = more bytes and higher PSNR: true of every standard codec up to
 small wiggles).  Every evaluated point is kept, and the one nearest to the target
 is returned, so a non-monotone step can cost precision but never a wrong answer
-about what was reached.  Definitions (DESIGN.md section 6):
+about what was reached.  Definitions (docs/references.md):
 
 * ``"cr"``: :func:`mcz.metrics.compression_ratio`, against the storage width of
   the *stored* bit depth (1 byte up to 8 bits, 2 bytes up to 16), never float32;

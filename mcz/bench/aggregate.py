@@ -17,7 +17,7 @@ from mcz.errors import UsageError
 
 #: References of the BD-rate table: the DICOM reference and the strongest standard anchor.
 REFERENCES = ("j2k", "avif")
-#: The CR band radiology societies accept for CT/MR (DESIGN.md section 6).
+#: The CR band radiology societies accept for CT/MR (docs/references.md).
 CR_BAND = (5.0, 25.0)
 
 

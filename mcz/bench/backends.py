@@ -5,7 +5,7 @@ Every frame is coded by JPEG 2000 (OpenJPEG through imagecodecs, its default set
 are medians of ``repeats`` runs after one warm-up (which also builds and caches a
 TensorRT engine, so engine building is not timed).  A backend that cannot run here
 gets a row with the reason instead of times.  Speed is reported as a ratio to JPEG
-2000's decode of the same frame (DESIGN.md: speed claims are same-run ratios).
+2000's decode of the same frame (docs/references.md: speed claims are same-run ratios).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ order (it only flips a reversed list) and warns below 75 % PSNR overlap, where m
 sorts the points by PSNR itself, refuses repeated PSNRs and reports the interval
 it integrated over; the rate band below is mcz's own.
 
-The band variant (DESIGN.md section 6: "the 5:1-25:1 CR band radiology societies
+The band variant (docs/references.md: "the 5:1-25:1 CR band radiology societies
 accept") narrows the interval to the PSNR that the *reference* reaches inside a
 rate band; :func:`cr_band_to_bpp` turns a CR band into that rate band for the
 image's storage width.

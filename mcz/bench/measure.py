@@ -1,6 +1,6 @@
 """One codec, one frame, one setting: rate, fidelity and speed in one record.
 
-Definitions follow DESIGN.md section 6: rates are measured on the whole
+Definitions follow docs/references.md: rates are measured on the whole
 codestream; CR is against the storage width of the stored bit depth; PSNR, SSIM
 and MS-SSIM use the explicit ``R = intensity.data_range``; speed is the median of
 ``repeats`` single-threaded runs.  SSIM and MS-SSIM are computed on ``value -

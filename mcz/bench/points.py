@@ -2,7 +2,7 @@
 
 The frames of an image are pooled at each operating point (bpp from the summed
 bytes and pixels, PSNR from the pixel-weighted mean MSE, SSIM pixel-weighted), so
-a volume counts as one image (DESIGN.md section 6).
+a volume counts as one image (docs/references.md).
 """
 
 from __future__ import annotations

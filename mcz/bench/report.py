@@ -5,7 +5,7 @@ point) with the columns :data:`COLUMNS`.  Everything else a run writes is
 derived from it, so a resumed run regenerates the same reports from the
 appended table.
 
-Per-image figures follow DESIGN.md section 6.  The frames of an image are
+Per-image figures follow docs/references.md.  The frames of an image are
 pooled at each operating point (bpp from the summed bytes and pixels, PSNR from
 the pixel-weighted mean MSE, SSIM pixel-weighted), so a volume counts as one
 image.  An image's rate-distortion curve is the Pareto front of its lossy points

@@ -251,7 +251,7 @@ def summary_markdown(
         f"{len(rows)} cells, {sum(len(v) for v in sets.values())} images in {len(sets)} set(s) "
         f"({', '.join(f'{k}: {len(v)}' for k, v in sets.items())}); codecs: {', '.join(codecs_in(rows))}.",
         "",
-        "Definitions (DESIGN.md section 6): bpp = 8 x whole file bytes (container included) / pixels; "
+        "Definitions (docs/references.md): bpp = 8 x whole file bytes (container included) / pixels; "
         "CR = uncompressed bytes at the storage width of the stored bit depth (1 byte up to 8 bits, 2 up to "
         "16) / file bytes; PSNR = 10 log10(R^2 / MSE) with R = the image's declared range "
         "(2^bits_stored - 1, or high - low of a declared window such as CT -1024..3071 HU); "

@@ -11,7 +11,7 @@ from mcz.baselines.contract import BaselineCodec
 from mcz.baselines.mcz_codec import MCZ_QUALITIES, is_mcz
 from mcz.errors import UsageError
 
-#: Compression ratios of the seed paper's JPEG 2000 table (shared/papers/000, Table 2), lossy ones.
+#: Compression ratios of the seed paper's JPEG 2000 table (paper 000 in docs/references.md, Table 2), lossy ones.
 PAPER_RATIOS = (1.72, 2.58, 3.45, 4.33, 6.42, 8.67, 12.78, 16.99, 25.35, 33.99, 41.88, 59.14, 81.94)
 
 #: ``--match`` names and the quantity :func:`mcz.baselines.matching.match` calls them.

@@ -1,4 +1,4 @@
-"""The convolutional autoencoder family (founding paper, shared/papers/002).
+"""The convolutional autoencoder family (the founding paper, paper 002 in docs/references.md).
 
 Encoder: per stage a 3x3 convolution ("same" padding), swish, 2x2 max-pooling.
 Decoder: per stage a 3x3 transposed convolution with stride 2 (output exactly

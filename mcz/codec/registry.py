@@ -153,7 +153,7 @@ def registered() -> list[ModelSpec]:
     return [_REGISTRY[key] for key in sorted(_REGISTRY)]
 
 
-# The founding paper's codec (shared/papers/002): five 3x3 conv + 2x2 max-pool
+# The founding paper's codec (paper 002 in docs/references.md): five 3x3 conv + 2x2 max-pool
 # stages, 32..512 filters, 8-bit min-max quantisation with floor (its Eq. 2).
 register(
     ModelSpec(

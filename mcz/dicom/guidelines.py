@@ -7,7 +7,7 @@ Compression Ratios by Modality and Region") of
 
     I. A. Urbaniak, "Using Compressed JPEG and JPEG2000 Medical Images in Deep
     Learning: A Review", *Appl. Sci.* 14 (2024) 10524, doi:10.3390/app142210524
-    (``shared/papers/004``),
+    (paper 004 in ``docs/references.md``),
 
 which summarises the recommendations published by the Canadian Association of
 Radiologists (CAR), the German Röntgen Society (Deutsche Röntgengesellschaft,
@@ -86,7 +86,7 @@ class Guideline:
         return f"{self.name} {span}"
 
 
-# Table 1 of shared/papers/004, every row, in the paper's order.
+# Table 1 of paper 004 (docs/references.md), every row, in the paper's order.
 CR_BODY = Guideline("CR (chest, skeletal, body)", 10, 30, "Canada (30:1)", "UK, Germany (10:1)")
 CR_PEDIATRIC = Guideline("CR (pediatric)", None, 30, "Canada", "Not available for UK, Germany")
 CR_MAMMOGRAPHY = Guideline("CR (mammography)", 15, 25, "Canada (25:1)", "Germany (15:1), UK (20:1)")

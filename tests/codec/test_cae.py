@@ -1,4 +1,4 @@
-"""The founding paper's architecture, exactly (shared/papers/002, Tables 1-2)."""
+"""The founding paper's architecture, exactly (paper 002 in docs/references.md, Tables 1-2)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from mcz.dicom.guard import GuidelineExceededError, RatioPolicy, encode_guarded
 from mcz.errors import ExitCode, UsageError
 from tests.dicom.helpers import modified_copy
 
-# Table 1 of shared/papers/004 as printed: row, lowest accepted ratio (None: "up to"), highest.
+# Table 1 of paper 004 (docs/references.md) as printed: row, lowest accepted ratio (None: "up to"), highest.
 PAPER_TABLE = [
     ("CR (chest, skeletal, body)", 10, 30),
     ("CR (pediatric)", None, 30),

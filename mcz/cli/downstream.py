@@ -63,13 +63,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _expand_codecs(names) -> tuple[str, ...]:
+    """``mcz`` stands for every installed model (``mcz:<id>``, by id), as in the rate bench."""
+    out: list[str] = []
+    for name in names:
+        if name == "mcz":
+            from mcz.codec import zoo
+
+            out += [f"mcz:{i}" for i in sorted(zoo.available_ids())]
+        else:
+            out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
 def config_from(args: argparse.Namespace):
     from mcz.downstream import run
 
     base = run.QUICK if args.quick else run.FULL
     changes: dict = {}
     if args.codecs:
-        changes["codecs"] = tuple(c.strip() for c in args.codecs.split(",") if c.strip())
+        changes["codecs"] = _expand_codecs(c.strip() for c in args.codecs.split(",") if c.strip())
     if args.targets:
         changes["ratios"] = tuple(args.targets)
         changes["train_ratios"] = tuple(args.targets)

@@ -172,3 +172,9 @@ def test_cli_parses_downstream(tmp_path):
     assert cfg.resolution == 64 and not cfg.task_aware
     with pytest.raises(ValueError):
         config_from(build_parser().parse_args(["bench", "--downstream", "--resolution", "50"]))
+    # "mcz" is every installed model, as in the rate bench (protocol a for all of them)
+    from mcz.codec import zoo
+
+    every = config_from(build_parser().parse_args(["bench", "--downstream", "--codecs", "j2k,mcz"]))
+    assert every.codecs == ("j2k", *(f"mcz:{i}" for i in sorted(zoo.available_ids())))
+    assert "mcz:wavelet-ctx" in every.codecs

@@ -105,3 +105,27 @@ def test_classifier_below_85_percent_gives_no_verdict():
     assert row["verdict"] is None and not row["safe"]
     assert summary["highest_safe_ratio"]["a"]["k"]["c"] == report.NOT_QUALIFIED
     assert "NOT qualified" in report.markdown(summary)
+
+
+def test_tango_matches_a_brute_force_inversion_of_the_score_test():
+    """Restricted MLE by numerical maximisation, score test inverted on a grid: an independent path."""
+    from scipy.optimize import minimize_scalar
+    from scipy.stats import norm
+
+    def z_stat(b, c, n, delta):
+        m = n - b - c
+
+        def nll(q):  # p(right only after) = q + delta, p(right only before) = q
+            terms = [(b, q + delta), (c, q), (m, 1 - 2 * q - delta)]
+            return -sum(k * np.log(max(p, 1e-300)) for k, p in terms if k)
+
+        lo, hi = max(0.0, -delta) + 1e-12, (1 - delta) / 2 - 1e-12
+        q = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}).x
+        return (b - c - n * delta) / np.sqrt(n * (2 * q + delta * (1 - delta)))
+
+    z = norm.ppf(0.975)
+    grid = np.linspace(-0.6, 0.6, 2401)
+    for b, c, n in ((1, 7, 21), (12, 3, 100), (4, 9, 123)):
+        inside = [d for d in grid if abs(z_stat(b, c, n, d)) <= z]
+        low, high = metrics.tango_interval(b, c, n)
+        assert low == pytest.approx(min(inside), abs=1e-3) and high == pytest.approx(max(inside), abs=1e-3)

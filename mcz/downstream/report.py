@@ -133,7 +133,7 @@ def summarise(cells: list[dict]) -> dict:
         for k, by_codec in by_k.items():
             j2k = by_codec.get("j2k")
             mcz = {c: r for c, r in by_codec.items() if c.startswith("mcz:")}
-            if mcz and j2k != NOT_QUALIFIED:
+            if mcz and qual.get(k, {}).get("qualified", False):
                 best = max(mcz, key=lambda c: mcz[c] or 0)
                 goal[f"{p}/{k}"] = {
                     "j2k": j2k,

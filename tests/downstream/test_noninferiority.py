@@ -129,3 +129,17 @@ def test_tango_matches_a_brute_force_inversion_of_the_score_test():
         inside = [d for d in grid if abs(z_stat(b, c, n, d)) <= z]
         low, high = metrics.tango_interval(b, c, n)
         assert low == pytest.approx(min(inside), abs=1e-3) and high == pytest.approx(max(inside), abs=1e-3)
+
+
+def test_goal_is_not_judged_for_a_classifier_that_does_not_qualify():
+    y, base, comp = _case(1000, lost=0)
+    base[:200] = 1 - base[:200]
+    comp[:200] = base[:200]
+    original, coded = _cells(y, base, comp)
+    coded["codec"] = "mcz:x"
+    summary = report.summarise([original, coded])
+    assert summary["goal_mcz_vs_j2k_1.5x"] == {}
+    y, base, comp = _case(1000, lost=1, gained=1, roc_noise=0.001)
+    original, coded = _cells(y, base, comp)
+    coded["codec"] = "mcz:x"
+    assert "a/k" in report.summarise([original, coded])["goal_mcz_vs_j2k_1.5x"]

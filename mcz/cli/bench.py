@@ -123,7 +123,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"smoke run (under 2 min): {len(QUICK_PYDICOM)} pydicom-data images and {QUICK_BR35H} Br35H "
+        help=f"smoke run: {len(QUICK_PYDICOM)} pydicom-data images and {QUICK_BR35H} Br35H "
         f"test images (if installed), {', '.join(QUICK_CODECS)}, {QUICK_POINTS} settings each, "
         f"{QUICK_REPEATS} repeat, frames cropped to {QUICK_CROP} px",
     )

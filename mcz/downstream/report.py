@@ -10,7 +10,8 @@ classifier a cell (codec, ratio) is
   wider of the paired group bootstrap and Tango's paired score interval, see
   :func:`mcz.downstream.metrics.paired_comparison`) and of Δ AUROC (paired group
   bootstrap) are both >= −:data:`MARGIN` (1 pp);
-* ``worse`` when the upper bound of either is below 0 (significantly worse);
+* ``worse`` when the upper bound of either is below −:data:`MARGIN` (the loss exceeds
+  the margin: inferior);
 * ``inconclusive`` otherwise (too few test images to tell).
 
 Highest safe ratio, per protocol x classifier x codec: the largest target ratio
@@ -55,7 +56,7 @@ def verdict(cell: dict, qualified: bool = True) -> str | None:
     if d is None or not qualified:
         return None
     acc, roc = d["accuracy"], d["auroc"]
-    if acc["high"] < 0 or roc["high"] < 0:
+    if acc["high"] < -MARGIN or roc["high"] < -MARGIN:
         return "worse"
     if acc["low"] >= -MARGIN - 1e-12 and roc["low"] >= -MARGIN - 1e-12:
         return "safe"
@@ -152,7 +153,7 @@ def summarise(cells: list[dict]) -> dict:
         "rule": f"non-inferiority: only classifiers with uncompressed accuracy >= {QUALIFY * 100:g} % give a "
         f"verdict; a cell is safe when the lower 95% bounds of Δ accuracy (wider of the paired group "
         f"bootstrap and Tango's paired score interval) and of Δ AUROC (paired group bootstrap) are both "
-        f">= -{MARGIN * 100:g} pp, worse when either upper bound is < 0, else inconclusive; the highest "
+        f">= -{MARGIN * 100:g} pp, worse when either upper bound is < -{MARGIN * 100:g} pp, else inconclusive; the highest "
         f"safe ratio needs every reached target up to it safe (|mean achieved - target| <= "
         f"{REACHED * 100:g}%)",
     }

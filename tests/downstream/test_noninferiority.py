@@ -143,3 +143,16 @@ def test_goal_is_not_judged_for_a_classifier_that_does_not_qualify():
     original, coded = _cells(y, base, comp)
     coded["codec"] = "mcz:x"
     assert "a/k" in report.summarise([original, coded])["goal_mcz_vs_j2k_1.5x"]
+
+
+def test_worse_means_beyond_the_margin_not_merely_significant():
+    def cell(acc, roc):
+        keys = ("difference", "low", "high")
+        return {"vs_original": {"accuracy": dict(zip(keys, acc)), "auroc": dict(zip(keys, roc))}}
+
+    # AUROC significantly lower by 0.09 points (upper bound -0.01 points): within the margin
+    assert report.verdict(cell((-0.002, -0.011, 0.006), (-0.0009, -0.0019, -0.0001))) == "inconclusive"
+    assert report.verdict(cell((-0.002, -0.009, 0.006), (-0.0009, -0.0019, -0.0001))) == "safe"
+    assert report.verdict(cell((-0.05, -0.09, -0.012), (0.0, -0.01, 0.01))) == "worse"
+    assert report.verdict(cell((0.0, -0.005, 0.005), (-0.03, -0.05, -0.015))) == "worse"
+    assert report.verdict(cell((0.0, -0.005, 0.005), (0.0, 0.0, 0.0)), qualified=False) is None

@@ -41,7 +41,7 @@ These use the default codecs (the standard lossy and lossless set and every
 installed mcz model); the last one the 13 compression ratios of the seed paper
 (:data:`mcz.bench.sweeps.PAPER_RATIOS`).  They run one cell at a time (``-j 1``) so that the
 speed ratios are not disturbed by a concurrent cell; ``-j 2`` halves the wall time
-when only rate and fidelity matter.  ``mcz bench --quick`` is a two-minute smoke run.
+when only rate and fidelity matter.  ``mcz bench --quick`` is a smoke run.
 """
 
 from __future__ import annotations

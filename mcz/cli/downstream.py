@@ -32,19 +32,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "tumour/no-tumour classifiers on Br35H test groups decoded at matched compression ratios; protocols "
         "a (train on originals), b (train and test on the same codec/ratio), c (train on a mix of ratios). "
         "--targets gives the ratios (default: the papers' 13), --codecs the codecs (default jpeg,j2k,"
-        "mcz:cae-compact), --quick the minutes-long preset. Resumable: rerun with the same --out",
+        "mcz:cae-compact), --quick the ~5-minute preset (tiny CNN, protocol a, 3 ratios). Verdicts by "
+        "non-inferiority (docs/downstream.md). Resumable: rerun with the same --out",
     )
     g.add_argument(
         "--downstream", action="store_true", help="run the downstream diagnosis instead of the rate bench"
     )
     g.add_argument(
-        "--classifiers", type=_names, help="smallcnn, mobilenet_v2, resnet50 (default: all; quick: smallcnn)"
+        "--classifiers",
+        type=_names,
+        help="tinycnn, smallcnn, mobilenet_v2, resnet50 (default: tinycnn, smallcnn, resnet50; quick: tinycnn)",
     )
-    g.add_argument("--protocols", type=_names, help="a,b,c (default all)")
+    g.add_argument("--protocols", type=_names, help="a,b,c (default all; quick a)")
     g.add_argument(
         "--train-targets",
         type=str,
-        help="ratios of protocols b and c (default: --targets; quick 16.99,33.99)",
+        help="ratios of protocols b and c (default: --targets; quick 16.99)",
     )
     g.add_argument(
         "--resolution", type=int, help="classifier input pixels (multiple of 16; default 224, quick 64)"
@@ -52,12 +55,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--source", type=int, help="pixels of the coded 8-bit originals (default 224)")
     g.add_argument("--train-limit", type=int, help="training images, whole groups (default all; quick 400)")
     g.add_argument("--test-limit", type=int, help="test images, whole groups (default all 599; quick 120)")
-    g.add_argument("--epochs", type=int, help="classifier epochs (default 30; quick 6)")
-    g.add_argument("--task-steps", type=int, help="fine-tuning steps of the task-aware codec; 0 skips it")
+    g.add_argument("--epochs", type=int, help="classifier epochs (default 30; quick 10)")
+    g.add_argument("--task-steps", type=int, help="fine-tuning steps of the task-aware codec; 0 skips it (quick: skipped)")
     g.add_argument("--device", help="classifier training device: cpu (default) or cuda")
     g.add_argument(
         "--cache", type=Path, help="decoded sets and trained models (default runs/downstream-cache)"
     )
+
+
+def _expand_codecs(names) -> tuple[str, ...]:
+    """``mcz`` stands for every installed model (``mcz:<id>``, by id), as in the rate bench."""
+    out: list[str] = []
+    for name in names:
+        if name == "mcz":
+            from mcz.codec import zoo
+
+            out += [f"mcz:{i}" for i in sorted(zoo.available_ids())]
+        else:
+            out.append(name)
+    return tuple(dict.fromkeys(out))
 
 
 def config_from(args: argparse.Namespace):
@@ -66,7 +82,7 @@ def config_from(args: argparse.Namespace):
     base = run.QUICK if args.quick else run.FULL
     changes: dict = {}
     if args.codecs:
-        changes["codecs"] = tuple(c.strip() for c in args.codecs.split(",") if c.strip())
+        changes["codecs"] = _expand_codecs(c.strip() for c in args.codecs.split(",") if c.strip())
     if args.targets:
         changes["ratios"] = tuple(args.targets)
         changes["train_ratios"] = tuple(args.targets)
@@ -111,6 +127,9 @@ def run_downstream(args: argparse.Namespace) -> ExitCode:
     summary = run.run(cfg, Path(out), plot=args.plot)
     for p, by_k in summary["highest_safe_ratio"].items():
         for k, by_codec in by_k.items():
-            text = ", ".join(f"{c} {'none' if v is None else f'{v:g}:1'}" for c, v in by_codec.items())
+            text = ", ".join(
+                f"{c} {'none' if v is None else (v if isinstance(v, str) else f'{v:g}:1')}"
+                for c, v in by_codec.items()
+            )
             print(f"mcz downstream: highest safe ratio, protocol {p}, {k}: {text}", file=sys.stderr)
     return ExitCode.OK

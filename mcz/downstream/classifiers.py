@@ -1,4 +1,4 @@
-"""Classifiers of the protocols: torchvision MobileNetV2 and ResNet50, and the papers' small CNN.
+"""Classifiers of the protocols: torchvision MobileNetV2 and ResNet50, the papers' small CNN, a tiny CNN.
 
 ImageNet weights cannot be downloaded here, so the torchvision models are
 built with ``weights=None`` and trained from scratch (stated in every result).
@@ -11,10 +11,11 @@ from __future__ import annotations
 from torch import nn
 
 from mcz.downstream.smallcnn import SmallCNN, parameter_groups
+from mcz.downstream.tinycnn import TinyCNN
 from mcz.errors import UsageError, require
 
 #: Registered classifier names.
-CLASSIFIERS = ("smallcnn", "mobilenet_v2", "resnet50")
+CLASSIFIERS = ("tinycnn", "smallcnn", "mobilenet_v2", "resnet50")
 #: How every classifier is initialised (reported with the results).
 INITIALISATION = "from scratch (weights=None; ImageNet weights unavailable offline)"
 
@@ -23,6 +24,8 @@ def build(name: str, resolution: int) -> nn.Module:
     """A fresh 2-class classifier taking ``(N, 1, resolution, resolution)`` inputs in [0, 1]."""
     if name == "smallcnn":
         return SmallCNN(resolution)
+    if name == "tinycnn":
+        return TinyCNN()
     if name not in CLASSIFIERS:
         raise UsageError(f"found classifier {name!r}; expected one of {', '.join(CLASSIFIERS)}")
     models = require("torchvision.models", "downstream")

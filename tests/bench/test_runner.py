@@ -198,6 +198,23 @@ def test_parser_builds_without_importing_torch_or_imagecodecs():
     assert out.stdout.strip() == "[]"
 
 
+def test_quick_compares_every_standard_lossy_family():
+    """``mcz bench --quick`` codes JPEG-XL and every other standard family the README names, plus mcz."""
+    from mcz.baselines.resolve import resolve_codecs
+    from mcz.baselines.standard import STANDARD_CODECS
+    from mcz.cli.bench import QUICK_CODECS, add_parser
+
+    assert {"jpeg", "j2k", "jpegls", "jxl", "avif", "webp", "mcz"} <= set(QUICK_CODECS)
+    assert all(c in STANDARD_CODECS for c in QUICK_CODECS if c != "mcz")
+    parser = argparse.ArgumentParser(prog="mcz")
+    add_parser(parser.add_subparsers(dest="command"))
+    from mcz.cli.bench import _options
+
+    names = {c.name for c in _options(parser.parse_args(["bench", "--quick"])).codecs}
+    assert {"jxl", "jpeg", "j2k", "jpegls", "avif", "webp"} <= names
+    assert {c.name for c in resolve_codecs(["mcz"])} <= names
+
+
 def test_cli_runs_a_folder_resumes_and_refuses_foreign_folders(tmp_path, capsys):
     from pydicom.data import get_testdata_file
 

@@ -44,6 +44,7 @@ def test_quick_preset_end_to_end(tmp_path):
         codecs=("jpeg", "j2k"),
         ratios=(8.0, 20.0),
         train_ratios=(8.0,),
+        protocols=("a", "b", "c"),
         resolution=16,
         source=64,
         train_limit=None,
@@ -77,9 +78,9 @@ def test_quick_preset_end_to_end(tmp_path):
     for name in (
         "results.json",
         "results.md",
-        "plots/accuracy-a-smallcnn.png",
-        "plots/heatmap-a-smallcnn.png",
-        "plots/confusion-a-smallcnn.png",
+        "plots/accuracy-a-tinycnn.png",
+        "plots/heatmap-a-tinycnn.png",
+        "plots/confusion-a-tinycnn.png",
     ):
         assert (out / name).is_file()
 
@@ -115,19 +116,33 @@ def test_task_aware_mcz_codec(tmp_path):
 
 
 def test_safe_ratio_rule():
-    def cell(r, diff, high, achieved=None):
+    def cell(r, low, achieved=None, roc_low=0.0):
         return {
             "target_ratio": r,
             "rate": {"achieved_ratio_mean": achieved or r},
-            "vs_original": {"difference": diff, "low": diff - 0.05, "high": high},
+            "vs_original": {
+                "accuracy": {"difference": 0.0, "low": low, "high": 0.02},
+                "auroc": {"difference": 0.0, "low": roc_low, "high": 0.01},
+            },
         }
 
-    cells = [cell(4, 0.0, 0.03), cell(8, -0.009, 0.02), cell(16, -0.02, 0.01), cell(32, 0.0, 0.02)]
-    assert report.safe_ratio(cells) == 8  # 16 drops by 2 pp: 32 is not credited
-    assert report.safe_ratio([cell(4, -0.005, -0.001)]) is None  # within 1 pp but significantly worse
-    assert (
-        report.safe_ratio([cell(4, 0.0, 0.02, achieved=14.0), cell(16, 0.0, 0.02)]) == 16
-    )  # unreached skipped
+    cells = [cell(4, -0.005), cell(8, -0.009), cell(16, -0.02), cell(32, 0.0)]
+    assert report.safe_ratio(cells) == 8  # 16 may lose 2 pp: 32 is not credited
+    assert report.safe_ratio([cell(4, 0.0, roc_low=-0.03)]) is None  # AUROC may drop by 3 points
+    assert report.safe_ratio([cell(4, -0.005, achieved=14.0), cell(16, 0.0)]) == 16  # unreached skipped
+    assert report.safe_ratio(cells, qualified=False) == report.NOT_QUALIFIED
+
+
+def test_quick_preset_fits_its_time_budget():
+    """The quick preset's cost items: one small classifier, protocol a only, 3 ratios, ~120 test images."""
+    q = run.QUICK
+    assert q.classifiers == ("tinycnn",) and q.protocols == ("a",) and not q.task_aware
+    assert len(q.ratios) <= 3 and q.test_limit <= 150 and q.train_limit <= 400 and q.resolution <= 64
+    assert q.epochs * q.train_limit <= 4000  # image-steps of the one training (~50 s on one core here)
+    # codecs whose 224 px test sets code in about a minute each here; wavelet-ctx (~2.5 s per image
+    # and ratio) is left to an explicit run
+    assert set(q.codecs) <= {"jpeg", "j2k", "jxl", "webp", "mcz:cae-compact"}
+    assert "mobilenet_v2" not in run.FULL.classifiers and "mobilenet_v2" not in q.classifiers
 
 
 def test_cli_parses_downstream(tmp_path):
@@ -157,3 +172,9 @@ def test_cli_parses_downstream(tmp_path):
     assert cfg.resolution == 64 and not cfg.task_aware
     with pytest.raises(ValueError):
         config_from(build_parser().parse_args(["bench", "--downstream", "--resolution", "50"]))
+    # "mcz" is every installed model, as in the rate bench (protocol a for all of them)
+    from mcz.codec import zoo
+
+    every = config_from(build_parser().parse_args(["bench", "--downstream", "--codecs", "j2k,mcz"]))
+    assert every.codecs == ("j2k", *(f"mcz:{i}" for i in sorted(zoo.available_ids())))
+    assert "mcz:wavelet-ctx" in every.codecs

@@ -1,4 +1,4 @@
-"""The small CNN of shared/papers/000 (Section "CNN"), for 1-channel inputs.
+"""The small CNN of paper 000 (docs/references.md; Section "CNN"), for 1-channel inputs.
 
 Four 3x3 convolution blocks with 32, 64, 128 and 256 filters, ReLU and 2x2
 max-pooling; dropout 0.2 after the convolutions and 0.5 before the output; a

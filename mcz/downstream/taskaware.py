@@ -1,4 +1,4 @@
-"""Task-aware codec (item 5): fine-tune an mcz model with a feature-preservation loss.
+"""Task-aware codec: fine-tune an mcz model with a feature-preservation loss.
 
 The mcz network (e.g. ``cae-compact``) is fine-tuned on random ``crop x crop``
 crops of the *training* images (never the test groups) with

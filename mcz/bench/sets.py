@@ -28,9 +28,7 @@ import numpy as np
 from mcz.errors import DatasetMissingError, InputNotFoundError, UsageError
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage
-
-#: Suffixes read from folders (lower case).
-IMAGE_SUFFIXES = (".dcm", ".dicom", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
+from mcz.io.sniff import IMAGE_SUFFIXES
 
 #: The clinical DICOMs of pydicom-data 1.0.0 used as a set: (file name, convert colour to grey).
 PYDICOM_DATA: tuple[tuple[str, bool], ...] = (

@@ -19,11 +19,11 @@ from mcz.cli import batch
 from mcz.cli.bench import add_parser as _add_bench
 from mcz.cli.gpu import add_parser as _add_engine
 from mcz.errors import ExitCode, McZError, OutputError, UsageError
+from mcz.io.sniff import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.dicom.guard import Notice
 
-IMAGE_SUFFIXES = (".dcm", ".dicom", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
 OUTPUT_FORMATS = ("png", "tiff", "npy", "nii", "nii.gz", "dcm")
 
 

@@ -29,6 +29,8 @@ _SUFFIX_FORMAT = {
     ".jpeg": "jpeg",
     ".npy": "npy",
 }
+#: Every suffix mcz reads, lower case (folders are searched for these; one list for the package).
+IMAGE_SUFFIXES = tuple(_SUFFIX_FORMAT)
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
     (b"II*\x00", "tiff"),

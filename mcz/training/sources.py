@@ -7,10 +7,10 @@ from pathlib import Path
 from mcz.datasets import br35h, volumes
 from mcz.datasets.splits import split_groups
 from mcz.errors import InputNotFoundError, UsageError
+from mcz.io.sniff import IMAGE_SUFFIXES
 from mcz.training.bank import BankImage
 
 NAMED = ("br35h", "ctmr")
-IMAGE_SUFFIXES = (".dcm", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".npy")
 
 
 #: What a named data set is, for manifest provenance.

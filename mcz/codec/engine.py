@@ -68,12 +68,26 @@ def codec_from_state(spec: ModelSpec, state: dict[str, Any], sha256: str) -> Cod
     return Codec(spec, model_family_for(spec).load(spec, state), sha256)
 
 
-@functools.lru_cache(maxsize=8)
 def load_codec(model_id: str, sha256: str | None = None) -> Codec:
-    """Load a model from the checkpoint zoo (verified by sha256), cached per id (and sha256 if given)."""
+    """Load a model from the checkpoint zoo (verified by sha256).
+
+    The checkpoint is looked up on every call (the folders in force, ``MCZ_CHECKPOINTS``
+    included, decide which file an id names); the loaded model is cached per checkpoint file
+    and sha256, so a changed search path or a new checkpoint is never answered from the cache.
+    """
+    entry = zoo.find_checkpoint(model_id, sha256)
+    return _load_entry(str(entry.path), entry.sha256, model_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_entry(path: str, sha256: str, model_id: str) -> Codec:
     entry = zoo.find_checkpoint(model_id, sha256)
     weights = model_family_for(entry.spec).read_weights(entry)
     return codec_from_state(entry.spec, weights, entry.sha256)
+
+
+#: Tests and long-lived processes may drop every loaded model.
+load_codec.cache_clear = _load_entry.cache_clear  # type: ignore[attr-defined]
 
 
 def digest(pixels: np.ndarray) -> str:

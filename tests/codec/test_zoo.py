@@ -114,3 +114,22 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
         untrained = psnr(image, mcz.decode(mcz.encode(image, model=entry["id"], bits_stored=bits)), 2**bits - 1)
         assert shipped > max(15.0, untrained + 6.0), (shipped, untrained)
     engine.load_codec.cache_clear()
+
+
+def test_changing_the_checkpoint_folders_loads_the_other_weights(monkeypatch, tmp_path):
+    """The loaded-model cache follows the folders in force, not the id alone (no cache_clear here)."""
+    from mcz.codec import engine
+    from tests.zoo import write_checkpoint
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    sha_a = write_checkpoint(first, "cae-compact", seed=1)["sha256"]
+    sha_b = write_checkpoint(second, "cae-compact", seed=2)["sha256"]
+    assert sha_a != sha_b
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(first))
+    assert engine.load_codec("cae-compact").checkpoint_sha256 == sha_a
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(second))
+    assert engine.load_codec("cae-compact").checkpoint_sha256 == sha_b
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(first))
+    assert engine.load_codec("cae-compact") is engine.load_codec("cae-compact")  # still cached

@@ -164,6 +164,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patch", type=int, default=d.patch, help="training patch size (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="steps in this run (default %(default)s)")
+    p.add_argument("--time-budget", help="stop after this long even if --max-steps is not reached (90s, 9m, 2h); "
+                   "the state is saved and the run resumes from it")
     p.add_argument("--epochs", type=int, help="alternative to --max-steps: passes over the training images")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)")
     p.add_argument("--loss", choices=("mse", "bce", "ms-ssim"), default=d.loss, help="default %(default)s")
@@ -640,6 +642,10 @@ def _run_train(args: argparse.Namespace) -> ExitCode:
 
     from mcz.codec.zoo import user_model_dir
 
+    if args.time_budget:
+        from mcz.training.config import parse_duration
+
+        parse_duration(args.time_budget)  # a bad duration fails before any data is read
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
     fields["export_to"] = str(user_model_dir()) if args.export_to is None else (args.export_to or None)
     fields.setdefault("out", f"runs/{args.model_id or args.model}")

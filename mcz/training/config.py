@@ -37,3 +37,26 @@ class TrainConfig:
     rate_weight: float = 0.0  # cae family: entropy regulariser weight (bits per pixel)
     rounds: int | None = None  # wavelet family: fitting rounds (default 3)
     init: str | None = None  # start a new run from an installed model's weights (e.g. continue cae-seed)
+    time_budget: str | None = None  # stop after this long ("90s", "9m", "2h"): fixed-time runs on a lent GPU
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration written as ``90``, ``90s``, ``9m`` or ``2h``.
+
+    Raises
+    ------
+    UsageError
+        Anything else, or a duration that is not positive.
+    """
+    from mcz.errors import UsageError
+
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    body, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = float(body) * units[unit]
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise UsageError(f"--time-budget {text!r} is not a duration; expected a positive number of seconds, "
+                         "optionally with s, m or h (e.g. 9m)")
+    return seconds

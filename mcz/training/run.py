@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import platform
@@ -16,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from mcz.codec.families import family_for
 from mcz.codec.registry import ModelSpec, get_spec, registered_ids
-from mcz.training.config import TrainConfig
+from mcz.training.config import TrainConfig, parse_duration
 from mcz.training.bank import CentreCrops, RandomPatches
 from mcz.training.export import export_run
 from mcz.training.sources import describe, evaluation_images, load_bank
@@ -103,8 +104,9 @@ def train_network(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
                               seed=config.seed + start)
     val_bank = load_bank(config.data, "val", config.val_images)
     val_loader = DataLoader(CentreCrops(val_bank, config.patch * 2), batch_size=8) if val_bank else None
+    budget = datetime.timedelta(seconds=parse_duration(config.time_budget)) if config.time_budget else None
     trainer = L.Trainer(
-        max_steps=config.max_steps, accelerator=config.accelerator, devices=_devices(config.devices),
+        max_steps=config.max_steps, max_time=budget, accelerator=config.accelerator, devices=_devices(config.devices),
         num_nodes=config.num_nodes, strategy=config.strategy,
         val_check_interval=min(config.val_every, config.max_steps), check_val_every_n_epoch=None,
         limit_val_batches=1.0 if val_loader else 0,

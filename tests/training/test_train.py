@@ -163,3 +163,28 @@ def test_wavelet_training_refits_the_installed_model_on_a_new_folder(tiny_folder
     decoded = mcz.decode(mcz.encode(image, model="wavelet-ctx-pngs", bits_stored=12, quality=60))
     assert decoded.dtype == np.uint16 and np.abs(decoded.astype(int) - image).max() <= 2
     engine.load_codec.cache_clear()
+
+
+def test_a_time_budget_stops_training_and_saves_a_resumable_state(tiny_folder, tmp_path):
+    """``--time-budget`` (fixed-time runs on a lent GPU) ends long before --max-steps and keeps the state."""
+    run = tmp_path / "run"
+    argv = ["train", "--model", "cae-compact", "--id", "cae-compact-budget", "--data", str(tiny_folder),
+            "--max-steps", "100000", "--patch", "32", "--batch-size", "2", "--out", str(run), "--export", "",
+            "--threads", "1", "--val-every", "100000", "--time-budget", "3s"]
+    assert main(argv) == 0
+    state = json.loads((run / "state.json").read_text())
+    assert 0 < state["step"] < 100000 and state["config"]["time_budget"] == "3s"
+
+
+@pytest.mark.parametrize("budget", ["abc", "-5m", "0", "5x"])
+def test_a_bad_time_budget_is_a_usage_error(budget, tmp_path, capsys):
+    argv = ["train", "--model", "cae-compact", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+            "--export", "", "--time-budget", budget]
+    assert main(argv) == 2
+    assert "--time-budget" in capsys.readouterr().err
+
+
+def test_durations_are_read_with_their_unit():
+    from mcz.training.config import parse_duration
+
+    assert [parse_duration(t) for t in ("90", "90s", "9m", "2h")] == [90.0, 90.0, 540.0, 7200.0]

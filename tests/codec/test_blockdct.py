@@ -56,6 +56,20 @@ def test_lattice_is_found_where_there_is_one_and_not_elsewhere() -> None:
     assert dctcoder.lattice(np.zeros(4000)) == 0.0
 
 
+@pytest.mark.parametrize("quality", [24, 36])
+def test_the_block_mode_is_tried_only_where_the_probed_frequencies_show_a_lattice(quality) -> None:
+    """A JPEG-sourced image shows a lattice at the probed frequencies; the same image without JPEG
+    history none. (At coarse steps, quality <= 20 here, the JPEG steps fall below the lattice
+    search's 1.5 steps and nothing is found: there the wavelet wins on real Br35H images too.)"""
+    smooth = _smooth(256, 256)
+    for image, expected in ((_jpeg_sourced(smooth), True), (smooth, False)):
+        unit = (image - float(image.min())) / float(image.max() - image.min())
+        step = coder.step_size(quality, 255.0 / float(image.max() - image.min()))
+        assert dctcoder.on_a_lattice(dctcoder.coefficients(unit, step)) is expected
+    chunk, _, _ = coder.encode_tile(_tables(), (smooth - 0.0) / 255.0, quality, 1.0, 0, 0)
+    assert chunk.params == ()  # no lattice: the wavelet, without trying the block mode
+
+
 def test_jpeg_sourced_image_takes_the_block_mode_and_decodes_exactly() -> None:
     t = _tables()
     image = _jpeg_sourced(_smooth(256, 256))

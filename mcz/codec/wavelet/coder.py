@@ -255,17 +255,20 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
                 frame: int, index: int, block: bool = True) -> tuple[Tile, np.ndarray, list]:
     """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols.
 
-    The tile is coded with the wavelet and, if ``block`` and it is large enough, with the 8 x 8
-    block DCT (:mod:`mcz.codec.wavelet.dctcoder`); the one with the lower squared error + kappa *
-    bits (in quantiser steps, the measure of the quantiser itself) is kept. ``block=False`` is for
+    The tile is coded with the wavelet and, if ``block``, it is large enough and its 8 x 8 block
+    DCT coefficients show a JPEG lattice, with the block DCT (:mod:`mcz.codec.wavelet.dctcoder`);
+    the one with the lower squared error + kappa * bits (in quantiser steps, the measure of the
+    quantiser itself) is kept. ``block=False`` is for
     callers that store the tile's side information without its parameters (the near-lossless base).
     """
     step = step_size(quality, range_per_unit)
     best = encode_wavelet(t, unit, quality, range_per_unit, frame, index)
     if block and dctcoder.worth_trying(unit.shape):
-        block = dctcoder.encode(t, unit, step, frame, index)
-        if _cost(t, block, unit, step) < _cost(t, best, unit, step):
-            best = block
+        u = dctcoder.coefficients(unit, step)
+        if dctcoder.on_a_lattice(u):  # without a JPEG lattice the block mode does not win
+            block = dctcoder.encode(t, unit, step, frame, index, u)
+            if _cost(t, block, unit, step) < _cost(t, best, unit, step):
+                best = block
     chunk, recon, symbols = best
     return chunk, recon.astype(np.float32), symbols
 

@@ -8,26 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("lightning")
 
-from mcz.io import from_array, write_image  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture
-def tiny_folder(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        ramp = np.add.outer(np.arange(48), np.arange(40)) * (i + 1) % 4096
-        image = (ramp + rng.integers(0, 50, ramp.shape)).astype(np.uint16) % 4096
-        write_image(folder / f"img{i}.png", from_array(image, bits_stored=12))
-    return folder
 
 
 def _train(folder: Path, run: Path, export: Path, devices: int, steps: int) -> dict:

@@ -12,19 +12,6 @@ pytest.importorskip("lightning")
 import mcz  # noqa: E402
 from mcz.cli.main import main  # noqa: E402
 from mcz.codec import engine, zoo  # noqa: E402
-from mcz.io import from_array, write_image  # noqa: E402
-
-
-@pytest.fixture
-def tiny_folder(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        ramp = np.add.outer(np.arange(48), np.arange(40)) * (i + 1) % 4096
-        image = (ramp + rng.integers(0, 50, ramp.shape)).astype(np.uint16) % 4096
-        write_image(folder / f"img{i}.png", from_array(image, bits_stored=12))
-    return folder
 
 
 def test_two_step_training_exports_weights_that_load_and_round_trip(tiny_folder, tmp_path, monkeypatch):

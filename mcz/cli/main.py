@@ -105,6 +105,9 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
                    help="where a learned model's networks run (default %(default)s; onnxruntime needs mcz[export]); "
                    "entropy decoding is checked bit-exact either way")
+    p.add_argument("--decoder", choices=("mse", "realistic"), default="mse",
+                   help="mse (default): the model's synthesis, pixels checked; realistic: the GAN decoder of a "
+                   "learned model, a NON-DIAGNOSTIC PREVIEW, labelled as such (docs/ganvae.md)")
     _add_batch_flags(p)
     p.set_defaults(run=_run_decode)
 
@@ -441,6 +444,7 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
         dst = api.decode_file(
             job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
             transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
+            decoder=args.decoder,
         )
         results[job.src] = _result(job.src, dst, job.src, None)
         return dst
@@ -464,7 +468,8 @@ def _decode_stdio(args: argparse.Namespace) -> ExitCode:
         src.write_bytes(raw)
         target = Path(folder) / f"out.{args.to}" if dst == "-" else Path(dst)
         written = api.decode_file(src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
-                                  transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads)
+                                  transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
+                                  decoder=args.decoder)
         if dst == "-":
             sys.stdout.buffer.write(written.read_bytes())
             sys.stdout.buffer.flush()
@@ -490,6 +495,9 @@ def _run_info(args: argparse.Namespace) -> ExitCode:
           f"(vs {info.container_bytes_per_pixel} byte(s)/pixel at {h.bits_stored} bits)")
     print(f"chunks       {' '.join(c.type for c in info.chunks)}")
     print(f"digest       {h.digest}")
+    for d in info.decoders:
+        what = "default, pixels checked" if d["default"] else f"{d['label']}, pixels not checked"
+        print(f"decoder      {d['decoder']}: {d['id']} ({what})")
     note = _quality_note(h.codec_id, h.quality)
     if note:
         print(f"guarantee    {note}")

@@ -54,7 +54,9 @@ class HvaeFamily(ModelFamily):
     def tile_decoder(self, coding: Coding) -> TileDecoder:
         from mcz.codec import hvae_coding
 
-        return hvae_coding.HvaeDecoder(coding.codec.model, coding.quality)
+        # A progressive decode (mcz.codec.progressive) sets how many groups to use on its model copy.
+        groups = getattr(coding.codec.model, "decode_groups", None)
+        return hvae_coding.HvaeDecoder(coding.codec.model, coding.quality, groups)
 
     # -- training ----------------------------------------------------------------------------
     def training_step(self, system: Any, batch: Any) -> Any:

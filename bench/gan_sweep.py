@@ -1,6 +1,9 @@
 """Fine-tune the realistic decoder of hyperprior-compact for beta in {0.01, 0.05, 0.15} and ship one.
 
-    nice -n 10 python bench/gan_sweep.py --seconds 240 --out checkpoints
+    nice -n 10 python bench/gan_sweep.py --seconds 240 --out checkpoints       # betas one after another
+    nice -n 10 python bench/gan_sweep.py --betas 0.05 --seconds 120 --keep runs/gan &   # or one beta per process,
+    ...                                                                                  # then
+    python bench/gan_sweep.py --select runs/gan --out checkpoints                        # choose and ship
 
 Each beta gets the same CPU-time budget on the same latents (Br35H train split patches,
 every rate level).  Validation: centre crops of Br35H val-split images at every level.
@@ -40,10 +43,15 @@ def main() -> None:
     parser.add_argument("--val-images", type=int, default=48)
     parser.add_argument("--out", type=Path, default=None, help="checkpoint folder to ship the chosen decoder in")
     parser.add_argument("--results", type=Path, default=Path("bench/results/gan-sweep.json"))
+    parser.add_argument("--keep", type=Path, default=None, help="write each beta's weights and record here")
+    parser.add_argument("--select", type=Path, default=None, help="choose among the runs kept in this folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
     codec = engine.load_codec(BASE)
     model = codec.model.eval()
+    if args.select is not None:
+        _finish(codec, _kept_runs(model, args.select), args)
+        return
     t0 = time.process_time()
     train = RandomPatches(load_bank("br35h", "train", args.train_images), 128, args.patches, seed=0)
     patches = torch.stack([train[i] for i in range(len(train))])
@@ -60,6 +68,35 @@ def main() -> None:
         print(json.dumps({k: record[k] for k in ("steps", "cpu_seconds", "meets_bound")}),
               {k: round(v, 3) for k, v in record["validation"].items() if isinstance(v, float)})
         runs.append((beta, generator, record))
+        if args.keep is not None:
+            _keep(args.keep, beta, generator, record)
+    if args.keep is None:
+        _finish(codec, runs, args)
+
+
+def _keep(folder: Path, beta: float, generator, record: dict) -> None:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in generator.state_dict().items()}, str(folder / f"beta-{beta}.safetensors"))
+    (folder / f"beta-{beta}.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+
+
+def _kept_runs(model, folder: Path) -> list:
+    import copy
+
+    from safetensors.torch import load_file
+
+    runs = []
+    for path in sorted(folder.glob("beta-*.json")):
+        beta = float(path.stem.removeprefix("beta-"))
+        generator = copy.deepcopy(model.g_s)
+        generator.load_state_dict(load_file(str(path.with_suffix(".safetensors"))))
+        runs.append((beta, generator.eval(), json.loads(path.read_text())))
+    return runs
+
+
+def _finish(codec, runs: list, args) -> None:
     eligible = [r for r in runs if r[2]["meets_bound"]]
     chosen = max(eligible, key=lambda r: r[0]) if eligible else None
     summary = {"base": BASE, "base_sha256": codec.checkpoint_sha256, "bound_db": BOUND_DB,

@@ -179,3 +179,19 @@ def test_decoder_latent_is_what_the_codec_codes() -> None:
             ours = base.model.g_s(decoder_latent(base.model, x, quality - 1))[0, 0].numpy()
         stored = np.clip(np.rint(ours * (window[1] - window[0]) + window[0]), 0, 255)
         assert np.abs(stored - mcz.decode(data)).max() <= 1
+
+
+def test_cli_decode_realistic_and_info(demo_ct, tmp_path, capsys) -> None:
+    from mcz.cli.main import main
+    from mcz.errors import ExitCode
+
+    frame, bits = demo_ct
+    src = tmp_path / "ct.mcz"
+    src.write_bytes(_encode(frame, bits))
+    assert main(["info", str(src)]) == ExitCode.OK
+    shown = capsys.readouterr().out
+    assert "decoder      mse: hyperprior-compact (default, pixels checked)" in shown
+    assert "decoder      realistic: hyperprior-compact-realistic (non-diagnostic preview, pixels not checked)" in shown
+    out = tmp_path / "preview.npy"
+    assert main(["decode", str(src), "--decoder", "realistic", "-o", str(out)]) == ExitCode.OK
+    assert np.array_equal(np.load(out), mcz.decode(src.read_bytes(), decoder="realistic"))

@@ -126,8 +126,9 @@ def new_blobs(original: np.ndarray, decoded: np.ndarray, value_range: float,
 def place_lesions(image: np.ndarray, rng: np.random.Generator, count: int, margin: int = 24) -> list[Lesion]:
     """``count`` lesions at random sites inside the anatomy (pixels above the image's 30th percentile).
 
-    Sizes and contrasts cycle through :data:`DIAMETERS` and :data:`CONTRASTS`; sites are at
-    least 24 px apart and from the border, so windows never overlap.
+    Contrasts cycle fastest through :data:`CONTRASTS`, then :data:`DIAMETERS` (12 lesions hold every
+    pair); the sign alternates.  Sites are at least 24 px apart and from the border, so windows never
+    overlap.
     """
     rows, cols = image.shape
     body = np.argwhere(image[margin:-margin, margin:-margin] > np.percentile(image, 30)) + margin
@@ -139,6 +140,7 @@ def place_lesions(image: np.ndarray, rng: np.random.Generator, count: int, margi
         if all(abs(r - o.row) >= margin or abs(c - o.column) >= margin for o in out):
             k = len(out)
             sign = 1.0 if k % 2 == 0 else -1.0  # bright and dark lesions alike
-            out.append(Lesion(int(r), int(c), DIAMETERS[k % len(DIAMETERS)],
-                              sign * CONTRASTS[(k // len(DIAMETERS)) % len(CONTRASTS)]))
+            # Every (diameter, contrast) pair once per 12 lesions (4 diameters x 3 contrasts).
+            out.append(Lesion(int(r), int(c), DIAMETERS[(k // len(CONTRASTS)) % len(DIAMETERS)],
+                              sign * CONTRASTS[k % len(CONTRASTS)]))
     return out

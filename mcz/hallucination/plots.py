@@ -38,4 +38,14 @@ def maps_figure(figures: list[tuple[str, np.ndarray, Any, dict]], out: Path) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=70)
     plt.close(fig)
+    _palette(out)
     return out
+
+
+def _palette(path: Path) -> None:
+    """Re-save as a 128-colour palette PNG: the noisy H maps make a full-colour file about 3x larger."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=128)
+    small.save(path, optimize=True)

@@ -45,7 +45,7 @@ class Preset:
     epochs: int
 
 
-QUICK = Preset(images=4, lesions=8, levels=(4,), classifier_train=500, classifier_test=40, epochs=6)
+QUICK = Preset(images=4, lesions=12, levels=(4,), classifier_train=500, classifier_test=40, epochs=6)
 FULL = Preset(images=20, lesions=12, levels=(2, 4, 6), classifier_train=2101, classifier_test=300, epochs=10)
 
 

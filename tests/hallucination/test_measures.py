@@ -53,8 +53,9 @@ def test_new_blobs_finds_a_drawn_spot_and_ignores_kept_ones() -> None:
 def test_place_lesions_inside_and_apart() -> None:
     image = np.zeros((256, 256))
     image[64:192, 64:192] = 100
-    placed = lesions.place_lesions(image, np.random.default_rng(0), 8)
-    assert len(placed) == 8
+    placed = lesions.place_lesions(image, np.random.default_rng(0), 12)
+    assert len(placed) == 12
+    assert {(p.diameter, abs(p.contrast)) for p in placed} == {(d, c) for d in lesions.DIAMETERS for c in lesions.CONTRASTS}
     assert all(64 <= p.row < 192 and 64 <= p.column < 192 for p in placed)
     assert {p.diameter for p in placed} == set(lesions.DIAMETERS) and {np.sign(p.contrast) for p in placed} == {-1, 1}
 

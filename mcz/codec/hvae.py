@@ -136,7 +136,7 @@ class HierarchicalVAE(nn.Module):
         q1 = self.q1(f16)
         _, lik1 = self.z1_model(q1)
         state = self.top(ste_round(q1))
-        likelihoods = [lik1]
+        likelihoods, residuals = [lik1], []
         for group, features, up in ((self.group2, f8, self.up16), (self.group3, f4, self.up8)):
             state = up(state)
             mean, index = group.prior_params(state)
@@ -144,17 +144,28 @@ class HierarchicalVAE(nn.Module):
             scale = torch.exp(math.log(SCALE_MIN) + index * _log_step())
             noisy = q + torch.empty_like(q).uniform_(-0.5, 0.5) if self.training else ste_round(q - mean) + mean
             likelihoods.append(self.z_model.likelihood_lower_bound(self.z_model._likelihood(noisy, scale, mean)))
-            state = group.absorb(state, ste_round(q - mean) + mean)
-        return {"x_hat": self.out(state), "likelihoods": likelihoods}
+            residuals.append(ste_round(q - mean))
+            state = group.absorb(state, residuals[-1] + mean)
+        return {"x_hat": self.out(state), "likelihoods": likelihoods, "z1": ste_round(q1), "residuals": residuals}
 
-    def rd_loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``bpp + lmbda * peak**2 * MSE`` and the entropy bottleneck's aux loss."""
+    def rd_loss(self, x: torch.Tensor, progressive_weight: float = 0.0) -> dict[str, torch.Tensor]:
+        """``bpp + lmbda * peak**2 * MSE`` and the entropy bottleneck's aux loss.
+
+        ``progressive_weight`` > 0 adds that weight times the mean distortion of the coarse decodes
+        (``z1`` alone, ``z1`` + ``z2``; missing groups at their prior mean), so that a file coded
+        with fewer groups, or decoded progressively, is a usable image.
+        """
         out = self(x)
         bpp = bits_per_pixel(out["likelihoods"], x)
         mse = torch.mean((out["x_hat"] - x) ** 2)
         aux = self.z1_model.loss()
-        return {"loss": bpp + self.lmbda * self.peak**2 * mse + aux, "bpp": bpp.detach(), "mse": mse.detach(),
-                "aux": aux.detach()}
+        loss = bpp + self.lmbda * self.peak**2 * mse + aux
+        if progressive_weight > 0:
+            r2 = out["residuals"][0]
+            coarse = [self.top_down(out["z1"], [None, None]), self.top_down(out["z1"], [r2, None])]
+            coarse_mse = sum(torch.mean((c - x) ** 2) for c in coarse) / len(coarse)
+            loss = loss + progressive_weight * self.lmbda * self.peak**2 * coarse_mse
+        return {"loss": loss, "bpp": bpp.detach(), "mse": mse.detach(), "aux": aux.detach()}
 
     def top_down(self, z1: torch.Tensor, residual_codes: Sequence[torch.Tensor | None]) -> torch.Tensor:
         """Reconstruction from ``z1`` and the groups' rounded residuals (None: use the prior mean).

@@ -88,7 +88,8 @@ def test_shipped_model_progressive_decoding_refines(tmp_path) -> None:
     scores = [psnr(frame, decode_progressive(data, g)[0], 255.0) for g in (1, 2, 3)]
     assert scores[0] < scores[2] and scores[1] < scores[2] + 0.05
     assert np.array_equal(decode_progressive(data, 3)[0], full)
-    assert psnr(frame, full, 255.0) > 20.0  # a trained model, not noise (measured ~24 dB: docs/ganvae.md)
+    assert psnr(frame, full, 255.0) > 25.0  # a trained model, not noise (29 dB on 10 test images: docs/ganvae.md)
+    assert scores[0] > 15.0  # the coarse image is an image (21 dB on 10 test images), not the prior mean alone
     with pytest.raises(UsageError, match="groups=4"):
         decode_progressive(data, 4)
     with pytest.raises(UsageError, match="hvae"):

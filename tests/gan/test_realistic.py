@@ -205,3 +205,11 @@ def test_cli_decode_realistic_and_info(demo_ct, tmp_path, capsys) -> None:
     out = tmp_path / "preview.npy"
     assert main(["decode", str(src), "--decoder", "realistic", "-o", str(out)]) == ExitCode.OK
     assert np.array_equal(np.load(out), mcz.decode(src.read_bytes(), decoder="realistic"))
+
+
+def test_models_lists_the_decoder(capsys) -> None:
+    from mcz.cli.main import main
+
+    assert main(["models"]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(f"{BASE_MODEL}-realistic")]
+    assert line and "NON-DIAGNOSTIC PREVIEW" in line[0]

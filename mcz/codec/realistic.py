@@ -1,7 +1,7 @@
 """Decoding a file with a realistic (GAN) decoder instead of its model's MSE synthesis.
 
 The file is the base model's, unchanged: the same latent is entropy-decoded and its
-digest checked exactly (before any network runs, as for every learned file); only the
+digest checked exactly (before the synthesis runs, as for every learned file); only the
 synthesis differs (``g_s_real`` of :mod:`mcz.gan`).  Its pixels differ from the encoder's
 reconstruction *by design*, so the file's pixel digest and bounded pixel check, which
 describe the MSE decoder's output, are **not** applied to them; the geometry tag still

@@ -58,6 +58,8 @@ class FileInfo:
     compression_ratio: float
     container_bytes_per_pixel: int
     chunks: list[container.ChunkInfo] = field(default_factory=list)
+    #: The decoders that can make this file's pixels (:func:`mcz.codec.realistic.available_decoders`).
+    decoders: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe view (``mcz info --json``)."""
@@ -69,6 +71,7 @@ class FileInfo:
             "compression_ratio": self.compression_ratio,
             "container_bytes_per_pixel": self.container_bytes_per_pixel,
             "chunks": [{"type": c.type, "offset": c.offset, "length": c.length, "critical": c.critical} for c in self.chunks],
+            "decoders": self.decoders,
         }
 
 
@@ -344,6 +347,7 @@ def decode_image(
     progress: Callable[[int], None] | None = None,
     backend: str = "torch",
     threads: int | None = None,
+    decoder: str = "mse",
 ) -> MedicalImage:
     """Decode ``.mcz`` bytes (or a file) to a :class:`MedicalImage` with its metadata.
 
@@ -352,9 +356,11 @@ def decode_image(
     ratio and method appended, Image Type DERIVED, a new SOP Instance UID, ...;
     a series comes back as a :class:`~mcz.dicom.series.SeriesImage` with one
     header per slice.  ``backend="onnxruntime"`` runs a learned model's networks
-    in ONNX Runtime (:mod:`mcz.codec.onnx_backend`); ``threads`` is as in :func:`decode`.
+    in ONNX Runtime (:mod:`mcz.codec.onnx_backend`); ``threads`` and ``decoder`` are as in
+    :func:`decode`.  ``image.decoder`` and ``image.decoder_id`` say which decoder made the pixels.
     """
-    return _decode(_read_bytes(data), verify, progress, make_missing=False, backend=backend, threads=threads)
+    return _decode(_read_bytes(data), verify, progress, make_missing=False, backend=backend, threads=threads,
+                   decoder=decoder)
 
 
 def _decode(
@@ -364,14 +370,16 @@ def _decode(
     make_missing: bool,
     backend: str = "torch",
     threads: int | None = None,
+    decoder: str = "mse",
 ) -> MedicalImage:
-    from mcz.codec import engine
+    from mcz.codec import realistic
     from mcz.dicom.decoding import derive
     from mcz.metadata import NIFTI
 
     parsed = container.read_container(raw)
     header = parsed.header
-    pixels = engine.decode_container(parsed, verify=verify, progress=progress, backend=backend, threads=threads)
+    pixels = realistic.decode_pixels(parsed, decoder, verify=verify, progress=progress, backend=backend,
+                                     threads=threads)
     blob_nifti = parsed.metadata.get(NIFTI)
     if blob_nifti:
         blob_nifti = _nifti_marked(blob_nifti, header, len(raw))
@@ -384,7 +392,13 @@ def _decode(
         nifti_affine=_affine(blob_nifti),
         nifti_header=blob_nifti,
     )
-    return derive(image, parsed, len(raw), make_missing=make_missing)
+    image = derive(image, parsed, len(raw), make_missing=make_missing)
+    if decoder == "realistic":  # a GAN preview: labelled wherever the pixels go
+        from mcz.gan.labelling import mark_image
+
+        return mark_image(image, realistic.decoder_id(parsed, decoder))
+    image.decoder, image.decoder_id = "mse", header.codec_id
+    return image
 
 
 def _nifti_marked(block: bytes, header: container.Header, file_bytes: int) -> bytes:
@@ -413,6 +427,7 @@ def decode(
     backend: str = "torch",
     threads: int | None = None,
     frames: Sequence[int] | None = None,
+    decoder: str = "mse",
 ) -> np.ndarray:
     """Decode ``.mcz`` data to an array of the original dtype and shape.
 
@@ -440,18 +455,24 @@ def decode(
         The image in its original shape; with ``frames``, the chosen frames stacked
         on the frame axis: ``(len(frames), rows, columns)``, or ``(x, y, len(frames))``
         for a NIfTI-ordered volume.
+    decoder : str
+        ``"mse"`` (default): the model's own synthesis, checked against the encoder's
+        reconstruction.  ``"realistic"``: the GAN preview decoder of a learned model
+        (:mod:`mcz.codec.realistic`), whose pixels differ by design: latents checked
+        exactly, pixels not; a **non-diagnostic preview** (docs/ganvae.md).
     """
     if frames is not None:
-        return _decode_frames(_read_bytes(data), frames, verify, backend, threads)
-    image = decode_image(data, verify=verify, backend=backend, threads=threads)
+        return _decode_frames(_read_bytes(data), frames, verify, backend, threads, decoder)
+    image = decode_image(data, verify=verify, backend=backend, threads=threads, decoder=decoder)
     return from_frames(image.pixels, image.original_shape, image.layout)
 
 
-def _decode_frames(raw: bytes, frames: Sequence[int], verify: bool, backend: str, threads: int | None) -> np.ndarray:
-    from mcz.codec import engine
+def _decode_frames(raw: bytes, frames: Sequence[int], verify: bool, backend: str, threads: int | None,
+                   decoder: str = "mse") -> np.ndarray:
+    from mcz.codec import realistic
 
     parsed = container.read_container(raw)
-    pixels = engine.decode_container(parsed, verify=verify, backend=backend, threads=threads, frames=frames)
+    pixels = realistic.decode_pixels(parsed, decoder, verify=verify, backend=backend, threads=threads, frames=frames)
     return pixels if parsed.header.layout == "frames-first" else pixels.transpose(1, 2, 0)
 
 
@@ -499,7 +520,22 @@ def read_info(data_or_path: DataLike) -> FileInfo:
         compression_ratio=ratio,
         container_bytes_per_pixel=metrics.storage_bytes_per_pixel(header.bits_stored, header.dtype),
         chunks=chunks,
+        decoders=_decoders(header),
     )
+
+
+def _decoders(header: container.Header) -> list[dict[str, Any]]:
+    from mcz.codec.realistic import available_decoders
+
+    return available_decoders(header) if header.codec_id in _learned_ids() else [
+        {"decoder": "mse", "id": header.codec_id, "default": True, "pixels_checked": True,
+         "label": "the model's own decoder"}]
+
+
+def _learned_ids() -> set[str]:
+    from mcz.codec import registry
+
+    return {s.id for s in registry.registered() if s.family in ("hyperprior", "factorized")}
 
 
 def _warn_if_suspicious(header: container.Header, chunks: list[container.ChunkInfo], per_frame: int,
@@ -609,6 +645,7 @@ def decode_file(
     progress: Callable[[int], None] | None = None,
     backend: str = "torch",
     threads: int | None = None,
+    decoder: str = "mse",
 ) -> Path:
     """Decode a ``.mcz`` file to an image file (format from ``to``, ``dst``'s suffix, or the source's).
 
@@ -634,7 +671,8 @@ def decode_file(
         raise UsageError(f"--transfer-syntax {transfer_syntax} applies to DICOM output; this output is {dst}")
     syntax = transfer_syntax or "explicit"
     check_transfer_syntax(syntax)
-    image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend, threads=threads)
+    image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend, threads=threads,
+                    decoder=decoder)
     with profiling.stage("write"):
         if dicom_out and isinstance(image, SeriesImage):
             return write_series(dst, image, transfer_syntax=syntax, overwrite=overwrite)

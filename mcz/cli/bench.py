@@ -179,6 +179,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from mcz.cli.downstream import add_arguments as _downstream_arguments
 
     _downstream_arguments(p)
+    from mcz.cli.hallucination import add_arguments as _hallucination_arguments
+
+    _hallucination_arguments(p)
     p.set_defaults(run=run_bench)
 
 
@@ -247,6 +250,10 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         from mcz.cli.downstream import run_downstream
 
         return run_downstream(args)
+    if getattr(args, "hallucination", False):
+        from mcz.cli.hallucination import run_hallucination
+
+        return run_hallucination(args)
     if getattr(args, "max_error", None) is not None:
         return _run_near_lossless(args)
     if getattr(args, "backend", None):

@@ -112,6 +112,9 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", action="store_true",
                    help="report per-stage times (read, entropy, synthesis, digest, write) of each file on stderr "
                    "(in the JSON object with --json)")
+    p.add_argument("--decoder", choices=("mse", "realistic"), default="mse",
+                   help="mse (default): the model's synthesis, pixels checked; realistic: the GAN decoder of a "
+                   "learned model, a NON-DIAGNOSTIC PREVIEW, labelled as such (docs/ganvae.md)")
     _add_batch_flags(p)
     p.set_defaults(run=_run_decode)
 
@@ -494,6 +497,7 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
             dst = api.decode_file(
                 job.src, job.dst, to=fmt, overwrite=args.force, verify=not args.no_verify,
                 transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
+                decoder=args.decoder,
             )
         extra, messages = _decode_report(args, job.src, report)
         return batch.Result({**_result(job.src, dst, job.src, None), **extra}, messages)
@@ -535,7 +539,7 @@ def _decode_stdio(args: argparse.Namespace) -> ExitCode:
         with profiling.recording() as report:
             written = api.decode_file(src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
                                       transfer_syntax=args.transfer_syntax, backend=args.backend,
-                                      threads=args.threads)
+                                      threads=args.threads, decoder=args.decoder)
         extra, messages = _decode_report(args, args.inputs[0], report)
         for line in messages:
             print(line, file=sys.stderr)
@@ -564,6 +568,9 @@ def _run_info(args: argparse.Namespace) -> ExitCode:
           f"(vs {info.container_bytes_per_pixel} byte(s)/pixel at {h.bits_stored} bits)")
     print(f"chunks       {' '.join(c.type for c in info.chunks)}")
     print(f"digest       {h.digest}")
+    for d in info.decoders:
+        what = "default, pixels checked" if d["default"] else f"{d['label']}, pixels not checked"
+        print(f"decoder      {d['decoder']}: {d['id']} ({what})")
     note = _quality_note(h.codec_id, h.quality)
     if note:
         print(f"guarantee    {note}")
@@ -593,6 +600,11 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
     for m in models:
         state = "installed" if m.available else "no weights"
         print(f"{m.id:<24} {state:<11} {m.source or '-':<16} {m.description}")
+    from mcz.gan.checkpoint import installed_decoders
+
+    for d in installed_decoders():  # decoders of another model's files (mcz decode --decoder ...)
+        print(f"{d['id']:<24} {'decoder':<11} {'-':<16} {d.get('kind')} decoder of {d.get('base')} files: "
+              "NON-DIAGNOSTIC PREVIEW (docs/ganvae.md)")
     print(f"searched: MCZ_CHECKPOINTS, ./checkpoints, {user_model_dir()} (user; `mcz train` exports here), "
           "the shipped models")
     return ExitCode.OK

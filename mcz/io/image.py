@@ -43,6 +43,10 @@ class MedicalImage:
         4x4 voxel-to-world affine of a NIfTI source.
     nifti_header : bytes, optional
         nibabel ``header.binaryblock`` of a NIfTI source (348 or 540 bytes).
+    decoder, decoder_id : str, optional
+        For a decoded image: which decoder made the pixels, ``"mse"`` (the model's own
+        synthesis) or ``"realistic"`` (a GAN preview decoder, :mod:`mcz.codec.realistic`),
+        and its id; None for an image read from a source.
     """
 
     pixels: np.ndarray
@@ -53,6 +57,8 @@ class MedicalImage:
     dicom: pydicom.Dataset | None = None
     nifti_affine: np.ndarray | None = None
     nifti_header: bytes | None = None
+    decoder: str | None = None
+    decoder_id: str | None = None
 
     def __post_init__(self) -> None:
         self.original_shape = tuple(int(n) for n in self.original_shape)

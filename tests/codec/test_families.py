@@ -24,7 +24,7 @@ ENGINE = Path(engine.__file__)
 
 
 def test_every_registered_model_names_a_registered_family() -> None:
-    assert set(family_names()) == {"cae", "factorized", "hyperprior", "wavelet", "nearlossless"}
+    assert set(family_names()) == {"cae", "factorized", "hyperprior", "wavelet", "nearlossless", "hvae"}
     for spec in registry.registered():
         assert family_for(spec).name == spec.family
         assert spec.downsampling == family_for(spec).downsampling(spec.config)
@@ -70,7 +70,7 @@ def _code_names(path: Path) -> set[str]:
 
 def test_the_engine_has_no_family_branch() -> None:
     names = _code_names(ENGINE)
-    assert not names & {"cae", "factorized", "hyperprior", "wavelet", "nearlossless", "learned_entropy",
+    assert not names & {"cae", "factorized", "hyperprior", "wavelet", "nearlossless", "hvae", "learned_entropy",
                         "LEARNED_FAMILIES"}
 
 

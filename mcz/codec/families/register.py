@@ -22,6 +22,7 @@ BUILTIN = (
     "mcz.codec.families.learned",
     "mcz.codec.families.wavelet",
     "mcz.codec.families.nearlossless",
+    "mcz.codec.families.hvae",
 )
 
 _FAMILIES: dict[str, Family] = {}

@@ -1,0 +1,107 @@
+"""Decoding a file with a realistic (GAN) decoder instead of its model's MSE synthesis.
+
+The file is the base model's, unchanged: the same latent is entropy-decoded and its
+digest checked exactly (before the synthesis runs, as for every learned file); only the
+synthesis differs (``g_s_real`` of :mod:`mcz.gan`).  Its pixels differ from the encoder's
+reconstruction *by design*, so the file's pixel digest and bounded pixel check, which
+describe the MSE decoder's output, are **not** applied to them; the geometry tag still
+is.  This is the one documented exception to "every decode checks its pixels"; the
+output is labelled a non-diagnostic preview (:mod:`mcz.gan.labelling`).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mcz.container import Container
+from mcz.errors import UsageError
+
+#: The decoders :func:`decode_pixels` knows: the model's own (MSE-trained) synthesis, or the realistic one.
+DECODERS = ("mse", "realistic")
+#: What the realistic decoder's output is, wherever it is labelled.
+PREVIEW_LABEL = "non-diagnostic preview"
+
+
+def check_decoder(decoder: str) -> str:
+    """``decoder``, refused unless it is one of :data:`DECODERS`."""
+    if decoder not in DECODERS:
+        raise UsageError(f"decoder {decoder!r} is not known; choose from {DECODERS} (default 'mse')")
+    return decoder
+
+
+@functools.lru_cache(maxsize=4)
+def realistic_codec(model_id: str, sha256: str) -> Any:
+    """The base codec of ``model_id`` (weights ``sha256``) with its synthesis replaced by the realistic one.
+
+    The returned :class:`~mcz.codec.engine.Codec` keeps the base model's id and weights hash
+    (the file's), and shares every module except ``g_s`` with the cached base model, which
+    is left untouched.
+    """
+    from mcz.codec import engine
+    from mcz.gan.checkpoint import find_decoder, load_synthesis
+
+    base = engine.load_codec(model_id, sha256)
+    if base.spec.family not in ("hyperprior", "factorized"):
+        raise UsageError(f"model {model_id!r} ({base.spec.family}) has no realistic decoder; only the learned-"
+                         "entropy families (hyperprior, factorized) can have one")
+    entry = find_decoder(model_id, base.checkpoint_sha256)
+    model = copy.copy(base.model)
+    model._modules = dict(base.model._modules)  # a new module table: setting g_s leaves the base alone
+    model.g_s = load_synthesis(entry, copy.deepcopy(base.model.g_s))
+    return engine.Codec(base.spec, model, base.checkpoint_sha256), entry.id
+
+
+def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = True, progress=None,
+                  backend: str = "torch", threads: int | None = None,
+                  frames: Sequence[int] | None = None) -> np.ndarray:
+    """Decode ``container`` with the MSE decoder (:func:`mcz.codec.engine.decode_container`) or the realistic one.
+
+    The realistic decoder runs on the PyTorch backend only; the latent digest is checked
+    exactly, the geometry tag if ``verify``, the pixel digest never (see the module docstring).
+    """
+    from mcz.codec import engine
+
+    check_decoder(decoder)
+    if decoder == "mse":
+        return engine.decode_container(container, verify=verify, progress=progress, backend=backend,
+                                       threads=threads, frames=frames)
+    if backend != "torch":
+        raise UsageError(f"the realistic decoder runs on the torch backend only; found backend {backend!r}")
+    header = container.header
+    codec, _ = realistic_codec(header.codec_id, header.checkpoint_sha256)
+    if verify:
+        engine.check_geometry(header)
+    return engine.decode_container(container, codec=codec, verify=False, progress=progress, backend=backend,
+                                   threads=threads, frames=frames)
+
+
+def decoder_id(container: Container, decoder: str) -> str:
+    """The id of what produced the pixels: the model's id (MSE decoder) or the realistic decoder's id."""
+    if decoder == "mse":
+        return container.header.codec_id
+    return realistic_codec(container.header.codec_id, container.header.checkpoint_sha256)[1]
+
+
+def available_decoders(header: Any) -> list[dict[str, Any]]:
+    """The decoders that can make pixels of a file with this header (``mcz info``; no torch import).
+
+    Always the MSE decoder (the default, its pixels checked against the encoder's); and a
+    realistic decoder where one is installed for the file's model and weights.
+    """
+    from mcz.errors import McZError
+    from mcz.gan.checkpoint import find_decoder
+
+    found = [{"decoder": "mse", "id": header.codec_id, "default": True, "pixels_checked": True,
+              "label": "the model's own synthesis"}]
+    try:
+        entry = find_decoder(header.codec_id, header.checkpoint_sha256)
+    except McZError:  # none installed (or an unreadable manifest): the MSE decoder only
+        return found
+    found.append({"decoder": "realistic", "id": entry.id, "default": False, "pixels_checked": False,
+                  "label": PREVIEW_LABEL, "beta": entry.info.get("beta")})
+    return found

@@ -63,22 +63,36 @@ class Target:
 def base_file(model: str) -> bytes:
     """A small intact file of ``model`` (a 40 x 72 ramp; two frames for the CAE model).
 
-    The wavelet model codes the ramp in its block-DCT mode, so its wavelet-mode base is a disc and
-    :data:`BLOCK_MODE` names the ramp; both are checked to take the mode they stand for.
+    The wavelet model's wavelet-mode base is a disc, and :data:`BLOCK_MODE` names the ramp after a
+    JPEG round trip (quality 50) coded at quality 24: the block mode is tried only where a JPEG
+    lattice shows. Both are checked to take the mode they stand for.
     """
     from mcz.container import read_container
 
-    image = mutate.ramp(40, 72)
+    image, quality = mutate.ramp(40, 72), 2
     if model == "cae-compact":
         image = np.stack([image, image[::-1]])
     if model == "wavelet-ctx":
         rows, cols = np.mgrid[0:40, 0:72]
         image = np.where(np.hypot(rows - 20, cols - 36) < 15, 200, 30).astype(np.uint8)
-    data = mutate.good_file(model.split("#")[0], quality=2, image=image)
+    if model == BLOCK_MODE:
+        image, quality = _jpeg_round_trip(image, 50), 24
+    data = mutate.good_file(model.split("#")[0], quality=quality, image=image)
     if model.startswith("wavelet-ctx"):
         block = read_container(data).tiles[0].params == (8.0,)
         assert block == (model == BLOCK_MODE), f"the {model} fuzz base took the other tile mode"
     return data
+
+
+def _jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (8-bit) as a JPEG file of ``quality`` decodes: it keeps the JPEG lattice."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L"))
 
 
 @functools.lru_cache(maxsize=None)

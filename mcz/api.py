@@ -234,7 +234,7 @@ def encode_with_report(
     """
     from mcz.codec import engine
     from mcz.dicom import encoding, guard
-    from mcz.dicom.guidelines import guideline_for_dataset
+    from mcz.dicom.guidelines import guideline_for_image
     from mcz.ratecontrol import Trials, attach, select
 
     if quality is not None and target is not None:
@@ -264,7 +264,7 @@ def encode_with_report(
     searched = select(trials, target).quality if target is not None else None
     start = searched if searched is not None else codec.spec.default_quality if quality is None else quality
     top = codec.spec.quality_range[1]
-    outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_dataset(img.dicom), policy)
+    outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_image(img), policy)
     return attach(outcome, trials, target, searched)
 
 
@@ -282,7 +282,7 @@ def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: An
     """Lossless/near-lossless encoding (:mod:`mcz.codec.nearlossless`); the ratio guard skips K = 0."""
     from mcz.codec import nearlossless
     from mcz.dicom import encoding, guard
-    from mcz.dicom.guidelines import guideline_for_dataset
+    from mcz.dicom.guidelines import guideline_for_image
 
     k = nearlossless.check_max_error(max_error)
     blobs, record = encoding.prepare(img, metadata, nearlossless.CODEC_ID, new_series)
@@ -291,7 +291,7 @@ def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: An
                                       img.intensity.dtype)
     if k == 0:  # lossless: no guideline limits a lossless ratio
         return guard.Outcome(data, 0, ratio, None, None, ((0, ratio),), ())
-    return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_dataset(img.dicom), policy)
+    return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_image(img), policy)
 
 
 def _is_int(value: object) -> bool:

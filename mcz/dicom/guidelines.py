@@ -219,6 +219,32 @@ def guideline_for_dataset(ds: Any) -> Guideline | None:
     return guideline_for(ds.get("Modality"), ds.get("BodyPartExamined"), pediatric=child, angio=angio)
 
 
+#: Every row of the table, for the most permissive one.
+ROWS = (CR_BODY, CR_PEDIATRIC, CR_MAMMOGRAPHY, CT_HEAD, CT_SKELETON_CHEST_LUNG, CT_BODY, CT_ANGIO_PEDIATRIC,
+        MR, NM, US, XA_XRF)
+_LOOSEST = max(ROWS, key=lambda g: g.high)
+#: A NIfTI file names no modality, yet holds a scan: its lossy coding is held to the most permissive
+#: row of the whole table (a ratio above it exceeds every modality's guideline).
+ANY_MODALITY = Guideline("any modality (a NIfTI file names none)", None, _LOOSEST.high,
+                         f"{_LOOSEST.name}: {_LOOSEST.most_permissive}", _LOOSEST.least_permissive)
+
+
+def guideline_for_image(image: Any) -> Guideline | None:
+    """The row for an image: its DICOM header's; :data:`ANY_MODALITY` for a NIfTI source; else None.
+
+    Parameters
+    ----------
+    image : mcz.io.MedicalImage
+
+    Returns
+    -------
+    Guideline or None
+    """
+    if image.dicom is not None:
+        return guideline_for_dataset(image.dicom)
+    return ANY_MODALITY if image.source_format == "nifti" else None
+
+
 def _is_child(age: Any) -> bool:
     """Patient's Age (AS, e.g. ``"012Y"``, ``"006M"``) under 18 years; False when unknown.
 

@@ -176,3 +176,36 @@ def test_advice_never_contradicts_the_policy_in_force():
     assert "--max-ratio auto" not in str(info.value) and "--max-error" in str(info.value)
     uncapped = _guarded(1, RatioPolicy())
     assert "--max-ratio auto" in uncapped.notices[0].text and "--max-error" in uncapped.notices[0].text
+
+
+def _nifti_ct(tmp_path):
+    """A noisy 16-bit CT-like NIfTI volume (HU ramp), which codes far above any guideline by default."""
+    import nibabel as nib
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    vol = (rng.normal(0, 300, (64, 64, 4)) + np.linspace(-1000, 2000, 64)[:, None, None]).astype(np.int16)
+    path = tmp_path / "ct.nii.gz"
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), str(path))
+    return path
+
+
+def test_a_nifti_source_is_held_to_the_most_permissive_guideline_of_any_modality(tmp_path):
+    """Issue 18 item 5: NIfTI names no modality, so a lossy ratio above every row warns (as for DICOM)."""
+    assert g.ANY_MODALITY.high == max(row.high for row in g.ROWS) == 30
+    path = _nifti_ct(tmp_path)
+    coarse = encode_with_report(path, quality=4)
+    assert coarse.ratio > 30
+    assert any(n.level == "warning" and "any modality" in n.text for n in coarse.notices)
+    with pytest.raises(GuidelineExceededError):
+        encode_with_report(path, quality=4, strict=True)
+    capped = encode_with_report(path, quality=4, max_ratio="auto")
+    assert capped.ratio <= 30 and capped.cap == 30
+
+
+def test_an_array_or_png_still_has_no_guideline(tmp_path):
+    import numpy as np
+
+    image = (np.random.default_rng(1).normal(100, 20, (64, 64))).clip(0, 255).astype(np.uint8)
+    outcome = encode_with_report(image, quality=0)
+    assert outcome.guideline is None and not [n for n in outcome.notices if n.level == "warning"]

@@ -11,9 +11,11 @@ mutations, CRC-valid tile mutations of every family, DICOM reader, encode API) m
 inputs from a seeded generator; input ``i`` of a target is reproducible from
 ``(seed, target, i)``.  The inputs run in a worker process; the parent is the
 watchdog: a worker killed by a signal is a *crash*, one that spends more than
-``--timeout`` CPU seconds (default 5) on one input, or 20 times that in wall time, is
-a *hang* (the worker is killed; CPU time, so that a loaded machine does not turn
-slow inputs into hangs), and the peak resident memory of the worker is recorded.
+``--timeout`` CPU seconds (default 5) on one input is a *hang* (CPU time, so that a
+loaded machine does not turn slow inputs into hangs); one that answers nothing for 20
+times that in wall time while under the CPU limit is *stalled* (a starved worker) and
+runs again in a fresh worker, where a second stall is a hang.  The peak resident
+memory of the worker is recorded.
 Both restart the worker and go on.
 
 Reported per target: attempts, outcomes (``ok`` and the typed errors by class),
@@ -107,15 +109,21 @@ class Watchdog:
             cpu, wall = _cpu_seconds(self.proc.pid), time.monotonic()
             while not self.conn.poll(0.25):
                 used = _cpu_seconds(self.proc.pid) - cpu
-                if used > self.timeout or time.monotonic() - wall > WALL_FACTOR * self.timeout:
-                    self.proc.kill()
-                    self.proc.join()
+                if used > self.timeout:
+                    self._kill()
                     return "hang", 0.0
+                if time.monotonic() - wall > WALL_FACTOR * self.timeout:
+                    self._kill()
+                    return "stalled", 0.0
             _, outcome, peak = self.conn.recv()
             return outcome, peak
         except (EOFError, BrokenPipeError, ConnectionResetError):
             self.proc.join()
             return f"crash:{-self.proc.exitcode if self.proc.exitcode else 'exit'}", 0.0
+
+    def _kill(self) -> None:
+        self.proc.kill()
+        self.proc.join()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive()
@@ -162,6 +170,14 @@ def fuzz_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
         if not dog.alive():
             dog.start()
         outcome, now = dog.run(index)
+        if outcome == "stalled":
+            # The worker got no reply out within WALL_FACTOR x timeout of wall time but used less
+            # than the CPU limit: a starved process on a loaded machine, not (yet) a hang.  Run the
+            # input again in a fresh worker; a second stall counts as a hang.
+            counts["stalled_retried"] += 1
+            dog.start()
+            outcome, now = dog.run(index)
+            outcome = "hang" if outcome == "stalled" else outcome
         counts[outcome] += 1
         if _is_finding(outcome):
             _save(args.out, target, args.seed, index, outcome)
@@ -172,14 +188,16 @@ def fuzz_target(target: str, args: argparse.Namespace) -> dict[str, Any]:
         index += 1
     elapsed = time.monotonic() - start
     dog.stop()
-    typed = {k: v for k, v in counts.items() if not _is_finding(k) and k not in ("ok", "memory")}
+    typed = {k: v for k, v in counts.items()
+             if not _is_finding(k) and k not in ("ok", "memory", "stalled_retried")}
     return {
         "target": target, "attempts": index, "seconds": round(elapsed, 1), "ok": counts["ok"],
         "typed_errors": dict(sorted(typed.items())),
         "untyped_errors": {k: v for k, v in counts.items() if k.startswith("untyped")},
         "misdecodes": counts["MisDecode"],
         "crashes": {k: v for k, v in counts.items() if k.startswith("crash")},
-        "hangs": counts["hang"], "memory_findings": counts["memory"],
+        "hangs": counts["hang"], "stalled_then_retried": counts["stalled_retried"],
+        "memory_findings": counts["memory"],
         "peak_rss_mib": round(peak, 1), "worker_rss_after_start_mib": round(base_peak, 1),
     }
 

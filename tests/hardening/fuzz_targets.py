@@ -37,7 +37,9 @@ from tests.hardening import mutate
 #: Models whose tile decoders the payload target reaches (every family).
 #: "wavelet-ctx#block": the wavelet model's block-DCT tile mode (its base image picks that mode).
 BLOCK_MODE = "wavelet-ctx#block"
-TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE}
+#: The hyperprior file decoded by the GAN-fine-tuned decoder (``decode(..., decoder="realistic")``).
+REALISTIC = "hyperprior-compact#realistic"
+TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE, "realistic": REALISTIC}
 INTERESTING_INTS = (0, 1, -1, 2, 7, 8, 15, 16, 255, 256, 512, 4096, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
                     2**32, 2**63 - 1, 2**64 - 1, -(2**63))
 INTERESTING_FLOATS = (0.0, -0.0, 0.5, 1e-300, 1e300, -1e308, 3.4e38, 1.5)
@@ -100,7 +102,11 @@ def reference(model: str) -> np.ndarray:
     """The pixels the intact file of ``model`` decodes to."""
     import mcz
 
-    return mcz.decode(base_file(model))
+    return mcz.decode(base_file(model), decoder=_decoder(model))
+
+
+def _decoder(model: str) -> str:
+    return "realistic" if model == REALISTIC else "mse"
 
 
 # -- generic byte mutations -------------------------------------------------------------------------
@@ -260,7 +266,7 @@ def make_header(rng: random.Random) -> tuple[str, bytes]:
 def _decode_checked(model: str, data: bytes) -> None:
     import mcz
 
-    out = mcz.decode(data)
+    out = mcz.decode(data, decoder=_decoder(model))
     ref = reference(model)
     if out.dtype != ref.dtype or not np.array_equal(out.ravel(), ref.ravel()):
         raise MisDecode(f"{model}: a mutated file decoded to other pixels without an error")

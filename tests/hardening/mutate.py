@@ -18,6 +18,7 @@ from mcz.container import Container, Header, Tile, read_container, write_contain
 #: The shipped model of each family whose tile decoder the hostile strings target.
 FAMILY_MODELS = {
     "factorized": "factorized-compact", "hyperprior": "hyperprior-compact", "wavelet": "wavelet-ctx",
+    "hvae": "hvae-compact",
 }
 
 
@@ -79,6 +80,16 @@ def with_rans_string(data: bytes, family: str, string: bytes, part: str = "y") -
     if family == "wavelet":
         mean, sigma, length = struct.unpack(">iII", tile.side)
         side, payload = struct.pack(">iII", mean, sigma, len(string)), string + tile.payload[length:]
+    elif family == "hvae":
+        # part "y": the first coded residual group (z2), "z": the top latent z1.
+        rows, cols, layers, *lengths = struct.unpack(">HHBIII", tile.side)
+        strings, start = [], 0
+        for length in lengths:
+            strings.append(tile.payload[start : start + length])
+            start += length
+        strings[0 if part == "z" else 1] = string
+        side = struct.pack(">HHBIII", rows, cols, layers, *(len(x) for x in strings))
+        payload = b"".join(strings)
     else:
         yh, yw, zh, zw, z_length = struct.unpack(">HHHHI", tile.side)
         if part == "z":

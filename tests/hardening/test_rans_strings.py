@@ -28,7 +28,7 @@ good = mutate.good_file(mutate.FAMILY_MODELS[family])
 rng = __import__("random").Random(13)
 strings = {"ff-1MiB": b"\\xff" * 2**20, "random-64KiB": rng.randbytes(2**16), "ff-3": b"\\xff\\xff\\xff",
            "zeros-8": bytes(8), "empty": b""}
-parts = ("y", "z") if family == "hyperprior" else ("y",)
+parts = ("y", "z") if family in ("hyperprior", "hvae") else ("y",)
 for part in parts:
     for name, string in strings.items():
         print(part, name, flush=True)
@@ -42,7 +42,7 @@ print("done", flush=True)
 """
 
 
-@pytest.mark.parametrize("family", ["factorized", "hyperprior", "wavelet"])
+@pytest.mark.parametrize("family", ["factorized", "hyperprior", "wavelet", "hvae"])
 def test_hostile_rans_strings_give_typed_errors_not_a_crash(family):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", _CHILD, family], cwd=ROOT, env=env,

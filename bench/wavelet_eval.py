@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore")
 
 from mcz.baselines import adapters as ad  # noqa: E402
 from mcz.bench.bdrate import bd_rate  # noqa: E402
-from mcz.codec.wavelet import coder, frames as fr  # noqa: E402
+from mcz.codec.wavelet import frames as fr, tiles  # noqa: E402
 from mcz.codec.wavelet.model import WaveletModel  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "mcz" / "wavelet_eval_refs.json"
@@ -40,7 +40,7 @@ def mcz_curve(model: WaveletModel, f: fr.UnitFrame, overhead: int) -> tuple[list
     rates, psnrs, times = [], [], []
     for q in range(4 * bits - 28, 4 * bits + 12, 3):
         t0 = time.perf_counter()
-        chunk, rec, _ = coder.encode_tile(t, f.unit, q, f.range_per_unit, 0, 0)
+        chunk, rec, _ = tiles.encode_tile(t, f.unit, q, f.range_per_unit, 0, 0)
         times.append(time.perf_counter() - t0)
         rates.append(8 * (len(chunk.payload) + len(chunk.side) + overhead) / f.pixels.size)
         psnrs.append(f.psnr(f.to_stored(rec)))

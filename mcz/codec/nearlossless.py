@@ -160,13 +160,13 @@ def _window(low: int, high: int, intensity: Intensity) -> Intensity:
 def _wavelet_base(x: np.ndarray, f: int, low: int, high: int, intensity: Intensity, codec: object) -> tuple[Tile, np.ndarray]:
     """Code frame ``x`` with the base model; returns its tile and exact reconstruction (int64)."""
     from mcz.codec.families import wavelet
-    from mcz.codec.wavelet import coder
+    from mcz.codec.wavelet import tiles
 
     window = _window(low, high, intensity)
     scale = wavelet.range_per_unit(intensity.bits_stored, window)
     unit = np.ascontiguousarray(to_unit(x, window), np.float32)
     # block=False: this format keeps the base tile's side bytes only, never tile parameters
-    tile, recon, _ = coder.encode_tile(wavelet.tables(codec), unit, BASE_QUALITY, scale, f, 0, block=False)
+    tile, recon, _ = tiles.encode_tile(wavelet.tables(codec), unit, BASE_QUALITY, scale, f, 0, block=False)
     return tile, _base_pixels(recon, window)
 
 
@@ -391,11 +391,11 @@ def _decode_frame(header: Header, tiles: dict, f: int, intensity: Intensity, cod
 def _decode_base(tile: Tile, shape: tuple[int, int], low: int, high: int, intensity: Intensity,
                  codec: object) -> np.ndarray:
     from mcz.codec.families import wavelet
-    from mcz.codec.wavelet import coder
+    from mcz.codec.wavelet import tiles
 
     window = _window(low, high, intensity)
     scale = wavelet.range_per_unit(intensity.bits_stored, window)
-    recon, _ = coder.decode_tile(wavelet.tables(codec), tile, shape, BASE_QUALITY, scale)
+    recon, _ = tiles.decode_tile(wavelet.tables(codec), tile, shape, BASE_QUALITY, scale)
     return _base_pixels(recon, window)
 
 

@@ -15,7 +15,7 @@ import mcz
 from mcz import container
 from mcz.codec import engine
 from mcz.codec.families import wavelet as wavelet_family
-from mcz.codec.wavelet import blockdct, coder, dctcoder
+from mcz.codec.wavelet import blockdct, coder, dctcoder, tiles
 from mcz.errors import FormatError
 
 
@@ -66,7 +66,7 @@ def test_the_block_mode_is_tried_only_where_the_probed_frequencies_show_a_lattic
         unit = (image - float(image.min())) / float(image.max() - image.min())
         step = coder.step_size(quality, 255.0 / float(image.max() - image.min()))
         assert dctcoder.on_a_lattice(dctcoder.coefficients(unit, step)) is expected
-    chunk, _, _ = coder.encode_tile(_tables(), (smooth - 0.0) / 255.0, quality, 1.0, 0, 0)
+    chunk, _, _ = tiles.encode_tile(_tables(), (smooth - 0.0) / 255.0, quality, 1.0, 0, 0)
     assert chunk.params == ()  # no lattice: the wavelet, without trying the block mode
 
 
@@ -75,13 +75,13 @@ def test_jpeg_sourced_image_takes_the_block_mode_and_decodes_exactly() -> None:
     image = _jpeg_sourced(_smooth(256, 256))
     unit = (image - float(image.min())) / float(image.max() - image.min())
     rpu = 255.0 / float(image.max() - image.min())
-    chunk, recon, symbols = coder.encode_tile(t, unit, 24, rpu, 0, 0)
+    chunk, recon, symbols = tiles.encode_tile(t, unit, 24, rpu, 0, 0)
     assert chunk.params == dctcoder.PARAMS
     step = coder.step_size(24, rpu)
     block = dctcoder.encode(t, unit, step, 0, 0)
     wavelet = coder.encode_wavelet(t, unit, 24, rpu, 0, 0)
-    assert coder._cost(t, block, unit, step) < coder._cost(t, wavelet, unit, step)
-    decoded, decoded_symbols = coder.decode_tile(t, chunk, unit.shape, 24, rpu)
+    assert tiles.cost(t, block, unit, step) < tiles.cost(t, wavelet, unit, step)
+    decoded, decoded_symbols = tiles.decode_tile(t, chunk, unit.shape, 24, rpu)
     assert np.array_equal(decoded, recon)
     assert all(np.array_equal(a, b) for a, b in zip(symbols, decoded_symbols))
     data = mcz.encode(image)
@@ -93,7 +93,7 @@ def test_native_image_keeps_the_wavelet() -> None:
     t = _tables()
     image = _smooth(128, 128).astype(np.float64)
     unit = (image - image.min()) / (image.max() - image.min())
-    chunk, _, _ = coder.encode_tile(t, unit, 24, 255.0 / (image.max() - image.min()), 0, 0)
+    chunk, _, _ = tiles.encode_tile(t, unit, 24, 255.0 / (image.max() - image.min()), 0, 0)
     assert chunk.params == ()
 
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("compressai")
 
-from mcz.codec.wavelet import coder, context, lifting  # noqa: E402
+from mcz.codec.wavelet import coder, context, lifting, tiles  # noqa: E402
 from mcz.codec.wavelet.model import WaveletModel  # noqa: E402
 from mcz.errors import McZError  # noqa: E402
 
@@ -46,8 +46,8 @@ def test_band_gains_match_an_impulse_response():
 @pytest.mark.parametrize("quality", [8, 24, 44])
 def test_tile_round_trip_is_exact(tables, shape, quality):
     unit = _smooth(shape)
-    chunk, recon, symbols = coder.encode_tile(tables, unit, quality, 1.0, 0, 0)
-    decoded, decoded_symbols = coder.decode_tile(tables, chunk, shape, quality, 1.0)
+    chunk, recon, symbols = tiles.encode_tile(tables, unit, quality, 1.0, 0, 0)
+    decoded, decoded_symbols = tiles.decode_tile(tables, chunk, shape, quality, 1.0)
     assert all(np.array_equal(a, b) for a, b in zip(symbols, decoded_symbols))
     assert np.array_equal(recon, decoded)
 
@@ -56,7 +56,7 @@ def test_higher_quality_spends_more_bits_for_less_error(tables):
     unit = _smooth((96, 96))
     sizes, errors = [], []
     for quality in (12, 20, 28, 36):
-        chunk, recon, _ = coder.encode_tile(tables, unit, quality, 255.0, 0, 0)
+        chunk, recon, _ = tiles.encode_tile(tables, unit, quality, 255.0, 0, 0)
         sizes.append(len(chunk.payload))
         errors.append(float(np.mean((recon - unit) ** 2)))
     assert sizes == sorted(sizes) and errors == sorted(errors, reverse=True)
@@ -67,9 +67,9 @@ def test_large_symbols_use_raw_bits_and_round_trip(tables):
     unit = np.random.default_rng(2).random((40, 40))
     # range_per_unit 1: the unit window is the whole stored range, so step 2**(-70/4) of it.
     chunk, recon, symbols = coder.encode_wavelet(tables, unit, 70, 1.0, 0, 0)  # the wavelet mode itself
-    _, length = coder._SIDE.unpack(chunk.side)[1:]
+    _, length = coder.SIDE.unpack(chunk.side)[1:]
     assert len(chunk.payload) > length  # raw bits were written
-    decoded, decoded_symbols = coder.decode_tile(tables, chunk, unit.shape, 70, 1.0)
+    decoded, decoded_symbols = tiles.decode_tile(tables, chunk, unit.shape, 70, 1.0)
     assert all(np.array_equal(a, b) for a, b in zip(symbols, decoded_symbols))
     assert np.abs(decoded - unit).max() * 65535 < 1.0  # below one stored level
 
@@ -86,13 +86,13 @@ def test_damaged_tile_gives_a_typed_error_or_different_symbols(tables, damage):
     from mcz.container import Tile
 
     unit = _smooth((64, 64))
-    chunk, _, symbols = coder.encode_tile(tables, unit, 24, 255.0, 0, 0)
+    chunk, _, symbols = tiles.encode_tile(tables, unit, 24, 255.0, 0, 0)
     payload = {"truncate": chunk.payload[: len(chunk.payload) // 3],
                "garbage": np.random.default_rng(3).bytes(len(chunk.payload)),
                "ff": b"\xff" * 4096}[damage]
     bad = Tile(frame=0, index=0, params=(), side=chunk.side, payload=payload)
     try:
-        _, decoded = coder.decode_tile(tables, bad, unit.shape, 24, 255.0)
+        _, decoded = tiles.decode_tile(tables, bad, unit.shape, 24, 255.0)
     except McZError:
         return
     # Undetected here, the latent digest in the header catches it (engine tests).
@@ -129,7 +129,7 @@ def test_fitting_lowers_the_code_length_on_training_like_data():
     frames = [UnitFrame(f"s{i}", _smooth((64, 64), seed=i) * 255, 0.0, 255.0, 255.0) for i in range(3)]
     model = WaveletModel()
     unit = frames[0].unit
-    before = len(coder.encode_tile(model.tables(), unit, 24, 1.0, 0, 0)[0].payload)
+    before = len(tiles.encode_tile(model.tables(), unit, 24, 1.0, 0, 0)[0].payload)
     fit.fit(model, frames, [24, 24, 24], rounds=1, log=lambda _: None)
-    after = len(coder.encode_tile(model.tables(), unit, 24, 1.0, 0, 0)[0].payload)
+    after = len(tiles.encode_tile(model.tables(), unit, 24, 1.0, 0, 0)[0].payload)
     assert after < before

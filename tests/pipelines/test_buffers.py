@@ -35,12 +35,12 @@ def test_decode_refuses_what_is_not_a_buffer():
 
 
 def test_single_frames_decode_alone(coded, monkeypatch):
-    from mcz.codec.wavelet import coder
+    from mcz.codec.wavelet import tiles
 
     full = mcz.decode(coded)
     calls = []
-    original = coder.decode_tile
-    monkeypatch.setattr(coder, "decode_tile", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = tiles.decode_tile
+    monkeypatch.setattr(tiles, "decode_tile", lambda *a, **k: calls.append(1) or original(*a, **k))
     assert np.array_equal(mcz.decode(coded, frames=[2]), full[2:3])
     assert len(calls) == 1  # one frame's tile, not the volume's four
     assert np.array_equal(mcz.decode(coded, frames=[3, 0]), full[[3, 0]])

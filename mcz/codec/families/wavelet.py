@@ -107,13 +107,13 @@ class WaveletFamily(ModelFamily):
                 "entropy_model": "wavelet-context", "backend": "rans"}
 
     def tile_encoder(self, coding: Coding) -> TileEncoder:
-        from mcz.codec.wavelet import coder
+        from mcz.codec.wavelet import tiles
 
         t, quality = tables(coding.codec), coding.quality
         scale = range_per_unit(coding.bits_stored, coding.window)
 
         def encode(unit: np.ndarray, frame: int, index: int, digest: LatentDigest) -> tuple[Tile, np.ndarray]:
-            chunk, recon, symbols = coder.encode_tile(t, unit, quality, scale, frame, index)
+            chunk, recon, symbols = tiles.encode_tile(t, unit, quality, scale, frame, index)
             digest.update(*symbols)
             return chunk, recon
 
@@ -133,7 +133,7 @@ class WaveletFamily(ModelFamily):
 class _WaveletDecoder(TileDecoder):
     """rANS + context model -> symbols (the digest) and, in the same pass, the lifting's pixels.
 
-    :func:`mcz.codec.wavelet.coder.decode_tile` reconstructs as it decodes, so :meth:`symbols`
+    :func:`mcz.codec.wavelet.tiles.decode_tile` reconstructs as it decodes, so :meth:`symbols`
     returns the tile's pixels; no network runs, and the engine checks the digest after the last tile.
     """
 
@@ -141,10 +141,10 @@ class _WaveletDecoder(TileDecoder):
         self.tables, self.quality, self.scale = t, quality, scale
 
     def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:
-        from mcz.codec.wavelet import coder
+        from mcz.codec.wavelet import tiles
 
         shape = (box.padded_rows, box.padded_columns)
-        recon, symbols = coder.decode_tile(self.tables, chunk, shape, self.quality, self.scale)
+        recon, symbols = tiles.decode_tile(self.tables, chunk, shape, self.quality, self.scale)
         latents.update(*symbols)
         return recon
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcz.codec import native, rans
-from mcz.codec.wavelet import context, dctcoder, lifting
+from mcz.codec.wavelet import context, lifting
 from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
 from mcz.errors import FormatError
 
-_SIDE = struct.Struct(">iII")
+SIDE = struct.Struct(">iII")
 #: Tiles of fewer pixels get :data:`_FLUSH_ROOM` unread trailing symbols (see :func:`encode_tile`).
 _FEW_SYMBOLS = 16
 _FLUSH_ROOM = 4
@@ -120,7 +120,7 @@ def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: C
             parent = np.abs(q[depth - 1][o]) if depth >= 2 else None
             siblings = [np.abs(q[depth][k]) for k in range(o)]
             band = q[depth][o]
-            level_maps.append(_walk_detail(t, band, 1 + 3 * (depth - 1) + o, band_class(level, o),
+            level_maps.append(walk_detail(t, band, 1 + 3 * (depth - 1) + o, band_class(level, o),
                                            context.static_features(band.shape, parent, siblings), step, code))
         maps.append(tuple(level_maps))
     return q, maps
@@ -146,7 +146,7 @@ def _walk_ll(t: Tables, shape: tuple, ll_side: tuple[int, int], code: Coder, map
     return ll
 
 
-def _walk_detail(t: Tables, band: np.ndarray, band_id: int, cls: int, static: np.ndarray, step: float,
+def walk_detail(t: Tables, band: np.ndarray, band_id: int, cls: int, static: np.ndarray, step: float,
                  code: Coder) -> tuple[np.ndarray, np.ndarray]:
     index, shift = np.zeros(band.shape, np.int64), np.zeros(band.shape, np.int64)
     done = np.zeros(band.shape, bool)
@@ -251,38 +251,9 @@ def band_shapes(rows: int, cols: int, levels: int) -> list:
     return [(h, w), *reversed(details)]
 
 
-def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
-                frame: int, index: int, block: bool = True) -> tuple[Tile, np.ndarray, list]:
-    """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols.
-
-    The tile is coded with the wavelet and, if ``block``, it is large enough and its 8 x 8 block
-    DCT coefficients show a JPEG lattice, with the block DCT (:mod:`mcz.codec.wavelet.dctcoder`);
-    the one with the lower squared error + kappa * bits (in quantiser steps, the measure of the
-    quantiser itself) is kept. ``block=False`` is for
-    callers that store the tile's side information without its parameters (the near-lossless base).
-    """
-    step = step_size(quality, range_per_unit)
-    best = encode_wavelet(t, unit, quality, range_per_unit, frame, index)
-    if block and dctcoder.worth_trying(unit.shape):
-        u = dctcoder.coefficients(unit, step)
-        if dctcoder.on_a_lattice(u):  # without a JPEG lattice the block mode does not win
-            block = dctcoder.encode(t, unit, step, frame, index, u)
-            if _cost(t, block, unit, step) < _cost(t, best, unit, step):
-                best = block
-    chunk, recon, symbols = best
-    return chunk, recon.astype(np.float32), symbols
-
-
-def _cost(t: Tables, coded: tuple[Tile, np.ndarray, list], unit: np.ndarray, step: float) -> float:
-    """Squared error in steps squared plus kappa times the tile's bits (payload, side, parameters)."""
-    chunk, recon, _ = coded
-    error = float(np.sum((np.asarray(recon, np.float64) - unit) ** 2)) / step**2
-    return error + t.kappa * 8 * (len(chunk.payload) + len(chunk.side) + 8 * len(chunk.params))
-
-
 def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
                     frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
-    """The wavelet mode of :func:`encode_tile` (reconstruction in float64)."""
+    """The dyadic wavelet mode of :func:`mcz.codec.wavelet.tiles.encode_tile` (reconstruction in float64)."""
     BufferedRansEncoder = native.extension("ans").BufferedRansEncoder  # noqa: N806 - a class
 
     levels = lifting.levels_for(*unit.shape, t.max_levels)
@@ -308,26 +279,23 @@ def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: fl
         # first-out), so they give the buffer room without changing what a decoder reads.
         encoder.encode_with_indexes([0] * _FLUSH_ROOM, *t.using(np.zeros(_FLUSH_ROOM, np.int64)))
     string = encoder.flush()
-    side = _SIDE.pack(ll_side[0], ll_side[1], len(string))
+    side = SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
     return chunk, reconstruct(t, q, maps, gains, step), band_list(q)
 
 
-def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
-                range_per_unit: float) -> tuple[np.ndarray, list]:
-    """Reconstruct one tile from its chunk; returns the unit-window pixels and the symbols."""
-    if chunk.params == dctcoder.PARAMS:
-        recon, symbols = dctcoder.decode(t, chunk, shape, step_size(quality, range_per_unit))
-        return recon.astype(np.float32), symbols
+def decode_wavelet(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
+                   range_per_unit: float) -> tuple[np.ndarray, list]:
+    """Reconstruct a dyadic wavelet tile (float64); returns the unit-window pixels and the symbols."""
     RansDecoder = native.extension("ans").RansDecoder  # noqa: N806 - a class
 
-    if len(chunk.side) != _SIDE.size or chunk.params:
+    if len(chunk.side) != SIDE.size or chunk.params:
         raise FormatError(
             f"tile {chunk.frame}/{chunk.index} has {len(chunk.side)} side bytes and {len(chunk.params)} "
-            f"parameters; expected {_SIDE.size} and none for a wavelet tile (or the parameter "
-            f"{dctcoder.PARAMS[0]} of a block-DCT tile). The file is corrupt"
+            f"parameters; expected {SIDE.size} and none for a wavelet tile (or the parameter 8.0 of a "
+            f"block-DCT tile, 2.0 of a wavelet-packet tile). The file is corrupt"
         )
-    mean, sigma, length = _SIDE.unpack(chunk.side)
+    mean, sigma, length = SIDE.unpack(chunk.side)
     if length > len(chunk.payload):
         raise FormatError(
             f"tile {chunk.frame}/{chunk.index} declares a {length}-byte rANS string in a "
@@ -345,6 +313,6 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
 
     q, maps = walk(t, band_shapes(*shape, levels), step, (mean, sigma), code)
     gains = lifting.band_gains(levels)
-    return reconstruct(t, q, maps, gains, step).astype(np.float32), band_list(q)
+    return reconstruct(t, q, maps, gains, step), band_list(q)
 
 

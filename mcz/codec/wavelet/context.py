@@ -48,18 +48,19 @@ def _take(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def static_features(shape: tuple[int, int], parent: np.ndarray | None,
-                    siblings: list[np.ndarray]) -> np.ndarray:
+                    siblings: list[np.ndarray], parent_scale: int = 2) -> np.ndarray:
     """Features known before a band is coded: (4, rows, cols) int64.
 
-    ``parent`` holds the magnitudes of the same orientation one level coarser,
+    ``parent`` holds the magnitudes of the same orientation one level coarser
+    (``parent_scale`` times smaller: 2 in the dyadic tree, 1 for a wavelet-packet child),
     ``siblings`` those of the bands of the same level coded before this one.
     """
     h, w = shape
     out = np.zeros((4, h, w), np.int64)
     rows, cols = np.arange(h), np.arange(w)
     if parent is not None and parent.size:
-        out[0] = _take(parent, rows // 2, cols // 2)
-        out[1] = _take(_ring(parent), rows // 2, cols // 2)
+        out[0] = _take(parent, rows // parent_scale, cols // parent_scale)
+        out[1] = _take(_ring(parent), rows // parent_scale, cols // parent_scale)
     for sib in siblings:
         if sib.size:
             out[2] += _take(sib, rows, cols)

@@ -1,7 +1,7 @@
 """The wavelet family's second tile mode: an 8 x 8 block DCT for images that were JPEG files.
 
 A tile is coded in this mode when it costs less (squared error + kappa * bits, the quantiser's own
-rate-distortion measure) than the wavelet; :func:`mcz.codec.wavelet.coder.encode_tile` tries both.
+rate-distortion measure) than the wavelet; :func:`mcz.codec.wavelet.tiles.encode_tile` tries both.
 On images that passed through JPEG, the grid-aligned DCT is sparse (docs/wavelet.md); on native
 images the wavelet wins and this mode is never chosen.
 

@@ -1,0 +1,71 @@
+"""Tile modes of the wavelet family and the encoder's choice among them.
+
+Three ways to code a tile share the model's tables and the quantiser step:
+
+* the dyadic CDF 9/7 wavelet (:mod:`mcz.codec.wavelet.coder`; ``params`` empty),
+* the same with the finest bands split once more, a wavelet packet
+  (:mod:`mcz.codec.wavelet.packet`; ``params`` = (2.0,)),
+* the grid-aligned 8 x 8 block DCT that finds a JPEG lattice
+  (:mod:`mcz.codec.wavelet.dctcoder`; ``params`` = (8.0,)).
+
+The encoder keeps the one with the lowest squared error + kappa * bits in quantiser steps (the
+measure its quantiser minimises); the decoder reads the mode from the tile's parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcz.codec.wavelet import coder, dctcoder, packet
+from mcz.codec.wavelet.model import Tables
+from mcz.container import Tile
+
+Coded = tuple[Tile, np.ndarray, list]
+
+
+def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
+                frame: int, index: int, block: bool = True) -> Coded:
+    """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols.
+
+    The tile is coded with the dyadic wavelet and, if ``block`` and it is large enough, as a
+    wavelet packet and, where its 8 x 8 block DCT coefficients show a JPEG lattice, with the block
+    DCT; the cheapest by :func:`cost` is kept. ``block=False`` (the dyadic wavelet only) is for
+    callers that store the tile's side information without its parameters (the near-lossless base).
+    """
+    step = coder.step_size(quality, range_per_unit)
+    best = coder.encode_wavelet(t, unit, quality, range_per_unit, frame, index)
+    candidates = []
+    if block and packet.worth_trying(unit.shape):
+        candidates.append(lambda: packet.encode(t, unit, step, frame, index))
+    if block and dctcoder.worth_trying(unit.shape):
+        u = dctcoder.coefficients(unit, step)
+        if dctcoder.on_a_lattice(u):  # without a JPEG lattice the block mode does not win
+            candidates.append(lambda: dctcoder.encode(t, unit, step, frame, index, u))
+    best_cost = cost(t, best, unit, step)
+    for make in candidates:
+        coded = make()
+        this = cost(t, coded, unit, step)
+        if this < best_cost:
+            best, best_cost = coded, this
+    chunk, recon, symbols = best
+    return chunk, recon.astype(np.float32), symbols
+
+
+def cost(t: Tables, coded: Coded, unit: np.ndarray, step: float) -> float:
+    """Squared error in steps squared plus kappa times the tile's bits (payload, side, parameters)."""
+    chunk, recon, _ = coded
+    error = float(np.sum((np.asarray(recon, np.float64) - unit) ** 2)) / step**2
+    return error + t.kappa * 8 * (len(chunk.payload) + len(chunk.side) + 8 * len(chunk.params))
+
+
+def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
+                range_per_unit: float) -> tuple[np.ndarray, list]:
+    """Reconstruct one tile of any mode; returns the unit-window pixels (float32) and the symbols."""
+    step = coder.step_size(quality, range_per_unit)
+    if chunk.params == dctcoder.PARAMS:
+        recon, symbols = dctcoder.decode(t, chunk, shape, step)
+    elif chunk.params == packet.PARAMS:
+        recon, symbols = packet.decode(t, chunk, shape, step)
+    else:
+        recon, symbols = coder.decode_wavelet(t, chunk, shape, quality, range_per_unit)
+    return recon.astype(np.float32), symbols

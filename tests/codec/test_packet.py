@@ -1,0 +1,114 @@
+"""The wavelet-packet tile mode: exact round trips, the encoder's choice, hostile tiles."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+pytest.importorskip("compressai")
+
+from mcz.codec.wavelet import coder, lifting, packet, tiles  # noqa: E402
+from mcz.errors import FormatError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from mcz.codec.engine import load_codec
+    from mcz.codec.families.wavelet import tables
+
+    return tables(load_codec("wavelet-ctx"))
+
+
+def _ct_like(size: int, seed: int = 0, amplitude: float = 0.03) -> np.ndarray:
+    """A disc with noise shaped like a CT kernel's (|f| times a Gaussian roll-off at 0.2 cycles/pixel)."""
+    rng = np.random.default_rng(seed)
+    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
+    f = np.hypot(fy, fx)
+    noise = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(size, size))) * f * np.exp(-((f / 0.2) ** 2))))
+    rows, cols = np.mgrid[0:size, 0:size]
+    disc = np.where(np.hypot(rows - size / 2, cols - size / 2) < size / 3, 0.6, 0.3)
+    return np.clip(disc + amplitude * noise / noise.std(), 0, 1)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (45, 120), (97, 64)])
+@pytest.mark.parametrize("quality", [16, 40])
+def test_packet_tile_decodes_to_the_encoders_reconstruction(shipped, shape, quality):
+    unit = _ct_like(max(shape))[: shape[0], : shape[1]]
+    step = coder.step_size(quality, 1.0)
+    chunk, recon, symbols = packet.encode(shipped, unit, step, 0, 0)
+    assert chunk.params == packet.PARAMS
+    decoded, decoded_symbols = tiles.decode_tile(shipped, chunk, shape, quality, 1.0)
+    assert np.array_equal(decoded, recon.astype(np.float32))
+    assert len(symbols) == len(decoded_symbols) == 1 + 3 * (lifting.levels_for(*shape) - 1) + 12
+    assert all(np.array_equal(a, b) for a, b in zip(symbols, decoded_symbols))
+    # Every coefficient is coded exactly once: the children hold as many symbols as the finest bands.
+    assert sum(s.size for s in symbols) == unit.size
+
+
+def test_the_packet_split_is_invertible():
+    x = np.random.default_rng(3).random((45, 77))
+    coarse, children, gains = packet.normalised(x, lifting.levels_for(*x.shape), 1.0)
+    levels = lifting.levels_for(*x.shape)
+    bands = [coarse[0] / np.sqrt(lifting.band_gains(levels)[0])]
+    for depth in range(1, levels):
+        bands.append(tuple(coarse[depth][o] / np.sqrt(lifting.band_gains(levels)[depth][o]) for o in range(3)))
+    finest = []
+    for o in range(3):
+        flat_gains = [gains[o][0], *gains[o][1]]
+        parts = [c / np.sqrt(g) for c, g in zip([children[o][0], *children[o][1]], flat_gains)]
+        finest.append(lifting.inverse([parts[0], tuple(parts[1:])]))
+    bands.append(tuple(finest))
+    assert np.abs(lifting.inverse(bands) - x).max() < 1e-12
+
+
+@pytest.mark.parametrize("image", ["ct-like", "smooth"])
+def test_the_encoder_keeps_the_cheapest_mode(shipped, image):
+    rows, cols = np.mgrid[0:128, 0:128]
+    unit = _ct_like(128) if image == "ct-like" else 0.3 + 0.4 * np.sin(rows / 9.0) * np.cos(cols / 13.0)
+    quality = 32
+    step = coder.step_size(quality, 1.0)
+    dyadic = coder.encode_wavelet(shipped, unit, quality, 1.0, 0, 0)
+    split = packet.encode(shipped, unit, step, 0, 0)
+    chunk, _, _ = tiles.encode_tile(shipped, unit, quality, 1.0, 0, 0)
+    cheaper = split if tiles.cost(shipped, split, unit, step) < tiles.cost(shipped, dyadic, unit, step) else dyadic
+    assert chunk == cheaper[0]
+
+
+def test_the_ct_like_noise_takes_the_packet_mode(shipped):
+    # Noise shaped by a CT kernel is where splitting the finest bands pays (docs/wavelet.md).
+    chunk, _, _ = tiles.encode_tile(shipped, _ct_like(128), 32, 1.0, 0, 0)
+    assert chunk.params == packet.PARAMS
+
+
+def test_small_tiles_and_the_near_lossless_base_stay_dyadic(shipped):
+    assert not packet.worth_trying((31, 200))
+    unit = _ct_like(128)
+    assert tiles.encode_tile(shipped, unit, 32, 1.0, 0, 0, block=False)[0].params == ()
+
+
+def test_hostile_packet_tiles_give_typed_errors(shipped):
+    unit = _ct_like(64)
+    chunk, _, _ = packet.encode(shipped, unit, coder.step_size(32, 1.0), 0, 0)
+    with pytest.raises(FormatError, match="at least 32x32"):
+        tiles.decode_tile(shipped, chunk, (16, 64), 32, 1.0)
+    with pytest.raises(FormatError, match="side bytes"):
+        tiles.decode_tile(shipped, dataclasses.replace(chunk, side=chunk.side[:-1]), (64, 64), 32, 1.0)
+    long_string = coder.SIDE.pack(0, 0, len(chunk.payload) + 1)
+    with pytest.raises(FormatError, match="rANS string"):
+        tiles.decode_tile(shipped, dataclasses.replace(chunk, side=long_string), (64, 64), 32, 1.0)
+
+
+def test_a_12_bit_image_in_the_packet_mode_round_trips_through_the_api():
+    import mcz
+    from mcz.container import read_container
+
+    image = np.rint(_ct_like(128) * 4095).astype(np.uint16)
+    image[0, 0], image[-1, -1] = 0, 4095  # the window spans the stored range: unit = stored / 4095
+    data = mcz.encode(image, model="wavelet-ctx", quality=32, bits_stored=12)
+    assert read_container(data).tiles[0].params == packet.PARAMS
+    once, again = mcz.decode(data), mcz.decode(data, backend="onnxruntime")  # the pixel digest is checked
+    assert np.array_equal(once, again) and once.dtype == np.uint16
+    rmse = float(np.sqrt(np.mean((once.astype(float) - image) ** 2)))
+    assert rmse < 0.5 * 4095 * coder.step_size(32, 1.0)  # a uniform quantiser's error is step / sqrt(12)

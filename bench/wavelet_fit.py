@@ -38,12 +38,16 @@ def export(model: WaveletModel, args: argparse.Namespace, frames: int, seconds: 
         "licence": "weights: Apache-2.0 (this project); images under their packages' licences (not redistributed)",
         "recipe": {"fit": "maximum likelihood of the emitted symbols (L-BFGS) + centroid offsets, "
                           "alternating with re-encoding", "rounds": args.rounds, "br35h_images": args.br35h,
-                   "ctmr_slices_per_volume": args.ctmr, "frames": frames, "kappa": args.kappa, "rho": args.rho},
+                   "ctmr_slices_per_volume": args.ctmr, "frames": frames, "kappa": args.kappa, "rho": args.rho,
+                   **({"packet_classes_fitted_on": Path(args.packet_from).name,
+                       "packet_note": "only the wavelet-packet children's weights fitted; the rest is that "
+                                      "checkpoint's, bit for bit"} if args.packet_from else {})},
         "steps": args.rounds,
         "train_seconds": round(seconds, 1),
         "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}, cpu",
     }
-    entry = export_weights(model, get_spec(args.id), Path(args.export), provenance, half=False)
+    # The previous weights stay listed (after the new ones) so files coded with them still decode.
+    entry = export_weights(model, get_spec(args.id), Path(args.export), provenance, half=False, keep_previous=True)
     print(f"exported {entry['file']}")
 
 
@@ -58,11 +62,22 @@ def main() -> None:
     parser.add_argument("--eval", action="store_true", help="validate on br35h:val,ctmr:val afterwards")
     parser.add_argument("--export", metavar="DIR", help="also export as checkpoint of model --id into DIR")
     parser.add_argument("--id", default="wavelet-ctx")
+    parser.add_argument("--packet-from", metavar="CHECKPOINT",
+                        help="keep this checkpoint's model and fit only the wavelet-packet children's classes")
     args = parser.parse_args()
     start = time.time()
     frames = fr.br35h_frames("train", args.br35h) + fr.ctmr_frames("train", args.ctmr)
-    model = WaveletModel(kappa=args.kappa, rho=args.rho)
-    fit.fit(model, frames, fit.training_qualities(frames, 0), rounds=args.rounds, rho=args.rho)
+    qualities = fit.training_qualities(frames, 0)
+    if args.packet_from:
+        from safetensors.torch import load_file
+
+        model = WaveletModel()
+        model.load_state_dict(load_file(args.packet_from))
+        args.kappa, args.rho = float(model.kappa[0]), 0.5
+        fit.fit_packet_classes(model, frames, qualities, rounds=args.rounds, rho=args.rho)
+    else:
+        model = WaveletModel(kappa=args.kappa, rho=args.rho)
+        fit.fit(model, frames, qualities, rounds=args.rounds, rho=args.rho)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.output)
     seconds = time.time() - start
     print(f"saved {args.output} after {seconds:.0f} s on {len(frames)} frames")

@@ -22,11 +22,14 @@ def export_weights(
     folder: Path,
     provenance: dict[str, Any],
     half: bool = True,
+    keep_previous: bool = False,
 ) -> dict[str, Any]:
     """Write ``<id>-<sha256[:8]>.safetensors`` and add (or replace) its manifest entry.
 
     fp16 storage halves the file; weights are widened to float32 when loaded, and
     the metrics in ``provenance`` must be measured on these exported weights.
+    ``keep_previous`` keeps the id's earlier weights listed (after the new ones), so files
+    coded with them still decode; otherwise they are removed.
     """
     folder.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
@@ -45,7 +48,7 @@ def export_weights(
     finally:
         tmp.unlink(missing_ok=True)
     entry = {**spec.to_dict(), "file": final.name, "sha256": sha, "weights_dtype": str(dtype).removeprefix("torch."), **provenance}
-    update_manifest(folder, entry)
+    update_manifest(folder, entry, keep_previous=keep_previous)
     return entry
 
 
@@ -60,14 +63,22 @@ def _stored(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
     return (tensor if keep else tensor.to(dtype)).detach().contiguous().cpu()
 
 
-def update_manifest(folder: Path, entry: dict[str, Any]) -> None:
-    """Replace the entry with the same id (its old weights file is removed) or append it."""
+def update_manifest(folder: Path, entry: dict[str, Any], keep_previous: bool = False) -> None:
+    """Put ``entry`` first among its id's entries; earlier ones are kept (``keep_previous``) or removed.
+
+    The first entry of an id is what new files are coded with; a file names the sha256 of its
+    weights, so a kept entry still decodes the files made with it.
+    """
     path = folder / zoo.MANIFEST_NAME
     data = json.loads(path.read_text()) if path.is_file() else {"format": 1, "models": []}
-    for old in data["models"]:
-        if old["id"] == entry["id"] and old["file"] != entry["file"]:
+    same = [m for m in data["models"] if m["id"] == entry["id"] and m["file"] != entry["file"]]
+    if not keep_previous:
+        for old in same:
             (folder / old["file"]).unlink(missing_ok=True)
-    data["models"] = sorted([m for m in data["models"] if m["id"] != entry["id"]] + [entry], key=lambda m: m["id"])
+    previous = [{**m, "superseded_by": entry["sha256"]} for m in same] if keep_previous else []
+    others = [m for m in data["models"] if m["id"] != entry["id"]]
+    # sorted() is stable: the new entry stays ahead of the ones it supersedes.
+    data["models"] = sorted([*others, entry, *previous], key=lambda m: m["id"])
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), overwrite=True)
 
 

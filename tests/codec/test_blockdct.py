@@ -67,7 +67,7 @@ def test_the_block_mode_is_tried_only_where_the_probed_frequencies_show_a_lattic
         step = coder.step_size(quality, 255.0 / float(image.max() - image.min()))
         assert dctcoder.on_a_lattice(dctcoder.coefficients(unit, step)) is expected
     chunk, _, _ = tiles.encode_tile(_tables(), (smooth - 0.0) / 255.0, quality, 1.0, 0, 0)
-    assert chunk.params == ()  # no lattice: the wavelet, without trying the block mode
+    assert chunk.params != dctcoder.PARAMS  # no lattice: a wavelet mode, without trying the block mode
 
 
 def test_jpeg_sourced_image_takes_the_block_mode_and_decodes_exactly() -> None:

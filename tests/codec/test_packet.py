@@ -11,6 +11,7 @@ pytest.importorskip("compressai")
 
 from mcz.codec.wavelet import coder, lifting, packet, tiles  # noqa: E402
 from mcz.errors import FormatError  # noqa: E402
+from tests.hardening import mutate  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +22,7 @@ def shipped():
     return tables(load_codec("wavelet-ctx"))
 
 
-def _ct_like(size: int, seed: int = 0, amplitude: float = 0.03) -> np.ndarray:
-    """A disc with noise shaped like a CT kernel's (|f| times a Gaussian roll-off at 0.2 cycles/pixel)."""
-    rng = np.random.default_rng(seed)
-    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
-    f = np.hypot(fy, fx)
-    noise = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(size, size))) * f * np.exp(-((f / 0.2) ** 2))))
-    rows, cols = np.mgrid[0:size, 0:size]
-    disc = np.where(np.hypot(rows - size / 2, cols - size / 2) < size / 3, 0.6, 0.3)
-    return np.clip(disc + amplitude * noise / noise.std(), 0, 1)
+_ct_like = mutate.ct_like
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (45, 120), (97, 64)])
@@ -112,3 +105,74 @@ def test_a_12_bit_image_in_the_packet_mode_round_trips_through_the_api():
     assert np.array_equal(once, again) and once.dtype == np.uint16
     rmse = float(np.sqrt(np.mean((once.astype(float) - image) ** 2)))
     assert rmse < 0.5 * 4095 * coder.step_size(32, 1.0)  # a uniform quantiser's error is step / sqrt(12)
+
+
+# -- the children's own context classes (checkpoints with packet_weights) ----------------------------
+
+
+def _ct_frames(count: int = 2):
+    from mcz.codec.wavelet.frames import UnitFrame
+
+    return [UnitFrame(f"ct{i}", _ct_like(96, seed=i) * 4095, 0.0, 4095.0, 4095.0) for i in range(count)]
+
+
+def test_fitting_the_packet_classes_changes_nothing_else_and_lowers_the_packet_bits():
+    from mcz.codec.wavelet import fit
+    from mcz.codec.wavelet.model import CLASSES, WaveletModel
+
+    model = WaveletModel()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    frames = _ct_frames()
+    step = coder.step_size(32, 1.0)
+    unit = frames[0].unit
+    size_before = len(packet.encode(model.tables(), unit, step, 0, 0)[0].payload)
+    fit.fit_packet_classes(model, frames, [32, 32], rounds=1, log=lambda _: None)
+    after = model.state_dict()
+    assert set(after) == set(before) | {"packet_weights", "packet_bias"}
+    assert all(np.array_equal(after[k].numpy(), v.numpy()) for k, v in before.items())
+    t = model.tables()
+    assert t.packet_classes and t.weights_fp.shape[0] == CLASSES + 12
+    assert len(packet.encode(t, unit, step, 0, 0)[0].payload) < size_before
+    # The dyadic mode does not see the new classes: its bytes are the old model's.
+    old = WaveletModel()
+    assert (coder.encode_wavelet(t, unit, 32, 1.0, 0, 0)[0] == coder.encode_wavelet(old.tables(), unit, 32, 1.0, 0, 0)[0])
+
+
+def test_checkpoints_have_all_or_none_of_the_packet_arrays():
+    from mcz.codec.wavelet.model import WaveletModel, WaveletWeights
+    from mcz.errors import ModelError
+
+    model = WaveletModel()
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert not WaveletWeights.from_state(state, {}, "m").tables().packet_classes
+    model.add_packet_classes()
+    full = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert WaveletWeights.from_state(full, {}, "m").tables().packet_classes
+    with pytest.raises(ModelError, match="all or none"):
+        WaveletWeights.from_state({**state, "packet_weights": full["packet_weights"]}, {}, "m")
+    with pytest.raises(ModelError, match="packet_bias has shape"):
+        WaveletWeights.from_state({**full, "packet_bias": full["packet_bias"][:3]}, {}, "m")
+    # A module loads either kind of checkpoint.
+    loaded = WaveletModel()
+    loaded.load_state_dict(model.state_dict())
+    assert loaded.has_packet_classes
+
+
+def test_a_refit_keeps_the_previous_weights_for_the_files_made_with_them(tmp_path, monkeypatch):
+    from mcz.codec import zoo
+    from mcz.codec.registry import get_spec
+    from mcz.codec.wavelet.model import WaveletModel
+    from mcz.training.export import export_weights
+
+    spec = get_spec("wavelet-ctx")
+    first = export_weights(WaveletModel(), spec, tmp_path, {"note": "first"}, half=False)
+    model = WaveletModel()
+    model.add_packet_classes()
+    second = export_weights(model, spec, tmp_path, {"note": "second"}, half=False, keep_previous=True)
+    monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setattr(zoo, "checkpoint_dirs", lambda: [tmp_path])
+    assert zoo.find_checkpoint("wavelet-ctx").sha256 == second["sha256"]  # new files use the new weights
+    old = zoo.find_checkpoint("wavelet-ctx", first["sha256"])
+    assert old.path.is_file() and old.info["superseded_by"] == second["sha256"]
+    third = export_weights(WaveletModel(kappa=0.2), spec, tmp_path, {"note": "third"}, half=False)
+    assert not old.path.exists() and zoo.find_checkpoint("wavelet-ctx").sha256 == third["sha256"]  # replaced

@@ -61,7 +61,8 @@ def test_wheel_carries_the_checkpoints(tmp_path):
 
 
 def _shipped():
-    return [e for e in zoo.read_manifest(REPO / "checkpoints")]
+    # Superseded weights stay listed only so that files coded with them decode (tests/data/format2).
+    return [e for e in zoo.read_manifest(REPO / "checkpoints") if "superseded_by" not in e]
 
 
 @pytest.mark.parametrize("entry", _shipped(), ids=lambda e: e["id"])

@@ -39,7 +39,10 @@ from tests.hardening import mutate
 BLOCK_MODE = "wavelet-ctx#block"
 #: The hyperprior file decoded by the GAN-fine-tuned decoder (``decode(..., decoder="realistic")``).
 REALISTIC = "hyperprior-compact#realistic"
-TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE, "realistic": REALISTIC}
+#: The wavelet model's packet mode (finest bands split once more), on a CT-like noise image.
+PACKET_MODE = "wavelet-ctx#packet"
+TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE,
+               "wavelet-packet": PACKET_MODE, "realistic": REALISTIC}
 INTERESTING_INTS = (0, 1, -1, 2, 7, 8, 15, 16, 255, 256, 512, 4096, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
                     2**32, 2**63 - 1, 2**64 - 1, -(2**63))
 INTERESTING_FLOATS = (0.0, -0.0, 0.5, 1e-300, 1e300, -1e308, 3.4e38, 1.5)
@@ -65,9 +68,10 @@ class Target:
 def base_file(model: str) -> bytes:
     """A small intact file of ``model`` (a 40 x 72 ramp; two frames for the CAE model).
 
-    The wavelet model's wavelet-mode base is a disc, and :data:`BLOCK_MODE` names the ramp after a
-    JPEG round trip (quality 50) coded at quality 24: the block mode is tried only where a JPEG
-    lattice shows. Both are checked to take the mode they stand for.
+    The wavelet model's wavelet-mode base is a disc, :data:`BLOCK_MODE` names the ramp after a
+    JPEG round trip (quality 50) coded at quality 24 (the block mode is tried only where a JPEG
+    lattice shows) and :data:`PACKET_MODE` a 96 x 96 12-bit disc with CT-like noise at quality 32.
+    Each is checked to take the mode it stands for.
     """
     from mcz.container import read_container
 
@@ -79,10 +83,13 @@ def base_file(model: str) -> bytes:
         image = np.where(np.hypot(rows - 20, cols - 36) < 15, 200, 30).astype(np.uint8)
     if model == BLOCK_MODE:
         image, quality = _jpeg_round_trip(image, 50), 24
+    if model == PACKET_MODE:
+        image, quality = np.rint(mutate.ct_like(96, seed=3) * 4095).astype(np.uint16), 32
     data = mutate.good_file(model.split("#")[0], quality=quality, image=image)
     if model.startswith("wavelet-ctx"):
-        block = read_container(data).tiles[0].params == (8.0,)
-        assert block == (model == BLOCK_MODE), f"the {model} fuzz base took the other tile mode"
+        params = read_container(data).tiles[0].params
+        expected = {BLOCK_MODE: (8.0,), PACKET_MODE: (2.0,)}.get(model, ())
+        assert params == expected, f"the {model} fuzz base took another tile mode ({params})"
     return data
 
 

@@ -27,6 +27,20 @@ def ramp(rows: int = 64, columns: int = 64) -> np.ndarray:
     return (np.add.outer(np.arange(rows), np.arange(columns)) % 256).astype(np.uint8)
 
 
+def ct_like(size: int, seed: int = 0, amplitude: float = 0.03) -> np.ndarray:
+    """A disc in [0, 1] with noise shaped like a CT kernel's (|f| times a Gaussian roll-off at 0.2 cycles/pixel).
+
+    Large enough (96 pixels and up) it takes the wavelet-packet tile mode of ``wavelet-ctx``.
+    """
+    rng = np.random.default_rng(seed)
+    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
+    f = np.hypot(fy, fx)
+    noise = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(size, size))) * f * np.exp(-((f / 0.2) ** 2))))
+    rows, cols = np.mgrid[0:size, 0:size]
+    disc = np.where(np.hypot(rows - size / 2, cols - size / 2) < size / 3, 0.6, 0.3)
+    return np.clip(disc + amplitude * noise / noise.std(), 0, 1)
+
+
 def good_file(model: str, quality: int = 2, image: np.ndarray | None = None) -> bytes:
     """Encode ``image`` (default: :func:`ramp`) with ``model``."""
     import mcz

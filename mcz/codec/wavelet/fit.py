@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from mcz.codec import native
-from mcz.codec.wavelet import coder, context, tables
+from mcz.codec.wavelet import coder, context, packet, tables
 from mcz.codec.wavelet.frames import UnitFrame
-from mcz.codec.wavelet.model import WaveletModel
+from mcz.codec.wavelet.model import CLASSES, WaveletModel
 
 #: Symbols beyond this magnitude are left out of the likelihood (they use raw bits anyway).
 MAX_FIT_SYMBOL = 200
@@ -57,18 +57,75 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
             if p.band == 0:
                 return np.rint(values).astype(np.int64)
             q = coder.choose(t, values, p.index, p.shift)
-            keep = np.flatnonzero(p.shift == 0)
-            if len(keep) > per_pass:
-                keep = rng.choice(keep, per_pass, replace=False)
-            entry = store[(p.cls, p.order)]
-            entry["features"].append(p.features[:, keep])
-            entry["q"].append(q[keep])
-            entry["u"].append(values[keep])
-            entry["inv_step"].append(np.full(len(keep), 1.0 / step))
+            _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
             return q
 
         coder.walk(t, coder.band_shapes(*frame.pixels.shape, len(u_bands) - 1), step, coder.ll_parameters(u_bands[0]), code)
     return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
+
+
+def collect_packet(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
+                   per_pass: int = 4000, seed: int = 0) -> dict:
+    """As :func:`collect`, for the wavelet-packet children only (every frame coded in the packet mode)."""
+    rng = np.random.default_rng(seed)
+    t = model.tables()
+    store: dict = defaultdict(lambda: defaultdict(list))
+    for frame, quality in zip(frames, qualities):
+        if not packet.worth_trying(frame.pixels.shape):
+            continue
+        step = coder.step_size(quality, frame.range_per_unit)
+        levels = coder.lifting.levels_for(*frame.pixels.shape, t.max_levels)
+        coarse, children, _ = packet.normalised(frame.unit, levels, step)
+        flat_u = coder.band_list(coarse) + packet.flat(children)
+        first_child = 1 + 3 * (levels - 1)
+
+        def code(p: coder.Pass) -> np.ndarray:
+            values = flat_u[p.band][p.mask]
+            if p.band == 0:
+                return np.rint(values).astype(np.int64)
+            q = coder.choose(t, values, p.index, p.shift)
+            if p.band >= first_child:
+                _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
+            return q
+
+        packet.walk(t, coder.band_shapes(*frame.pixels.shape, levels), step, coder.ll_parameters(coarse[0]), code)
+    return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
+
+
+def _sample(entry: dict, p: coder.Pass, q: np.ndarray, values: np.ndarray, step: float,
+            rng: np.random.Generator, per_pass: int) -> None:
+    keep = np.flatnonzero(p.shift == 0)
+    if len(keep) > per_pass:
+        keep = rng.choice(keep, per_pass, replace=False)
+    entry["features"].append(p.features[:, keep])
+    entry["q"].append(q[keep])
+    entry["u"].append(values[keep])
+    entry["inv_step"].append(np.full(len(keep), 1.0 / step))
+
+
+def fit_packet_classes(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
+                       rounds: int = 2, rho: float = 0.5, log=print) -> WaveletModel:
+    """Fit the wavelet-packet children's own context weights; everything else stays as it is.
+
+    The band classes, probability tables and reconstruction offsets are left bit for bit, so the
+    dyadic and block-DCT modes code exactly as before. Alternates with re-encoding like :func:`fit`.
+    """
+    if not model.has_packet_classes:
+        model.add_packet_classes()
+    for r in range(rounds):
+        data = collect_packet(model, frames, qualities, seed=r)
+        weights, bias = model.packet_weights.clone(), model.packet_bias.clone()
+        total_bits = total_n = 0.0
+        for (cls, p), d in sorted(data.items()):
+            w, b, bits = fit_pass(d, rho)
+            weights[cls - CLASSES, p] = torch.from_numpy(w)
+            bias[cls - CLASSES, p] = b
+            total_bits += bits * d["q"].size
+            total_n += d["q"].size
+        model.packet_weights.copy_(weights)
+        model.packet_bias.copy_(bias)
+        log(f"packet round {r + 1}: {total_n:.0f} sampled symbols, {total_bits / max(total_n, 1):.4f} bits/symbol")
+    return model
 
 
 def _nll(scale: torch.Tensor, q: torch.Tensor, rho: float) -> torch.Tensor:
@@ -101,7 +158,7 @@ def fit_pass(data: dict, rho: float, steps: int = 300) -> tuple[np.ndarray, floa
         return loss
 
     opt.step(closure)
-    bits = float(closure())
+    bits = float(closure().detach())
     weights = (torch.exp(log_w) * used).detach().numpy()
     return weights, float(torch.exp(log_b).detach()), bits
 

@@ -32,6 +32,13 @@ CLASSES = ORIENTATIONS * LEVEL_CLASSES
 FEATURES = ("parent", "parent_ring", "sibling", "sibling_ring", "vertical", "horizontal", "diagonal")
 #: Passes over a detail band: (even, even) positions, then (odd, odd), then the rest.
 PASSES = 3
+#: Classes of the wavelet-packet children (:mod:`mcz.codec.wavelet.packet`): per orientation of the
+#: split band, its ll, hl, lh and hh child.  Checkpoints without them code the children with the
+#: finest level's classes.
+CHILDREN = 4
+PACKET_CLASSES = ORIENTATIONS * CHILDREN
+#: Arrays a checkpoint may add (older checkpoints do not have them).
+OPTIONAL_BUFFERS: dict[str, Any] = {"packet_weights": np.float64, "packet_bias": np.float64}
 #: A checkpoint's arrays and the dtype each has in the model.  ``cdfs`` and ``bits`` keep the
 #: dtype and width stored (a fit on another machine may build tables an entry wider).
 BUFFERS: dict[str, Any] = {
@@ -44,6 +51,13 @@ BUFFERS: dict[str, Any] = {
 def band_class(level: int, orientation: int) -> int:
     """Class index of a detail band (level 1 = finest; orientation 0 HL, 1 LH, 2 HH)."""
     return orientation * LEVEL_CLASSES + min(level, LEVEL_CLASSES) - 1
+
+
+def packet_class(t: Tables, orientation: int, child: int) -> int:
+    """Class index of a wavelet-packet child (``child`` 0 ll, 1 hl, 2 lh, 3 hh of the split band)."""
+    if t.packet_classes:
+        return CLASSES + CHILDREN * orientation + child
+    return band_class(1, orientation)
 
 
 def initial_weights() -> np.ndarray:
@@ -63,7 +77,8 @@ def _shapes(scales: int) -> dict[str, tuple[int | None, ...]]:
     return {"scales": (scales,), "thresholds": (scales - 1,), "cdfs": (scales, None),
             "cdf_lengths": (scales,), "offsets": (scales,), "bits": (scales, None),
             "weights": (CLASSES, PASSES, len(FEATURES)), "bias": (CLASSES, PASSES), "ll_weight": (1,),
-            "recon_offsets": (scales, 2), "kappa": (1,)}
+            "recon_offsets": (scales, 2), "kappa": (1,),
+            "packet_weights": (PACKET_CLASSES, PASSES, len(FEATURES)), "packet_bias": (PACKET_CLASSES, PASSES)}
 
 
 def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
@@ -98,14 +113,16 @@ class WaveletWeights:
             Missing or unexpected arrays, or arrays of the wrong shape for ``config``.
         """
         names, expected = set(state), set(BUFFERS)
-        if names != expected:
+        optional = names & set(OPTIONAL_BUFFERS)
+        if names - optional != expected or optional not in (set(), set(OPTIONAL_BUFFERS)):
             raise ModelError(
                 f"weights for {model_id!r} do not fit the wavelet model: missing {sorted(expected - names)}, "
-                f"unexpected {sorted(names - expected)}"
+                f"unexpected {sorted(names - expected - set(OPTIONAL_BUFFERS))}, optional arrays "
+                f"{sorted(optional)} (expected all or none of {sorted(OPTIONAL_BUFFERS)})"
             )
         shapes = _shapes(int(config.get("scales", 56)))
         arrays = {}
-        for name, dtype in BUFFERS.items():
+        for name, dtype in {**BUFFERS, **{k: OPTIONAL_BUFFERS[k] for k in sorted(optional)}}.items():
             array = np.asarray(state[name])
             if not _fits(array.shape, shapes[name]):
                 raise ModelError(f"weights for {model_id!r}: {name} has shape {array.shape}, "
@@ -133,8 +150,14 @@ class Tables:
         self.cdf_lengths = arrays["cdf_lengths"].tolist()
         self.offsets = arrays["offsets"].astype(np.int64)
         self.bits = arrays["bits"]
-        self.weights_fp = np.rint(arrays["weights"] * 2**tables.FRAC_BITS).astype(np.int64)
-        self.bias = arrays["bias"]
+        # Packet-child classes follow the band classes (CLASSES + ...), where the checkpoint has them.
+        self.packet_classes = "packet_weights" in arrays
+        weights, bias = arrays["weights"], arrays["bias"]
+        if self.packet_classes:
+            weights = np.concatenate([weights, arrays["packet_weights"]])
+            bias = np.concatenate([bias, arrays["packet_bias"]])
+        self.weights_fp = np.rint(weights * 2**tables.FRAC_BITS).astype(np.int64)
+        self.bias = bias
         self.ll_weight_fp = int(np.rint(float(arrays["ll_weight"][0]) * 2**tables.FRAC_BITS))
         self.recon_offsets = arrays["recon_offsets"]
         self.kappa = float(arrays["kappa"][0])

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from mcz.codec.wavelet import tables
-from mcz.codec.wavelet.model import CLASSES, PASSES, Tables, WaveletWeights, initial_weights
+from mcz.codec.wavelet.model import (CHILDREN, CLASSES, ORIENTATIONS, PASSES, Tables, WaveletWeights, band_class,
+                                     initial_weights)
 
 
 class WaveletModel(nn.Module):
@@ -60,7 +61,21 @@ class WaveletModel(nn.Module):
             stored = state_dict.get(prefix + name)
             if stored is not None and stored.shape != getattr(self, name).shape:
                 setattr(self, name, torch.empty_like(stored))
+        # A checkpoint with wavelet-packet classes gives this model those buffers too.
+        if prefix + "packet_weights" in state_dict and not self.has_packet_classes:
+            self.add_packet_classes()
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def has_packet_classes(self) -> bool:
+        """Whether the wavelet-packet children have their own context weights."""
+        return "packet_weights" in self._buffers
+
+    def add_packet_classes(self) -> None:
+        """Give the wavelet-packet children their own weights, starting from the finest level's classes."""
+        finest = [band_class(1, o) for o in range(ORIENTATIONS) for _ in range(CHILDREN)]
+        self.register_buffer("packet_weights", self.weights[finest].clone())
+        self.register_buffer("packet_bias", self.bias[finest].clone())
 
     def coding_weights(self) -> WaveletWeights:
         """The buffers as the torch-free coding form (NumPy copies)."""

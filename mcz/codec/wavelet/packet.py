@@ -9,10 +9,12 @@ does not pay on every image (a smooth head CT codes 14 % larger), so the encoder
 codes both and keeps the cheaper (:func:`mcz.codec.wavelet.tiles.encode_tile`).
 
 Coding reuses the dyadic coder: the twelve children are coded after the coarser
-levels, each as a detail band of its parent's class, with the parent feature
-taken from the co-located coefficient of the next coarser band of the same
-orientation (children have its size) and the siblings from the same child of
-the orientations coded before.  The model's tables and weights are unchanged.
+levels, each as a detail band with its own class (checkpoints that have
+``packet_weights``; older ones use the finest level's classes), with the parent
+feature taken from the co-located coefficient of the next coarser band of the
+same orientation (children have its size) and the siblings from the same child
+of the orientations coded before and the earlier children of the same band.
+The model's probability tables and reconstruction offsets are shared.
 
 Tile ``params``: :data:`PARAMS`; ``side`` and payload as a dyadic wavelet tile.
 """
@@ -25,7 +27,7 @@ import numpy as np
 
 from mcz.codec import native, rans
 from mcz.codec.wavelet import coder, context, lifting
-from mcz.codec.wavelet.model import Tables, band_class
+from mcz.codec.wavelet.model import Tables, packet_class
 from mcz.container import Tile
 from mcz.errors import FormatError
 
@@ -68,7 +70,8 @@ def child_shapes(shape: tuple[int, int]) -> list:
     return coder.band_shapes(*shape, 1)
 
 
-def _flat(children: list) -> list:
+def flat(children: list) -> list:
+    """The children of :func:`normalised` in coding order (HL's ll, hl, lh, hh, then LH's, then HH's)."""
     return [c for per in children for c in (per[0], *per[1])]
 
 
@@ -89,10 +92,11 @@ def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: c
         flat_shapes = [cs[0], *cs[1]]
         for c, shape in enumerate(flat_shapes):
             band = np.zeros(shape, np.int64)
-            siblings = [np.abs(q_children[4 * k + c]) for k in range(o)]
+            # Siblings: the same child of the orientations coded before, and this band's earlier children.
+            siblings = [np.abs(q_children[4 * k + c]) for k in range(o)] + [np.abs(q_children[4 * o + k]) for k in range(c)]
             static = context.static_features(shape, parent, siblings, parent_scale=1)
             child_maps.append(coder.walk_detail(
-                t, band, first_id + 4 * o + c, band_class(1, o), static, step, code))
+                t, band, first_id + 4 * o + c, packet_class(t, o, c), static, step, code))
             q_children.append(band)
     return q, maps, q_children, child_maps
 
@@ -122,7 +126,7 @@ def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int) -> 
     encoder, raw = native.extension("ans").BufferedRansEncoder(), coder.RawBits()
     levels = lifting.levels_for(*unit.shape, t.max_levels)
     coarse, children, child_gains = normalised(unit, levels, step)
-    flat_u = coder.band_list(coarse) + _flat(children)
+    flat_u = coder.band_list(coarse) + flat(children)
     ll_side = coder.ll_parameters(coarse[0])
 
     def code(p: coder.Pass) -> np.ndarray:

@@ -27,52 +27,72 @@ _ct_like = mutate.ct_like
 
 @pytest.mark.parametrize("shape", [(32, 32), (45, 120), (97, 64)])
 @pytest.mark.parametrize("quality", [16, 40])
-def test_packet_tile_decodes_to_the_encoders_reconstruction(shipped, shape, quality):
+@pytest.mark.parametrize("mask", [1, 2, 4, 5, 7])
+def test_packet_tile_decodes_to_the_encoders_reconstruction(shipped, shape, quality, mask):
     unit = _ct_like(max(shape))[: shape[0], : shape[1]]
     step = coder.step_size(quality, 1.0)
-    chunk, recon, symbols = packet.encode(shipped, unit, step, 0, 0)
-    assert chunk.params == packet.PARAMS
+    chunk, recon, symbols = packet.encode(shipped, unit, step, 0, 0, force_mask=mask)
+    assert chunk.params == packet.params(mask) and packet.is_packet(chunk.params)
     decoded, decoded_symbols = tiles.decode_tile(shipped, chunk, shape, quality, 1.0)
     assert np.array_equal(decoded, recon.astype(np.float32))
-    assert len(symbols) == len(decoded_symbols) == 1 + 3 * (lifting.levels_for(*shape) - 1) + 12
+    split = bin(mask).count("1")
+    assert len(symbols) == len(decoded_symbols) == 1 + 3 * (lifting.levels_for(*shape) - 1) + 3 + 3 * split
     assert all(np.array_equal(a, b) for a, b in zip(symbols, decoded_symbols))
-    # Every coefficient is coded exactly once: the children hold as many symbols as the finest bands.
+    # Every coefficient is coded exactly once: the children hold as many symbols as the bands they split.
     assert sum(s.size for s in symbols) == unit.size
 
 
 def test_the_packet_split_is_invertible():
     x = np.random.default_rng(3).random((45, 77))
-    coarse, children, gains = packet.normalised(x, lifting.levels_for(*x.shape), 1.0)
     levels = lifting.levels_for(*x.shape)
-    bands = [coarse[0] / np.sqrt(lifting.band_gains(levels)[0])]
+    split = packet.normalised(x, levels, 1.0)
+    gains = lifting.band_gains(levels)
+    bands = [split.coarse[0] / np.sqrt(gains[0])]
     for depth in range(1, levels):
-        bands.append(tuple(coarse[depth][o] / np.sqrt(lifting.band_gains(levels)[depth][o]) for o in range(3)))
+        bands.append(tuple(split.coarse[depth][o] / np.sqrt(gains[depth][o]) for o in range(3)))
     finest = []
     for o in range(3):
-        flat_gains = [gains[o][0], *gains[o][1]]
-        parts = [c / np.sqrt(g) for c, g in zip([children[o][0], *children[o][1]], flat_gains)]
+        parts = [c / np.sqrt(g) for c, g in zip(split.children[o], split.child_gains[o])]
         finest.append(lifting.inverse([parts[0], tuple(parts[1:])]))
+        assert np.abs(finest[-1] - split.finest[o] / np.sqrt(gains[levels][o])).max() < 1e-12
     bands.append(tuple(finest))
     assert np.abs(lifting.inverse(bands) - x).max() < 1e-12
 
 
+def test_each_orientation_is_split_only_where_that_costs_less(shipped):
+    # Greedy in coding order: every forced mask that differs in one orientation costs at least as much
+    # (measured by the coder's own squared error + kappa * bits).
+    unit, quality = _ct_like(128), 32
+    step = coder.step_size(quality, 1.0)
+    chunk, _, _ = packet.encode(shipped, unit, step, 0, 0)
+    chosen = int(chunk.params[1])
+    assert 1 <= chosen <= 7
+    best = tiles.cost(shipped, packet.encode(shipped, unit, step, 0, 0, force_mask=chosen), unit, step)
+    for o in range(3):
+        other = chosen ^ (1 << o)
+        if other and o == 2:  # flipping the last orientation changes nothing before it: a fair check
+            assert tiles.cost(shipped, packet.encode(shipped, unit, step, 0, 0, force_mask=other), unit, step) >= best * 0.999
+
+
 @pytest.mark.parametrize("image", ["ct-like", "smooth"])
-def test_the_encoder_keeps_the_cheapest_mode(shipped, image):
+def test_without_a_split_the_tile_is_the_dyadic_one_byte_for_byte(shipped, image):
     rows, cols = np.mgrid[0:128, 0:128]
     unit = _ct_like(128) if image == "ct-like" else 0.3 + 0.4 * np.sin(rows / 9.0) * np.cos(cols / 13.0)
-    quality = 32
-    step = coder.step_size(quality, 1.0)
-    dyadic = coder.encode_wavelet(shipped, unit, quality, 1.0, 0, 0)
-    split = packet.encode(shipped, unit, step, 0, 0)
-    chunk, _, _ = tiles.encode_tile(shipped, unit, quality, 1.0, 0, 0)
-    cheaper = split if tiles.cost(shipped, split, unit, step) < tiles.cost(shipped, dyadic, unit, step) else dyadic
-    assert chunk == cheaper[0]
+    step = coder.step_size(32, 1.0)
+    dyadic = coder.encode_wavelet(shipped, unit, 32, 1.0, 0, 0)
+    unsplit = packet.encode(shipped, unit, step, 0, 0, force_mask=0)
+    assert unsplit[0] == dyadic[0] and np.array_equal(unsplit[1], dyadic[1])
+    assert all(np.array_equal(a, b) for a, b in zip(unsplit[2], dyadic[2]))
+    chosen = packet.encode(shipped, unit, step, 0, 0)
+    assert tiles.encode_tile(shipped, unit, 32, 1.0, 0, 0)[0] == chosen[0]
+    if image == "ct-like":
+        assert packet.is_packet(chosen[0].params)
 
 
 def test_the_ct_like_noise_takes_the_packet_mode(shipped):
     # Noise shaped by a CT kernel is where splitting the finest bands pays (docs/wavelet.md).
     chunk, _, _ = tiles.encode_tile(shipped, _ct_like(128), 32, 1.0, 0, 0)
-    assert chunk.params == packet.PARAMS
+    assert packet.is_packet(chunk.params)
 
 
 def test_small_tiles_and_the_near_lossless_base_stay_dyadic(shipped):
@@ -83,7 +103,10 @@ def test_small_tiles_and_the_near_lossless_base_stay_dyadic(shipped):
 
 def test_hostile_packet_tiles_give_typed_errors(shipped):
     unit = _ct_like(64)
-    chunk, _, _ = packet.encode(shipped, unit, coder.step_size(32, 1.0), 0, 0)
+    chunk, _, _ = packet.encode(shipped, unit, coder.step_size(32, 1.0), 0, 0, force_mask=7)
+    for bad in ((2.0,), (2.0, 0.0), (2.0, 8.0), (2.0, 1.5), (2.0, 7.0, 1.0)):
+        with pytest.raises(FormatError, match="mask 1..7"):
+            tiles.decode_tile(shipped, dataclasses.replace(chunk, params=bad), (64, 64), 32, 1.0)
     with pytest.raises(FormatError, match="at least 32x32"):
         tiles.decode_tile(shipped, chunk, (16, 64), 32, 1.0)
     with pytest.raises(FormatError, match="side bytes"):
@@ -100,7 +123,7 @@ def test_a_12_bit_image_in_the_packet_mode_round_trips_through_the_api():
     image = np.rint(_ct_like(128) * 4095).astype(np.uint16)
     image[0, 0], image[-1, -1] = 0, 4095  # the window spans the stored range: unit = stored / 4095
     data = mcz.encode(image, model="wavelet-ctx", quality=32, bits_stored=12)
-    assert read_container(data).tiles[0].params == packet.PARAMS
+    assert packet.is_packet(read_container(data).tiles[0].params)
     once, again = mcz.decode(data), mcz.decode(data, backend="onnxruntime")  # the pixel digest is checked
     assert np.array_equal(once, again) and once.dtype == np.uint16
     rmse = float(np.sqrt(np.mean((once.astype(float) - image) ** 2)))
@@ -125,14 +148,14 @@ def test_fitting_the_packet_classes_changes_nothing_else_and_lowers_the_packet_b
     frames = _ct_frames()
     step = coder.step_size(32, 1.0)
     unit = frames[0].unit
-    size_before = len(packet.encode(model.tables(), unit, step, 0, 0)[0].payload)
+    size_before = len(packet.encode(model.tables(), unit, step, 0, 0, force_mask=7)[0].payload)
     fit.fit_packet_classes(model, frames, [32, 32], rounds=1, log=lambda _: None)
     after = model.state_dict()
     assert set(after) == set(before) | {"packet_weights", "packet_bias"}
     assert all(np.array_equal(after[k].numpy(), v.numpy()) for k, v in before.items())
     t = model.tables()
     assert t.packet_classes and t.weights_fp.shape[0] == CLASSES + 12
-    assert len(packet.encode(t, unit, step, 0, 0)[0].payload) < size_before
+    assert len(packet.encode(t, unit, step, 0, 0, force_mask=7)[0].payload) < size_before
     # The dyadic mode does not see the new classes: its bytes are the old model's.
     old = WaveletModel()
     assert (coder.encode_wavelet(t, unit, 32, 1.0, 0, 0)[0] == coder.encode_wavelet(old.tables(), unit, 32, 1.0, 0, 0)[0])

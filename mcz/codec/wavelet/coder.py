@@ -104,17 +104,20 @@ class RawBits:
         return np.packbits(np.concatenate(self.chunks), bitorder="little").tobytes()
 
 
-def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: Coder) -> tuple[list, list]:
+def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: Coder,
+         finest_level: int = 1) -> tuple[list, list]:
     """Visit every pass in coding order; ``code`` returns each pass's symbols.
 
-    Returns the symbol bands and, per band, (table index, shift) maps for dequantisation.
+    ``finest_level`` is the level of the last bands in ``shapes`` (2 when a wavelet-packet tile
+    codes its finest level itself). Returns the symbol bands and, per band, (table index, shift)
+    maps for dequantisation.
     """
     q = [np.zeros(s, np.int64) if i == 0 else tuple(np.zeros(x, np.int64) for x in s) for i, s in enumerate(shapes)]
     maps: list = []
     q[0][...] = _walk_ll(t, shapes[0], ll_side, code, maps)
     levels = len(shapes) - 1
     for depth in range(1, levels + 1):
-        level = levels - depth + 1
+        level = levels - depth + finest_level
         level_maps = []
         for o in range(3):
             parent = np.abs(q[depth - 1][o]) if depth >= 2 else None
@@ -168,6 +171,23 @@ def walk_detail(t: Tables, band: np.ndarray, band_id: int, cls: int, static: np.
 def band_list(bands: list) -> list[np.ndarray]:
     """Bands in one flat list (LL, then HL, LH, HH of each level): the index a :class:`Pass` names."""
     return [bands[0]] + [b for triple in bands[1:] for b in triple]
+
+
+def coded_cost(t: Tables, values: np.ndarray, q: np.ndarray, index: np.ndarray, shift: np.ndarray) -> float:
+    """Squared error (in steps, after the reconstruction offsets) + kappa * bits of chosen detail symbols.
+
+    The measure :func:`choose` minimises, summed; symbols above the table count their table bits
+    plus their raw bits, escapes a generous 24 + 2 log2 bits.
+    """
+    mag = np.abs(q)
+    small = shift == 0
+    off = t.recon_offsets[index, np.clip(mag, 1, 2) - 1]
+    recon = np.where(small & (mag > 0), mag - off, mag.astype(np.float64))
+    hi = np.where(small, q, (q + ((np.int64(1) << shift) >> 1)) >> shift)
+    col = hi - t.offsets[index]
+    inside = (col >= 0) & (col < t.bits.shape[1] - 1)
+    bits = np.where(inside, t.bits[index, np.clip(col, 0, t.bits.shape[1] - 1)], 24.0 + 2 * np.log2(np.abs(hi) + 1))
+    return float(np.sum((np.abs(values) - recon) ** 2) + t.kappa * np.sum(bits + shift))
 
 
 def dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, detail: bool) -> np.ndarray:

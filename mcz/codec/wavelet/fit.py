@@ -66,7 +66,7 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
 
 def collect_packet(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
                    per_pass: int = 4000, seed: int = 0) -> dict:
-    """As :func:`collect`, for the wavelet-packet children only (every frame coded in the packet mode)."""
+    """As :func:`collect`, for the wavelet-packet children only (every frame with all three orientations split)."""
     rng = np.random.default_rng(seed)
     t = model.tables()
     store: dict = defaultdict(lambda: defaultdict(list))
@@ -75,12 +75,13 @@ def collect_packet(model: WaveletModel, frames: Sequence[UnitFrame], qualities: 
             continue
         step = coder.step_size(quality, frame.range_per_unit)
         levels = coder.lifting.levels_for(*frame.pixels.shape, t.max_levels)
-        coarse, children, _ = packet.normalised(frame.unit, levels, step)
-        flat_u = coder.band_list(coarse) + packet.flat(children)
+        split = packet.normalised(frame.unit, levels, step)
         first_child = 1 + 3 * (levels - 1)
+        by_id = dict(enumerate(coder.band_list(split.coarse)))
+        by_id.update({first_child + 4 * o + c: x for o, kids in enumerate(split.children) for c, x in enumerate(kids)})
 
         def code(p: coder.Pass) -> np.ndarray:
-            values = flat_u[p.band][p.mask]
+            values = by_id[p.band][p.mask]
             if p.band == 0:
                 return np.rint(values).astype(np.int64)
             q = coder.choose(t, values, p.index, p.shift)
@@ -88,7 +89,8 @@ def collect_packet(model: WaveletModel, frames: Sequence[UnitFrame], qualities: 
                 _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
             return q
 
-        packet.walk(t, coder.band_shapes(*frame.pixels.shape, levels), step, coder.ll_parameters(coarse[0]), code)
+        shapes = coder.band_shapes(*frame.pixels.shape, levels)
+        packet.walk(t, shapes, step, coder.ll_parameters(split.coarse[0]), packet.ALL, code)
     return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
 
 

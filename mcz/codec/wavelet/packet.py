@@ -1,38 +1,55 @@
-"""The wavelet-packet tile mode: the finest detail bands split once more.
+"""The wavelet-packet tile mode: some of the finest detail bands split once more.
 
 CT and MR noise is not white: the reconstruction kernel shapes its spectrum, so
 the finest HL, LH and HH bands (each half of the spectrum along one axis) hold
-energy that is far from uniform inside them.  Splitting each of them by one more
+energy that is far from uniform inside them.  Splitting one of them by one more
 2-D CDF 9/7 level (a wavelet packet, as JPEG 2000 Part 2 allows) separates the
-noise peak from the quieter rest and lets each part have its own statistics.  It
-does not pay on every image (a smooth head CT codes 14 % larger), so the encoder
-codes both and keeps the cheaper (:func:`mcz.codec.wavelet.tiles.encode_tile`).
+noise peak from the quieter rest and lets each part have its own statistics.
+It depends on the image and on the orientation (a chest CT gains in HL and LH and
+loses in HH, a brain MR gains in HH), so the encoder decides per orientation, in
+coding order, by the squared error + kappa * bits of coding that band both ways;
+the tile keeps the choice as a 3-bit mask (none split: it is a plain dyadic tile).
+Weighing the two codings of each finest band costs about 1.75 dyadic encodes, since the
+coarser levels are coded once.
 
-Coding reuses the dyadic coder: the twelve children are coded after the coarser
-levels, each as a detail band with its own class (checkpoints that have
-``packet_weights``; older ones use the finest level's classes), with the parent
-feature taken from the co-located coefficient of the next coarser band of the
-same orientation (children have its size) and the siblings from the same child
-of the orientations coded before and the earlier children of the same band.
-The model's probability tables and reconstruction offsets are shared.
+Coding order: the coarser levels exactly as a dyadic tile, then per orientation
+(HL, LH, HH) either its band (as in a dyadic tile) or its four children (ll, hl,
+lh, hh), each a detail band in the same three passes.  A child's parent feature is
+the co-located coefficient of the level-2 band of the same orientation (children
+have its size); its siblings are the same child of the split orientations coded
+before and the earlier children of its own band.  Children have classes of their
+own in checkpoints with ``packet_weights`` (older ones use the finest level's).
 
-Tile ``params``: :data:`PARAMS`; ``side`` and payload as a dyadic wavelet tile.
+Tile ``params``: (2.0, mask), bit ``o`` of the mask set where orientation ``o`` is split;
+``side`` and payload as a dyadic wavelet tile.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from mcz.codec import native, rans
 from mcz.codec.wavelet import coder, context, lifting
-from mcz.codec.wavelet.model import Tables, packet_class
+from mcz.codec.wavelet.model import Tables, band_class, packet_class
 from mcz.container import Tile
 from mcz.errors import FormatError
 
-#: The tile parameter that marks a packet tile (the block-DCT tile uses 8.0, a dyadic one none).
-PARAMS = (2.0,)
+#: The first tile parameter of a packet tile (a block-DCT tile has 8.0, a dyadic one none).
+MARK = 2.0
+ALL = 0b111
+
+
+def params(mask: int) -> tuple[float, float]:
+    """The tile parameters of a packet tile splitting the orientations in ``mask``."""
+    return (MARK, float(mask))
+
+
+def is_packet(tile_params: tuple[float, ...]) -> bool:
+    """Whether a tile's parameters mark a packet tile (any mask, valid or not)."""
+    return len(tile_params) >= 1 and tile_params[0] == MARK
 
 
 def worth_trying(shape: tuple[int, int]) -> bool:
@@ -42,118 +59,201 @@ def worth_trying(shape: tuple[int, int]) -> bool:
 
 def _children_gains(gain: float) -> list:
     g1 = lifting.band_gains(1)
-    return [gain * g1[0], tuple(gain * x for x in g1[1])]
+    return [gain * g1[0], *(gain * x for x in g1[1])]
 
 
-def normalised(unit: np.ndarray, levels: int, step: float) -> tuple[list, list, list]:
-    """Dyadic bands down to level 2, then the finest three bands' children, all gain-normalised.
+@dataclass
+class Split:
+    """A tile's coefficients in the packet layout (normalised by gain and step)."""
 
-    Returns (coarse bands as :func:`coder.normalised`, minus the finest level), the children
-    (per orientation: [ll, (hl, lh, hh)]) and their gains.
-    """
+    coarse: list  # dyadic bands down to level 2, as coder.normalised
+    finest: list  # per orientation, the finest band
+    children: list  # per orientation, [ll, hl, lh, hh] of its split
+    gains: list  # dyadic gains of the full depth
+    child_gains: list = field(default_factory=list)  # per orientation, the 4 children's gains
+
+
+def normalised(unit: np.ndarray, levels: int, step: float) -> Split:
+    """Both layouts of the finest level: the bands and their children, each normalised by its own gain."""
     bands, gains = coder.normalised(unit, levels, step)
-    children, child_gains = [], []
+    split = Split(bands[:levels], list(bands[levels]), [], gains)
     for o in range(3):
         g = gains[levels][o]
-        # Undo the parent's normalisation, split, normalise each child by its own gain.
-        raw = bands[levels][o] * step / math.sqrt(g)
+        raw = bands[levels][o] * step / math.sqrt(g)  # undo the band's normalisation, split, renormalise
         ll, details = lifting.forward(raw, 1)
         cg = _children_gains(g)
-        children.append([ll * math.sqrt(cg[0]) / step,
-                         tuple(d * math.sqrt(x) / step for d, x in zip(details, cg[1]))])
-        child_gains.append(cg)
-    return bands[:levels], children, child_gains
+        split.children.append([c * math.sqrt(x) / step for c, x in zip((ll, *details), cg)])
+        split.child_gains.append(cg)
+    return split
 
 
 def child_shapes(shape: tuple[int, int]) -> list:
-    """[ll, (hl, lh, hh)] shapes of one more level on a band of ``shape``."""
-    return coder.band_shapes(*shape, 1)
+    """[ll, hl, lh, hh] shapes of one more level on a band of ``shape``."""
+    ll, details = coder.band_shapes(*shape, 1)
+    return [ll, *details]
 
 
-def flat(children: list) -> list:
-    """The children of :func:`normalised` in coding order (HL's ll, hl, lh, hh, then LH's, then HH's)."""
-    return [c for per in children for c in (per[0], *per[1])]
+def _band_id(first: int, orientation: int, child: int = 0) -> int:
+    return first + 4 * orientation + child
 
 
-def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: coder.Coder) -> tuple:
-    """Visit every pass: the dyadic levels down to level 2, then the 12 children.
+def _code_band(t: Tables, o: int, shape: tuple, parent: np.ndarray | None, siblings: list, first: int,
+               step: float, code: coder.Coder) -> tuple[np.ndarray, tuple]:
+    """A finest band coded whole, as in a dyadic tile."""
+    band = np.zeros(shape, np.int64)
+    static = context.static_features(shape, parent, siblings)
+    maps = coder.walk_detail(t, band, _band_id(first, o), band_class(1, o), static, step, code)
+    return band, maps
 
-    Returns (dyadic symbols, dyadic maps, child symbols, child maps); children are flat,
-    orientation-major (HL's ll, hl, lh, hh, then LH's, then HH's).
-    """
+
+def _code_children(t: Tables, o: int, shape: tuple, parent: np.ndarray | None, earlier: list, first: int,
+                   step: float, code: coder.Coder) -> tuple[list, list]:
+    """The four children of a finest band; ``earlier``: the children of the split orientations before it."""
+    bands, maps = [], []
+    for c, child_shape in enumerate(child_shapes(shape)):
+        band = np.zeros(child_shape, np.int64)
+        siblings = [np.abs(kids[c]) for kids in earlier] + [np.abs(b) for b in bands]
+        static = context.static_features(child_shape, parent, siblings, parent_scale=1)
+        maps.append(coder.walk_detail(t, band, _band_id(first, o, c), packet_class(t, o, c), static, step, code))
+        bands.append(band)
+    return bands, maps
+
+
+class _Finest:
+    """What the finest level holds so far, for the contexts of the orientations after it."""
+
+    def __init__(self) -> None:
+        self.bands: list = []  # whole bands coded (for a later whole band's siblings)
+        self.children: list = []  # children lists of split orientations (for later children's siblings)
+        self.parts: list = []  # per orientation: ("band", q, maps) or ("split", [q], [maps])
+
+    def add(self, kind: str, q, maps) -> None:  # noqa: ANN001 - an array or a list of arrays
+        (self.bands if kind == "band" else self.children).append(q)
+        self.parts.append((kind, q, maps))
+
+    def siblings(self) -> list:
+        return [np.abs(b) for b in self.bands]
+
+
+def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], mask: int,
+         code: coder.Coder) -> tuple[list, list, _Finest]:
+    """The decoder's visit: the coarser levels, then each orientation whole or split as ``mask`` says."""
     levels = len(shapes) - 1
-    q, maps = coder.walk(t, shapes[:levels], step, ll_side, code)
-    first_id = 1 + 3 * (levels - 1)
-    q_children: list = []
-    child_maps: list = []
+    q, maps = coder.walk(t, shapes[:levels], step, ll_side, code, finest_level=2)
+    first = 1 + 3 * (levels - 1)
+    finest = _Finest()
     for o in range(3):
         parent = np.abs(q[levels - 1][o]) if levels >= 2 else None
-        cs = child_shapes(shapes[levels][o])
-        flat_shapes = [cs[0], *cs[1]]
-        for c, shape in enumerate(flat_shapes):
-            band = np.zeros(shape, np.int64)
-            # Siblings: the same child of the orientations coded before, and this band's earlier children.
-            siblings = [np.abs(q_children[4 * k + c]) for k in range(o)] + [np.abs(q_children[4 * o + k]) for k in range(c)]
-            static = context.static_features(shape, parent, siblings, parent_scale=1)
-            child_maps.append(coder.walk_detail(
-                t, band, first_id + 4 * o + c, packet_class(t, o, c), static, step, code))
-            q_children.append(band)
-    return q, maps, q_children, child_maps
+        if mask >> o & 1:
+            finest.add("split", *_code_children(t, o, shapes[levels][o], parent, finest.children, first, step, code))
+        else:
+            finest.add("band", *_code_band(t, o, shapes[levels][o], parent, finest.siblings(), first, step, code))
+    return q, maps, finest
 
 
-def reconstruct(t: Tables, q: list, maps: list, q_children: list, child_maps: list, gains: list,
-                child_gains: list, step: float) -> np.ndarray:
-    """Dequantise, merge each orientation's children back into its band, inverse transform."""
+def reconstruct(t: Tables, q: list, maps: list, finest: _Finest, split: Split, step: float) -> np.ndarray:
+    """Dequantise, merge each split orientation's children back into its band, inverse transform."""
+    gains = split.gains
+    levels = len(gains) - 1
     bands = [coder.dequantise(t, q[0], *maps[0], detail=False) * step / math.sqrt(gains[0])]
     for depth in range(1, len(q)):
         bands.append(tuple(
             coder.dequantise(t, q[depth][o], *maps[depth][o], detail=True) * step / math.sqrt(gains[depth][o])
             for o in range(3)
         ))
-    finest = []
-    for o in range(3):
-        cg = child_gains[o]
-        flat_gains = [cg[0], *cg[1]]
-        parts = [coder.dequantise(t, q_children[4 * o + c], *child_maps[4 * o + c], detail=True)
-                 * step / math.sqrt(flat_gains[c]) for c in range(4)]
-        finest.append(lifting.inverse([parts[0], tuple(parts[1:])]))
-    bands.append(tuple(finest))
+    last = []
+    for o, (kind, sym, band_maps) in enumerate(finest.parts):
+        if kind == "band":
+            last.append(coder.dequantise(t, sym, *band_maps, detail=True) * step / math.sqrt(gains[levels][o]))
+            continue
+        parts = [coder.dequantise(t, s, *m, detail=True) * step / math.sqrt(g)
+                 for s, m, g in zip(sym, band_maps, split.child_gains[o])]
+        last.append(lifting.inverse([parts[0], tuple(parts[1:])]))
+    bands.append(tuple(last))
     return lifting.inverse(bands)
 
 
-def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
-    """Code one tile in the packet mode; returns the chunk, its reconstruction and the symbols."""
-    encoder, raw = native.extension("ans").BufferedRansEncoder(), coder.RawBits()
-    levels = lifting.levels_for(*unit.shape, t.max_levels)
-    coarse, children, child_gains = normalised(unit, levels, step)
-    flat_u = coder.band_list(coarse) + flat(children)
-    ll_side = coder.ll_parameters(coarse[0])
+def symbols_of(q: list, finest: _Finest) -> list:
+    """Every symbol band in coding order (the latent digest's input)."""
+    out = coder.band_list(q)
+    for kind, sym, _ in finest.parts:
+        out.extend([sym] if kind == "band" else sym)
+    return out
 
-    def code(p: coder.Pass) -> np.ndarray:
-        values = flat_u[p.band][p.mask]
-        q = np.rint(values).astype(np.int64) if p.band == 0 else coder.choose(t, values, p.index, p.shift)
+
+class _Recorder:
+    """Runs the quantiser for one part of a tile and keeps what it would code, with its cost."""
+
+    def __init__(self, t: Tables, values: dict) -> None:
+        self.t, self.values = t, values
+        self.calls: list = []
+        self.cost = 0.0
+
+    def code(self, p: coder.Pass) -> np.ndarray:
+        values = self.values[p.band][p.mask]
+        if p.band == 0:
+            q = np.rint(values).astype(np.int64)
+        else:
+            q = coder.choose(self.t, values, p.index, p.shift)
+            self.cost += coder.coded_cost(self.t, values, q, p.index, p.shift)
         hi, lo = coder.split(q - p.mean, p.shift)
-        encoder.encode_with_indexes(hi.tolist(), *t.using(p.index))
-        raw.add(lo, p.shift)
+        self.calls.append((hi, p.index, lo, p.shift))
         return q
 
+
+def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
+           force_mask: int | None = None) -> tuple[Tile, np.ndarray, list] | None:
+    """Code one tile, splitting each finest orientation where that costs less, greedily in coding order.
+
+    Returns the chunk, its reconstruction (float64) and the symbols. Where no orientation gains
+    from a split, the chunk is the dyadic wavelet tile (``params`` empty), byte for byte what
+    :func:`coder.encode_wavelet` writes: the dyadic coding is one of the two this function weighs.
+    ``force_mask`` (0..7) imposes the splits.
+    """
+    levels = lifting.levels_for(*unit.shape, t.max_levels)
+    split = normalised(unit, levels, step)
     shapes = coder.band_shapes(*unit.shape, levels)
-    q, maps, qc, cmaps = walk(t, shapes, step, ll_side, code)
+    first = 1 + 3 * (levels - 1)
+    values = dict(enumerate(coder.band_list(split.coarse)))
+    for o in range(3):
+        values[_band_id(first, o)] = split.finest[o]  # the whole band and its ll child are never both coded
+    coarse = _Recorder(t, values)
+    ll_side = coder.ll_parameters(split.coarse[0])
+    q, maps = coder.walk(t, shapes[:levels], step, ll_side, coarse.code, finest_level=2)
+    finest, chosen, mask = _Finest(), [coarse], 0
+    for o in range(3):
+        parent = np.abs(q[levels - 1][o]) if levels >= 2 else None
+        whole = _Recorder(t, values)
+        band = _code_band(t, o, shapes[levels][o], parent, finest.siblings(), first, step, whole.code)
+        kids = _Recorder(t, {**values, **{_band_id(first, o, c): x for c, x in enumerate(split.children[o])}})
+        children = _code_children(t, o, shapes[levels][o], parent, finest.children, first, step, kids.code)
+        if (kids.cost < whole.cost) if force_mask is None else bool(force_mask >> o & 1):
+            mask |= 1 << o
+            finest.add("split", *children)
+            chosen.append(kids)
+        else:
+            finest.add("band", *band)
+            chosen.append(whole)
+    encoder, raw = native.extension("ans").BufferedRansEncoder(), coder.RawBits()
+    for recorder in chosen:
+        for hi, idx, lo, shift in recorder.calls:
+            encoder.encode_with_indexes(hi.tolist(), *t.using(idx))
+            raw.add(lo, shift)
     string = encoder.flush()
     side = coder.SIDE.pack(ll_side[0], ll_side[1], len(string))
-    chunk = Tile(frame=frame, index=index, params=PARAMS, side=side, payload=string + raw.tobytes())
-    gains = lifting.band_gains(levels)
-    recon = reconstruct(t, q, maps, qc, cmaps, gains, child_gains, step)
-    return chunk, recon, coder.band_list(q) + qc
+    chunk = Tile(frame=frame, index=index, params=params(mask) if mask else (), side=side,
+                 payload=string + raw.tobytes())
+    return chunk, reconstruct(t, q, maps, finest, split, step), symbols_of(q, finest)
 
 
 def decode(t: Tables, chunk: Tile, shape: tuple[int, int], step: float) -> tuple[np.ndarray, list]:
     """Reconstruct a packet tile; returns the unit-window pixels (float64) and the symbols."""
-    if len(chunk.side) != coder.SIDE.size or not worth_trying(shape):
+    mask = chunk.params[1] if len(chunk.params) == 2 else -1.0
+    if len(chunk.side) != coder.SIDE.size or not worth_trying(shape) or mask not in range(1, ALL + 1):
         raise FormatError(
             f"tile {chunk.frame}/{chunk.index} is a wavelet-packet tile of {shape[0]}x{shape[1]} pixels with "
-            f"{len(chunk.side)} side bytes; expected at least 32x32 pixels and {coder.SIDE.size} bytes. "
-            "The file is corrupt"
+            f"{len(chunk.side)} side bytes and parameters {list(chunk.params)}; expected at least 32x32 pixels, "
+            f"{coder.SIDE.size} bytes and parameters [2.0, mask 1..7]. The file is corrupt"
         )
     mean, sigma, length = coder.SIDE.unpack(chunk.side)
     if length > len(chunk.payload):
@@ -168,7 +268,7 @@ def decode(t: Tables, chunk: Tile, shape: tuple[int, int], step: float) -> tuple
         return coder.join(hi, raw.take(p.shift), p.shift) + p.mean
 
     levels = lifting.levels_for(*shape, t.max_levels)
-    q, maps, qc, cmaps = walk(t, coder.band_shapes(*shape, levels), step, (mean, sigma), code)
+    q, maps, finest = walk(t, coder.band_shapes(*shape, levels), step, (mean, sigma), int(mask), code)
     gains = lifting.band_gains(levels)
-    child_gains = [_children_gains(gains[levels][o]) for o in range(3)]
-    return reconstruct(t, q, maps, qc, cmaps, gains, child_gains, step), coder.band_list(q) + qc
+    layout = Split([], [], [], gains, [_children_gains(gains[levels][o]) for o in range(3)])
+    return reconstruct(t, q, maps, finest, layout, step), symbols_of(q, finest)

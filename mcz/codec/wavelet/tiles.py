@@ -3,8 +3,8 @@
 Three ways to code a tile share the model's tables and the quantiser step:
 
 * the dyadic CDF 9/7 wavelet (:mod:`mcz.codec.wavelet.coder`; ``params`` empty),
-* the same with the finest bands split once more, a wavelet packet
-  (:mod:`mcz.codec.wavelet.packet`; ``params`` = (2.0,)),
+* the same with some of the finest bands split once more, a wavelet packet
+  (:mod:`mcz.codec.wavelet.packet`; ``params`` = (2.0, mask)),
 * the grid-aligned 8 x 8 block DCT that finds a JPEG lattice
   (:mod:`mcz.codec.wavelet.dctcoder`; ``params`` = (8.0,)).
 
@@ -27,16 +27,17 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
                 frame: int, index: int, block: bool = True) -> Coded:
     """Code one tile (values in the unit window); returns the chunk, its reconstruction and the symbols.
 
-    The tile is coded with the dyadic wavelet and, if ``block`` and it is large enough, as a
-    wavelet packet and, where its 8 x 8 block DCT coefficients show a JPEG lattice, with the block
-    DCT; the cheapest by :func:`cost` is kept. ``block=False`` (the dyadic wavelet only) is for
+    The tile is coded with the wavelet, its finest bands split where that pays if ``block`` and the
+    tile is large enough (:func:`packet.encode`), and, where its 8 x 8 block DCT coefficients show a
+    JPEG lattice, with the block DCT; the cheaper by :func:`cost` is kept. ``block=False`` (the dyadic wavelet only) is for
     callers that store the tile's side information without its parameters (the near-lossless base).
     """
     step = coder.step_size(quality, range_per_unit)
-    best = coder.encode_wavelet(t, unit, quality, range_per_unit, frame, index)
-    candidates = []
     if block and packet.worth_trying(unit.shape):
-        candidates.append(lambda: packet.encode(t, unit, step, frame, index))
+        best = packet.encode(t, unit, step, frame, index)  # dyadic, or split where a finest band gains
+    else:
+        best = coder.encode_wavelet(t, unit, quality, range_per_unit, frame, index)
+    candidates = []
     if block and dctcoder.worth_trying(unit.shape):
         u = dctcoder.coefficients(unit, step)
         if dctcoder.on_a_lattice(u):  # without a JPEG lattice the block mode does not win
@@ -64,7 +65,7 @@ def decode_tile(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
     step = coder.step_size(quality, range_per_unit)
     if chunk.params == dctcoder.PARAMS:
         recon, symbols = dctcoder.decode(t, chunk, shape, step)
-    elif chunk.params == packet.PARAMS:
+    elif packet.is_packet(chunk.params):
         recon, symbols = packet.decode(t, chunk, shape, step)
     else:
         recon, symbols = coder.decode_wavelet(t, chunk, shape, quality, range_per_unit)

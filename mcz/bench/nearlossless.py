@@ -6,7 +6,8 @@ For every frame and every bound K it codes the frame with
 * ``jpegls`` — JPEG-LS NEAR = K (CharLS), the standard near-lossless codec;
 * ``quant+jxl`` — the frame minus its minimum, quantised with step 2K+1, then JPEG-XL
   lossless (as mcz codes it), as a bare codestream: mcz's coder without a base or header;
-* at K = 0 also ``j2k-lossless`` (reversible 5/3) and ``jxl-lossless`` (effort 7).
+* at K = 0 also ``j2k-lossless`` (reversible 5/3), ``jxl-lossless`` (effort 7, the benchmark's
+  JPEG-XL setting) and ``jxl-lossless-e9`` (effort 9, which mcz's residual coder also tries).
 
 and records the bytes, bpp, the measured maximum error (which must be at most K) and the
 encode/decode speed (one run each, megapixels per second).  Results go to
@@ -93,11 +94,23 @@ def _quant_jxl(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, 
     return data, lambda d: np.clip(low + (2 * k + 1) * imagecodecs.jpegxl_decode(d).astype(np.int64), low, high)
 
 
+def _jxl_e9(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Callable[[bytes], np.ndarray]]:
+    import imagecodecs
+
+    x = frame.astype(np.int64)
+    low = int(x.min())
+    bits = max(9, int(x.max() - low).bit_length())
+    data = imagecodecs.jpegxl_encode((x - low).astype(np.uint16), lossless=True, effort=9, bitspersample=bits)
+    return data, lambda d: low + imagecodecs.jpegxl_decode(d).astype(np.int64)
+
+
 def coders(k: int) -> dict[str, Coder]:
     """The codecs of the table at bound ``k``."""
     table: dict[str, Coder] = {"mcz": _mcz, "jpegls": _standard("jpegls", -float(k)), "quant+jxl": _quant_jxl}
     if k == 0:
         table.update({name: _standard(name, None) for name in LOSSLESS_ONLY})
+        # mcz's residual coder keeps the smaller of JPEG-XL efforts 7 and 9: show effort 9 itself too.
+        table["jxl-lossless-e9"] = _jxl_e9
     return table
 
 

@@ -65,7 +65,10 @@ def train_wavelet(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
     model = _start(config.init or config.model)
     history: list[str] = []
     rounds = config.rounds or 3
-    fit.fit(model, frames, fit.training_qualities(frames, config.seed), rounds=rounds, log=history.append)
+    qualities = fit.training_qualities(frames, config.seed)
+    fit.fit(model, frames, qualities, rounds=rounds, log=history.append)
+    # Then the wavelet-packet children's own classes, on the refitted model (docs/wavelet.md).
+    fit.fit_packet_classes(model, frames, qualities, rounds=max(1, rounds - 1), log=history.append)
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))

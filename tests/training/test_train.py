@@ -146,6 +146,7 @@ def test_wavelet_training_refits_the_installed_model_on_a_new_folder(tiny_folder
     fitted = engine.load_codec("wavelet-ctx-pngs").model
     assert isinstance(fitted, WaveletWeights)
     assert not np.array_equal(fitted.arrays["weights"], shipped["weights"])
+    assert not np.array_equal(fitted.arrays["packet_weights"], shipped["packet_weights"])  # children refitted too
     image = np.random.default_rng(1).integers(0, 4096, (50, 60)).astype(np.uint16)
     decoded = mcz.decode(mcz.encode(image, model="wavelet-ctx-pngs", bits_stored=12, quality=60))
     assert decoded.dtype == np.uint16 and np.abs(decoded.astype(int) - image).max() <= 2

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/../../.."
 out=bench/results/wavelet-holdout
 mkdir -p runs/holdout
 python -m bench.wavelet_fit -o runs/holdout/no_ctmr.safetensors --br35h 100 --ctmr 0 --rounds 3 > $out/fit_no_ctmr.log 2>&1
-python -m bench.wavelet_eval --model runs/holdout/no_ctmr.safetensors --sets ctmr:test > $out/eval_no_ctmr_on_ctmr.log 2>&1
-python -m bench.wavelet_eval --model checkpoints/wavelet-ctx-4232b536.safetensors --sets ctmr:test > $out/eval_shipped_on_ctmr.log 2>&1
+# Then the wavelet-packet children's classes on the same frames (the shipped recipe's second step).
+python -m bench.wavelet_fit -o runs/holdout/no_ctmr_packet.safetensors --br35h 100 --ctmr 0 --rounds 3 --packet-from runs/holdout/no_ctmr.safetensors > $out/fit_no_ctmr_packet.log 2>&1
+python -m bench.wavelet_eval --model runs/holdout/no_ctmr_packet.safetensors --sets ctmr:test > $out/eval_no_ctmr_on_ctmr.log 2>&1
+python -m bench.wavelet_eval --model checkpoints/wavelet-ctx-fa7c87a6.safetensors --sets ctmr:test > $out/eval_shipped_on_ctmr.log 2>&1
 python -m bench.wavelet_eval --sets ctmr:test > $out/eval_untrained_on_ctmr.log 2>&1

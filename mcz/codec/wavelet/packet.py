@@ -17,7 +17,9 @@ Coding order: the coarser levels exactly as a dyadic tile, then per orientation
 lh, hh), each a detail band in the same three passes.  A child's parent feature is
 the co-located coefficient of the level-2 band of the same orientation (children
 have its size); its siblings are the same child of the split orientations coded
-before and the earlier children of its own band.  Children have classes of their
+before and the earlier children of its own band.  A whole band coded after a split
+one takes, as that sibling, the mean magnitude of the split band's four children
+over the 2 x 2 positions each covers.  Children have classes of their
 own in checkpoints with ``packet_weights`` (older ones use the finest level's).
 
 Tile ``params``: (2.0, mask), bit ``o`` of the mask set where orientation ``o`` is split;
@@ -131,8 +133,16 @@ class _Finest:
         (self.bands if kind == "band" else self.children).append(q)
         self.parts.append((kind, q, maps))
 
-    def siblings(self) -> list:
-        return [np.abs(b) for b in self.bands]
+    def siblings(self, shape: tuple[int, int]) -> list:
+        """Sibling magnitudes for a whole finest band of ``shape``: the whole bands before it, and for
+        each split one the mean magnitude of its four children over the 2 x 2 positions they cover."""
+        out = [np.abs(b) for b in self.bands]
+        for kids in self.children:
+            mean = sum(np.abs(k[: kids[3].shape[0], : kids[3].shape[1]]) for k in kids) // 4
+            grown = np.repeat(np.repeat(mean, 2, axis=0), 2, axis=1)
+            out.append(np.pad(grown, ((0, max(0, shape[0] - grown.shape[0])), (0, max(0, shape[1] - grown.shape[1]))),
+                              mode="edge")[: shape[0], : shape[1]])
+        return out
 
 
 def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], mask: int,
@@ -147,7 +157,7 @@ def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], mask: i
         if mask >> o & 1:
             finest.add("split", *_code_children(t, o, shapes[levels][o], parent, finest.children, first, step, code))
         else:
-            finest.add("band", *_code_band(t, o, shapes[levels][o], parent, finest.siblings(), first, step, code))
+            finest.add("band", *_code_band(t, o, shapes[levels][o], parent, finest.siblings(shapes[levels][o]), first, step, code))
     return q, maps, finest
 
 
@@ -224,7 +234,7 @@ def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
     for o in range(3):
         parent = np.abs(q[levels - 1][o]) if levels >= 2 else None
         whole = _Recorder(t, values)
-        band = _code_band(t, o, shapes[levels][o], parent, finest.siblings(), first, step, whole.code)
+        band = _code_band(t, o, shapes[levels][o], parent, finest.siblings(shapes[levels][o]), first, step, whole.code)
         kids = _Recorder(t, {**values, **{_band_id(first, o, c): x for c, x in enumerate(split.children[o])}})
         children = _code_children(t, o, shapes[levels][o], parent, finest.children, first, step, kids.code)
         if (kids.cost < whole.cost) if force_mask is None else bool(force_mask >> o & 1):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,7 @@ class _Finest:
         self.children: list = []  # children lists of split orientations (for later children's siblings)
         self.parts: list = []  # per orientation: ("band", q, maps) or ("split", [q], [maps])
 
-    def add(self, kind: str, q, maps) -> None:  # noqa: ANN001 - an array or a list of arrays
+    def add(self, kind: str, q: Any, maps: Any) -> None:  # q, maps: one band's, or lists of four children's
         (self.bands if kind == "band" else self.children).append(q)
         self.parts.append((kind, q, maps))
 

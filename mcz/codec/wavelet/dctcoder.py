@@ -57,7 +57,7 @@ ZIGZAG = tuple(sorted(range(_FREQS), key=lambda f: (f // 8 + f % 8, f // 8 if (f
 _SIDE_BYTES = 2 * _FREQS * BINS + 4 * _FREQS
 
 
-def worth_trying(shape: tuple[int, int]) -> bool:
+def worth_trying(shape: tuple[int, ...]) -> bool:
     """Whether a tile is large enough for the block mode to pay for its side information."""
     return shape[0] >= 2 * blockdct.BLOCK and shape[1] >= 2 * blockdct.BLOCK
 

@@ -55,7 +55,7 @@ def is_packet(tile_params: tuple[float, ...]) -> bool:
     return len(tile_params) >= 1 and tile_params[0] == MARK
 
 
-def worth_trying(shape: tuple[int, int]) -> bool:
+def worth_trying(shape: tuple[int, ...]) -> bool:
     """Children of the finest bands need at least 2 x 2 coefficients and a coarser level above them."""
     return min(shape) >= 32
 
@@ -112,7 +112,8 @@ def _code_band(t: Tables, o: int, shape: tuple, parent: np.ndarray | None, sibli
 def _code_children(t: Tables, o: int, shape: tuple, parent: np.ndarray | None, earlier: list, first: int,
                    step: float, code: coder.Coder) -> tuple[list, list]:
     """The four children of a finest band; ``earlier``: the children of the split orientations before it."""
-    bands, maps = [], []
+    bands: list[np.ndarray] = []
+    maps: list[tuple] = []
     for c, child_shape in enumerate(child_shapes(shape)):
         band = np.zeros(child_shape, np.int64)
         siblings = [np.abs(kids[c]) for kids in earlier] + [np.abs(b) for b in bands]
@@ -166,18 +167,18 @@ def reconstruct(t: Tables, q: list, maps: list, finest: _Finest, split: Split, s
     """Dequantise, merge each split orientation's children back into its band, inverse transform."""
     gains = split.gains
     levels = len(gains) - 1
-    bands = [coder.dequantise(t, q[0], *maps[0], detail=False) * step / math.sqrt(gains[0])]
+    bands: list = [coder.dequantise(t, q[0], maps[0][0], maps[0][1], detail=False) * step / math.sqrt(gains[0])]
     for depth in range(1, len(q)):
         bands.append(tuple(
-            coder.dequantise(t, q[depth][o], *maps[depth][o], detail=True) * step / math.sqrt(gains[depth][o])
+            coder.dequantise(t, q[depth][o], maps[depth][o][0], maps[depth][o][1], detail=True) * step / math.sqrt(gains[depth][o])
             for o in range(3)
         ))
     last = []
     for o, (kind, sym, band_maps) in enumerate(finest.parts):
         if kind == "band":
-            last.append(coder.dequantise(t, sym, *band_maps, detail=True) * step / math.sqrt(gains[levels][o]))
+            last.append(coder.dequantise(t, sym, band_maps[0], band_maps[1], detail=True) * step / math.sqrt(gains[levels][o]))
             continue
-        parts = [coder.dequantise(t, s, *m, detail=True) * step / math.sqrt(g)
+        parts = [coder.dequantise(t, s, m[0], m[1], detail=True) * step / math.sqrt(g)
                  for s, m, g in zip(sym, band_maps, split.child_gains[o])]
         last.append(lifting.inverse([parts[0], tuple(parts[1:])]))
     bands.append(tuple(last))
@@ -213,7 +214,7 @@ class _Recorder:
 
 
 def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
-           force_mask: int | None = None) -> tuple[Tile, np.ndarray, list] | None:
+           force_mask: int | None = None) -> tuple[Tile, np.ndarray, list]:
     """Code one tile, splitting each finest orientation where that costs less, greedily in coding order.
 
     Returns the chunk, its reconstruction (float64) and the symbols. Where no orientation gains
@@ -221,9 +222,10 @@ def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
     :func:`coder.encode_wavelet` writes: the dyadic coding is one of the two this function weighs.
     ``force_mask`` (0..7) imposes the splits.
     """
-    levels = lifting.levels_for(*unit.shape, t.max_levels)
+    rows, columns = unit.shape
+    levels = lifting.levels_for(rows, columns, t.max_levels)
     split = normalised(unit, levels, step)
-    shapes = coder.band_shapes(*unit.shape, levels)
+    shapes = coder.band_shapes(rows, columns, levels)
     first = 1 + 3 * (levels - 1)
     values = dict(enumerate(coder.band_list(split.coarse)))
     for o in range(3):

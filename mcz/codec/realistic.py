@@ -4,8 +4,9 @@ The file is the base model's, unchanged: the same latent is entropy-decoded and 
 digest checked exactly (before the synthesis runs, as for every learned file); only the
 synthesis differs (``g_s_real`` of :mod:`mcz.gan`).  Its pixels differ from the encoder's
 reconstruction *by design*, so the file's pixel digest and bounded pixel check, which
-describe the MSE decoder's output, are **not** applied to them; the geometry tag still
-is.  This is the one documented exception to "every decode checks its pixels"; the
+describe the MSE decoder's output, cannot be applied to them.  Instead, a verified
+decode first decodes the file with the MSE decoder and checks *those* pixels (which
+proves the header and latents intact), then runs the realistic synthesis.  The
 output is labelled a non-diagnostic preview (:mod:`mcz.gan.labelling`).
 """
 
@@ -61,8 +62,10 @@ def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = 
                   frames: Sequence[int] | None = None) -> np.ndarray:
     """Decode ``container`` with the MSE decoder (:func:`mcz.codec.engine.decode_container`) or the realistic one.
 
-    The realistic decoder runs on the PyTorch backend only; the latent digest is checked
-    exactly, the geometry tag if ``verify``, the pixel digest never (see the module docstring).
+    The realistic decoder runs on the PyTorch backend only. With ``verify`` the file is first
+    decoded and checked as the MSE decoder's (latent digest, pixel digest or bound, geometry), so
+    a damaged or edited header is refused, then synthesised again by the realistic decoder, whose
+    own pixels no digest describes (see the module docstring); that costs a second synthesis.
     """
     from mcz.codec import engine
 
@@ -75,7 +78,11 @@ def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = 
     header = container.header
     codec, _ = realistic_codec(header.codec_id, header.checkpoint_sha256)
     if verify:
-        engine.check_geometry(header)
+        # The latent digest covers the symbols, not how the header says to read them (quality,
+        # window, tiling): an edited quality decoded a different image with no error (found by
+        # fuzzing). The MSE decoder's pixels are what the file's pixel digest describes, so decode
+        # and check them first; the realistic synthesis then runs on a header known to be intact.
+        engine.decode_container(container, verify=True, backend=backend, threads=threads, frames=frames)
     return engine.decode_container(container, codec=codec, verify=False, progress=progress, backend=backend,
                                    threads=threads, frames=frames)
 

@@ -296,3 +296,16 @@ def test_an_edited_geometry_is_a_checksum_error_not_a_silent_reshape(change):
     with pytest.raises(ChecksumError, match="geometry"):
         mcz.decode(edited)
     assert mcz.decode(data).shape == (48, 40)
+
+
+def test_an_edited_quality_is_refused_by_the_realistic_decoder_too():
+    """fuzz-q: a hyperprior file whose header quality was edited (2 -> 1) decoded with the realistic
+    decoder to another image without an error (the latent digest covers symbols, not how to read them)."""
+    pytest.importorskip("torch")
+    good = mutate.good_file("hyperprior-compact", quality=2)
+    edited = mutate.with_header(good, quality=1)
+    assert mcz.decode(good, decoder="realistic").shape == (64, 64)
+    with pytest.raises(ChecksumError):
+        mcz.decode(edited, decoder="realistic")
+    with pytest.raises(ChecksumError):
+        mcz.decode(edited)

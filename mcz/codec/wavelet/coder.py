@@ -176,18 +176,14 @@ def band_list(bands: list) -> list[np.ndarray]:
 def coded_cost(t: Tables, values: np.ndarray, q: np.ndarray, index: np.ndarray, shift: np.ndarray) -> float:
     """Squared error (in steps, after the reconstruction offsets) + kappa * bits of chosen detail symbols.
 
-    The measure :func:`choose` minimises, summed; symbols above the table count their table bits
-    plus their raw bits, escapes a generous 24 + 2 log2 bits.
+    The measure :func:`choose` minimises, summed; symbols above the table count the table bits of
+    their high part plus their raw bits.
     """
     mag = np.abs(q)
     small = shift == 0
-    off = t.recon_offsets[index, np.clip(mag, 1, 2) - 1]
-    recon = np.where(small & (mag > 0), mag - off, mag.astype(np.float64))
+    recon = np.where(small, _recon(t, mag, index), mag.astype(np.float64))
     hi = np.where(small, q, (q + ((np.int64(1) << shift) >> 1)) >> shift)
-    col = hi - t.offsets[index]
-    inside = (col >= 0) & (col < t.bits.shape[1] - 1)
-    bits = np.where(inside, t.bits[index, np.clip(col, 0, t.bits.shape[1] - 1)], 24.0 + 2 * np.log2(np.abs(hi) + 1))
-    return float(np.sum((np.abs(values) - recon) ** 2) + t.kappa * np.sum(bits + shift))
+    return float(np.sum((np.abs(values) - recon) ** 2) + t.kappa * np.sum(_bits(t, hi, index) + shift))
 
 
 def dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, detail: bool) -> np.ndarray:
@@ -211,6 +207,18 @@ def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float) -> np.
     return lifting.inverse(bands)
 
 
+def _bits(t: Tables, symbol: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Code length of table-coded ``symbol``s under their tables (escapes: a generous 24 + 2 log2 bits)."""
+    col = symbol - t.offsets[index]
+    inside = (col >= 0) & (col < t.bits.shape[1] - 1)
+    return np.where(inside, t.bits[index, np.clip(col, 0, t.bits.shape[1] - 1)], 24.0 + 2 * np.log2(np.abs(symbol) + 1))
+
+
+def _recon(t: Tables, mag: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Reconstructed magnitude (in steps) of table-coded magnitudes ``mag``, after the learned offsets."""
+    return np.where(mag > 0, mag - t.recon_offsets[index, np.clip(mag, 1, 2) - 1], 0.0)
+
+
 def choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """Rate-distortion choice among the nearest level, one lower and zero (in steps)."""
     a, sign = np.abs(u), np.where(u < 0, -1, 1)
@@ -221,12 +229,7 @@ def choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np
     ai, si, idx = a[small], sign[small], index[small]
     best, best_cost = None, None
     for n in (near[small], np.maximum(near[small] - 1, 0), np.zeros_like(near[small])):
-        off = t.recon_offsets[idx, np.clip(n, 1, 2) - 1]
-        recon = np.where(n > 0, n - off, 0.0)
-        col = si * n - t.offsets[idx]
-        inside = (col >= 0) & (col < t.bits.shape[1] - 1)
-        bits = np.where(inside, t.bits[idx, np.clip(col, 0, t.bits.shape[1] - 1)], 24.0 + 2 * np.log2(n + 1))
-        cost = (ai - recon) ** 2 + t.kappa * bits
+        cost = (ai - _recon(t, n, idx)) ** 2 + t.kappa * _bits(t, si * n, idx)
         if best is None:
             best, best_cost = n, cost
         else:

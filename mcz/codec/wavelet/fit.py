@@ -39,58 +39,45 @@ def training_qualities(frames: Sequence[UnitFrame], seed: int) -> list[int]:
 
 
 def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
-            per_pass: int = 4000, seed: int = 0) -> dict:
+            per_pass: int = 4000, seed: int = 0, packet_children: bool = False) -> dict:
     """Encode every frame at its quality and keep a sample of each detail pass.
 
-    Returns ``{(class, pass): dict(features, q, u, inv_step)}`` of concatenated arrays.
+    ``packet_children``: code every frame (of at least 32 pixels a side) as a wavelet packet with
+    all three finest orientations split, and keep the children's passes only. Returns
+    ``{(class, pass): dict(features, q, u, inv_step)}`` of concatenated arrays.
     """
     rng = np.random.default_rng(seed)
     t = model.tables()
     store: dict = defaultdict(lambda: defaultdict(list))
     for frame, quality in zip(frames, qualities):
-        step = coder.step_size(quality, frame.range_per_unit)
-        u_bands, _ = coder.normalised(frame.unit, coder.lifting.levels_for(*frame.pixels.shape, t.max_levels), step)
-        flat_u = coder.band_list(u_bands)
-
-        def code(p: coder.Pass) -> np.ndarray:
-            values = flat_u[p.band][p.mask]
-            if p.band == 0:
-                return np.rint(values).astype(np.int64)
-            q = coder.choose(t, values, p.index, p.shift)
-            _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
-            return q
-
-        coder.walk(t, coder.band_shapes(*frame.pixels.shape, len(u_bands) - 1), step, coder.ll_parameters(u_bands[0]), code)
-    return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
-
-
-def collect_packet(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
-                   per_pass: int = 4000, seed: int = 0) -> dict:
-    """As :func:`collect`, for the wavelet-packet children only (every frame with all three orientations split)."""
-    rng = np.random.default_rng(seed)
-    t = model.tables()
-    store: dict = defaultdict(lambda: defaultdict(list))
-    for frame, quality in zip(frames, qualities):
-        if not packet.worth_trying(frame.pixels.shape):
+        if packet_children and not packet.worth_trying(frame.pixels.shape):
             continue
         step = coder.step_size(quality, frame.range_per_unit)
         levels = coder.lifting.levels_for(*frame.pixels.shape, t.max_levels)
-        split = packet.normalised(frame.unit, levels, step)
-        first_child = 1 + 3 * (levels - 1)
-        by_id = dict(enumerate(coder.band_list(split.coarse)))
-        by_id.update({first_child + 4 * o + c: x for o, kids in enumerate(split.children) for c, x in enumerate(kids)})
+        shapes = coder.band_shapes(*frame.pixels.shape, levels)
+        if packet_children:
+            split = packet.normalised(frame.unit, levels, step)
+            first_kept = 1 + 3 * (levels - 1)  # band ids from here on are the children
+            by_id = dict(enumerate(coder.band_list(split.coarse)))
+            by_id.update({first_kept + 4 * o + c: x for o, kids in enumerate(split.children) for c, x in enumerate(kids)})
+            ll = split.coarse[0]
+        else:
+            u_bands, _ = coder.normalised(frame.unit, levels, step)
+            by_id, first_kept, ll = dict(enumerate(coder.band_list(u_bands))), 1, u_bands[0]
 
         def code(p: coder.Pass) -> np.ndarray:
             values = by_id[p.band][p.mask]
             if p.band == 0:
                 return np.rint(values).astype(np.int64)
             q = coder.choose(t, values, p.index, p.shift)
-            if p.band >= first_child:
+            if p.band >= first_kept:
                 _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
             return q
 
-        shapes = coder.band_shapes(*frame.pixels.shape, levels)
-        packet.walk(t, shapes, step, coder.ll_parameters(split.coarse[0]), packet.ALL, code)
+        if packet_children:
+            packet.walk(t, shapes, step, coder.ll_parameters(ll), packet.ALL, code)
+        else:
+            coder.walk(t, shapes, step, coder.ll_parameters(ll), code)
     return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
 
 
@@ -115,7 +102,7 @@ def fit_packet_classes(model: WaveletModel, frames: Sequence[UnitFrame], qualiti
     if not model.has_packet_classes:
         model.add_packet_classes()
     for r in range(rounds):
-        data = collect_packet(model, frames, qualities, seed=r)
+        data = collect(model, frames, qualities, seed=r, packet_children=True)
         weights, bias = model.packet_weights.clone(), model.packet_bias.clone()
         total_bits = total_n = 0.0
         for (cls, p), d in sorted(data.items()):

@@ -41,7 +41,11 @@ def export(model: WaveletModel, args: argparse.Namespace, frames: int, seconds: 
                    "ctmr_slices_per_volume": args.ctmr, "frames": frames, "kappa": args.kappa, "rho": args.rho,
                    **({"packet_classes_fitted_on": Path(args.packet_from).name,
                        "packet_note": "only the wavelet-packet children's weights fitted; the rest is that "
-                                      "checkpoint's, bit for bit"} if args.packet_from else {})},
+                                      "checkpoint's, bit for bit"} if args.packet_from else {}),
+                   **({"refitted_from": Path(args.refit_from).name,
+                       "refit_note": "every class, offset and table refitted on the symbols of the tiles the "
+                                     "encoder writes (its own wavelet-packet splits per frame)"}
+                      if args.refit_from else {})},
         "steps": args.rounds,
         "train_seconds": round(seconds, 1),
         "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}, cpu",
@@ -64,17 +68,23 @@ def main() -> None:
     parser.add_argument("--id", default="wavelet-ctx")
     parser.add_argument("--packet-from", metavar="CHECKPOINT",
                         help="keep this checkpoint's model and fit only the wavelet-packet children's classes")
+    parser.add_argument("--refit-from", metavar="CHECKPOINT",
+                        help="start from this checkpoint (with packet classes) and refit everything on the "
+                             "tiles the encoder writes, wavelet-packet splits included")
     args = parser.parse_args()
     start = time.time()
     frames = fr.br35h_frames("train", args.br35h) + fr.ctmr_frames("train", args.ctmr)
     qualities = fit.training_qualities(frames, 0)
-    if args.packet_from:
+    if args.packet_from or args.refit_from:
         from safetensors.torch import load_file
 
         model = WaveletModel()
-        model.load_state_dict(load_file(args.packet_from))
+        model.load_state_dict(load_file(args.packet_from or args.refit_from))
         args.kappa, args.rho = float(model.kappa[0]), 0.5
-        fit.fit_packet_classes(model, frames, qualities, rounds=args.rounds, rho=args.rho)
+        if args.packet_from:
+            fit.fit_packet_classes(model, frames, qualities, rounds=args.rounds, rho=args.rho)
+        else:
+            fit.fit(model, frames, qualities, rounds=args.rounds, rho=args.rho, layout="chosen")
     else:
         model = WaveletModel(kappa=args.kappa, rho=args.rho)
         fit.fit(model, frames, qualities, rounds=args.rounds, rho=args.rho)

@@ -161,6 +161,37 @@ def test_fitting_the_packet_classes_changes_nothing_else_and_lowers_the_packet_b
     assert (coder.encode_wavelet(t, unit, 32, 1.0, 0, 0)[0] == coder.encode_wavelet(old.tables(), unit, 32, 1.0, 0, 0)[0])
 
 
+def test_collect_in_the_chosen_layout_samples_what_the_encoder_codes():
+    import torch
+
+    from mcz.codec.engine import load_codec
+    from mcz.codec.wavelet import fit
+    from mcz.codec.wavelet.model import CLASSES, WaveletModel
+
+    model = WaveletModel()
+    with pytest.raises(ValueError, match="packet classes"):
+        fit.fit(model, _ct_frames(1), [32], rounds=1, layout="chosen", log=lambda _: None)
+    with pytest.raises(ValueError, match="layout"):
+        fit.collect(model, _ct_frames(1), [32], layout="split")
+    shipped = load_codec("wavelet-ctx").model.state_dict()
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in shipped.items()})
+    frames, qualities = _ct_frames(), [40, 40]
+    masks = [fit._mask(model.tables(), f, coder.step_size(q, f.range_per_unit), "chosen") for f, q in zip(frames, qualities)]
+    chosen = fit.collect(model, frames, qualities, layout="chosen")
+    dyadic = fit.collect(model, frames, qualities, layout="dyadic")
+    children = {cls for cls, _ in chosen if cls >= CLASSES}
+    # Children's classes are sampled exactly for the orientations the encoder split, and the
+    # finest whole bands only for those it did not.
+    split = {o for m in masks for o in range(3) if m >> o & 1}
+    assert split, "the CT-like frames are expected to take a split somewhere"
+    assert {(c - CLASSES) // 4 for c in children} == split
+    assert all(cls < CLASSES for cls, _ in dyadic)
+    # Every split orientation's finest whole-band class (level 1) is absent where all frames split it.
+    finest = {cls for cls, _ in chosen if cls < CLASSES and cls % 4 == 0}
+    always = {o for o in range(3) if all(m >> o & 1 for m in masks)}
+    assert finest == {4 * o for o in range(3)} - {4 * o for o in always}
+
+
 def test_checkpoints_have_all_or_none_of_the_packet_arrays():
     from mcz.codec.wavelet.model import WaveletModel, WaveletWeights
     from mcz.errors import ModelError

@@ -38,28 +38,41 @@ def training_qualities(frames: Sequence[UnitFrame], seed: int) -> list[int]:
     return out
 
 
+#: How :func:`collect` lays out each frame's finest level: always dyadic, every orientation split
+#: (keeping the children's passes only), or as the encoder itself chooses per frame (every pass kept).
+LAYOUTS = ("dyadic", "children", "chosen")
+
+
 def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int],
-            per_pass: int = 4000, seed: int = 0, packet_children: bool = False) -> dict:
+            per_pass: int = 4000, seed: int = 0, layout: str = "dyadic") -> dict:
     """Encode every frame at its quality and keep a sample of each detail pass.
 
-    ``packet_children``: code every frame (of at least 32 pixels a side) as a wavelet packet with
-    all three finest orientations split, and keep the children's passes only. Returns
+    ``layout`` (:data:`LAYOUTS`): ``"children"`` codes every frame (of at least 32 pixels a side)
+    as a wavelet packet with all three finest orientations split and keeps the children's passes
+    only; ``"chosen"`` codes each frame with the split the packet encoder picks for it (so the
+    samples are the symbols ``mcz encode`` emits) and keeps every pass. Returns
     ``{(class, pass): dict(features, q, u, inv_step)}`` of concatenated arrays.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout {layout!r}: expected one of {LAYOUTS}")
     rng = np.random.default_rng(seed)
     t = model.tables()
     store: dict = defaultdict(lambda: defaultdict(list))
     for frame, quality in zip(frames, qualities):
-        if packet_children and not packet.worth_trying(frame.pixels.shape):
+        if layout == "children" and not packet.worth_trying(frame.pixels.shape):
             continue
         step = coder.step_size(quality, frame.range_per_unit)
         levels = coder.lifting.levels_for(*frame.pixels.shape, t.max_levels)
         shapes = coder.band_shapes(*frame.pixels.shape, levels)
-        if packet_children:
+        mask = _mask(t, frame, step, layout)
+        if mask:
             split = packet.normalised(frame.unit, levels, step)
-            first_kept = 1 + 3 * (levels - 1)  # band ids from here on are the children
+            first = 1 + 3 * (levels - 1)  # the finest level's band ids (whole bands and children)
             by_id = dict(enumerate(coder.band_list(split.coarse)))
-            by_id.update({first_kept + 4 * o + c: x for o, kids in enumerate(split.children) for c, x in enumerate(kids)})
+            for o in range(3):
+                kids = split.children[o] if mask >> o & 1 else [split.finest[o]]
+                by_id.update({first + 4 * o + c: x for c, x in enumerate(kids)})
+            first_kept = first if layout == "children" else 1
             ll = split.coarse[0]
         else:
             u_bands, _ = coder.normalised(frame.unit, levels, step)
@@ -74,11 +87,21 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
                 _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
             return q
 
-        if packet_children:
-            packet.walk(t, shapes, step, coder.ll_parameters(ll), packet.ALL, code)
+        if mask:
+            packet.walk(t, shapes, step, coder.ll_parameters(ll), mask, code)
         else:
             coder.walk(t, shapes, step, coder.ll_parameters(ll), code)
     return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
+
+
+def _mask(t, frame: UnitFrame, step: float, layout: str) -> int:
+    """The finest orientations split for this frame under ``layout`` (0: the dyadic layout)."""
+    if layout == "dyadic" or not packet.worth_trying(frame.pixels.shape):
+        return 0
+    if layout == "children":
+        return packet.ALL
+    chunk, _, _ = packet.encode(t, frame.unit, step, 0, 0)
+    return int(chunk.params[1]) if packet.is_packet(chunk.params) else 0
 
 
 def _sample(entry: dict, p: coder.Pass, q: np.ndarray, values: np.ndarray, step: float,
@@ -102,7 +125,7 @@ def fit_packet_classes(model: WaveletModel, frames: Sequence[UnitFrame], qualiti
     if not model.has_packet_classes:
         model.add_packet_classes()
     for r in range(rounds):
-        data = collect(model, frames, qualities, seed=r, packet_children=True)
+        data = collect(model, frames, qualities, seed=r, layout="children")
         weights, bias = model.packet_weights.clone(), model.packet_bias.clone()
         total_bits = total_n = 0.0
         for (cls, p), d in sorted(data.items()):
@@ -208,12 +231,22 @@ def fit_tables(model: WaveletModel, data: dict, rho: float, prior: float = 64.0)
 
 
 def fit(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[int], rounds: int = 2,
-        rho: float = 0.5, learn_tables: bool = True, log=print) -> WaveletModel:
-    """Alternate encode -> fit weights -> fit offsets ``rounds`` times; updates ``model`` in place."""
+        rho: float = 0.5, learn_tables: bool = True, layout: str = "dyadic", log=print) -> WaveletModel:
+    """Alternate encode -> fit weights -> fit offsets ``rounds`` times; updates ``model`` in place.
+
+    ``layout="chosen"`` fits everything on the symbols of the tiles the encoder would write (the
+    wavelet-packet splits it picks per frame): band classes, the children's classes, the offsets
+    and the tables together. It needs a model with packet classes and a fitted context model to
+    start from, since the split decisions rest on the model's own cost estimates.
+    """
+    if layout == "chosen" and not model.has_packet_classes:
+        raise ValueError("layout='chosen' refits a model with packet classes; fit them first (fit_packet_classes)")
     for r in range(rounds):
-        data = collect(model, frames, qualities, seed=r)
-        weights = model.weights.clone()
-        bias = model.bias.clone()
+        data = collect(model, frames, qualities, seed=r, layout=layout)
+        weights, bias = model.weights.clone(), model.bias.clone()
+        if model.has_packet_classes:
+            weights = torch.cat([weights, model.packet_weights.clone()])
+            bias = torch.cat([bias, model.packet_bias.clone()])
         total_bits = total_n = 0.0
         for (cls, p), d in sorted(data.items()):
             w, b, bits = fit_pass(d, rho)
@@ -221,12 +254,13 @@ def fit(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[in
             bias[cls, p] = b
             total_bits += bits * d["q"].size
             total_n += d["q"].size
-        model.weights.copy_(weights)
-        model.bias.copy_(bias)
+        model.weights.copy_(weights[:CLASSES])
+        model.bias.copy_(bias[:CLASSES])
+        if model.has_packet_classes:
+            model.packet_weights.copy_(weights[CLASSES:])
+            model.packet_bias.copy_(bias[CLASSES:])
         model.recon_offsets.copy_(torch.from_numpy(fit_offsets(model, data)))
         if learn_tables:
             fit_tables(model, data, rho)
         log(f"round {r + 1}: {total_n:.0f} sampled symbols, {total_bits / max(total_n, 1):.4f} bits/symbol (fit)")
     return model
-
-

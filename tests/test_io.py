@@ -258,7 +258,7 @@ def test_dicom_write_read_round_trip_from_a_read_dicom(tmp_path, name):
     ],
 )
 def test_dicom_secondary_capture_from_an_array(tmp_path, array, kwargs, sop, conformant):
-    from mcz.dicom.capture import ConformanceWarning
+    from mcz.io.dicom_capture import ConformanceWarning
 
     image = from_array(array, **kwargs)
     with warnings.catch_warnings(record=True) as caught:

@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _run_build(args: argparse.Namespace) -> ExitCode:
     from mcz.codec import engine
-    from mcz.gpu import engines
+    from mcz.codec.gpu import engines
 
     codec = engine.load_codec(args.model)
     path, built = engines.build_engine(codec, args.precision, tuple(args.max_size or engines.DEFAULT_MAX_SIZE),
@@ -51,7 +51,7 @@ def _run_build(args: argparse.Namespace) -> ExitCode:
 
 
 def _run_status(args: argparse.Namespace) -> ExitCode:
-    from mcz.gpu import device, engines, select
+    from mcz.codec.gpu import device, engines, select
 
     cuda, trt = device.probe_cuda(), device.probe_tensorrt()
     choice = select.choose(("torch", "onnxruntime", "cuda", "tensorrt"), "hyperprior")

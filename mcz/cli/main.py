@@ -600,7 +600,7 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
     for m in models:
         state = "installed" if m.available else "no weights"
         print(f"{m.id:<24} {state:<11} {m.source or '-':<16} {m.description}")
-    from mcz.gan.checkpoint import installed_decoders
+    from mcz.codec.decoders import installed_decoders
 
     for d in installed_decoders():  # decoders of another model's files (mcz decode --decoder ...)
         print(f"{d['id']:<24} {'decoder':<11} {'-':<16} {d.get('kind')} decoder of {d.get('base')} files: "

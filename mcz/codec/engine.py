@@ -29,7 +29,7 @@ import numpy as np
 
 from mcz import digests, profiling
 from mcz.codec import header_checks, padding, pixelcheck, registry, tiling, zoo
-from mcz.gpu import tolerance
+from mcz.codec.gpu import tolerance
 from mcz.codec.families import Coding, ModelFamily, StandaloneFamily, TileDecoder, family_for, model_family_for
 from mcz.codec.latents import LatentDigest
 from mcz.codec.registry import ModelSpec
@@ -42,7 +42,7 @@ from mcz.io import MedicalImage
 
 Progress = Callable[[int], None]
 
-#: Where a decoder may run a learned model's networks (``auto`` picks one: :mod:`mcz.gpu.select`).
+#: Where a decoder may run a learned model's networks (``auto`` picks one: :mod:`mcz.codec.gpu.select`).
 BACKENDS = ("torch", "onnxruntime", "cuda", "tensorrt", "tensorrt-fp32")
 
 #: Threads the benchmark gives the engine (it runs each cell under this many intra-op threads).
@@ -319,8 +319,8 @@ def decode_container(
     float synthesis differs by machine, thread count or backend.
     ``backend="onnxruntime"`` runs a learned model's networks in ONNX Runtime
     (:mod:`mcz.codec.onnx_backend`); ``cuda``, ``tensorrt`` (FP16 engine) and
-    ``tensorrt-fp32`` run the synthesis on a GPU (:mod:`mcz.gpu`), checked with the
-    tolerance of their precision (:mod:`mcz.gpu.tolerance`); ``auto`` picks the fastest
+    ``tensorrt-fp32`` run the synthesis on a GPU (:mod:`mcz.codec.gpu`), checked with the
+    tolerance of their precision (:mod:`mcz.codec.gpu.tolerance`); ``auto`` picks the fastest
     that can run here.  ``threads`` sets torch's intra-op threads
     for this call; None (default) uses the caller's :func:`torch.get_num_threads`.
     A standalone family's file (near-lossless) is decoded by that family.
@@ -371,9 +371,9 @@ def decode_container(
 
 
 def _resolve_backend(codec: Codec, backend: str) -> str:
-    """``backend``, or for ``auto`` the one :func:`mcz.gpu.select.choose` picks; noted in the profile."""
+    """``backend``, or for ``auto`` the one :func:`mcz.codec.gpu.select.choose` picks; noted in the profile."""
     if backend == "auto":
-        from mcz.gpu.select import choose  # torch-free: it probes torch and TensorRT lazily
+        from mcz.codec.gpu.select import choose  # torch-free: it probes torch and TensorRT lazily
 
         choice = choose(codec.family.backends, codec.spec.family)
         profiling.note("backend_reason", choice.reason)
@@ -435,7 +435,7 @@ def _check_pixels(header: Header, pixels: np.ndarray, backend: str, window: Inte
     """The pixel check of :mod:`mcz.codec.pixelcheck`; files without a policy: exact, torch backend only.
 
     On a backend coarser than FP32 the bounded check allows at least that precision's
-    tolerance (:func:`mcz.gpu.tolerance.backend_floor`); the latent digest stays exact.
+    tolerance (:func:`mcz.codec.gpu.tolerance.backend_floor`); the latent digest stays exact.
     """
     check_geometry(header)
     entry = header.extra.get("pixel_check")

@@ -161,7 +161,7 @@ class LearnedDecoder(TileDecoder):
 
     def __init__(self, model: LearnedCodec, backend: Backend, level: int) -> None:
         self.model, self.backend, self.level = model, backend, level
-        # A GPU backend (mcz.gpu.backends) synthesises several tiles per call.
+        # A GPU backend (mcz.codec.gpu.backends) synthesises several tiles per call.
         self.batch_size = int(getattr(backend, "max_batch", 1))
 
     def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:

@@ -108,7 +108,7 @@ def check(pixels: np.ndarray, found_digest: str, expected_digest: str, entry: An
         The header's ``extra["pixel_check"]`` (None in files written before it).
     floor : float
         Smallest tolerance to apply under the bounded policy, in stored units: the decoding
-        backend's precision bound (:func:`mcz.gpu.tolerance.backend_floor`; 0 for FP32).
+        backend's precision bound (:func:`mcz.codec.gpu.tolerance.backend_floor`; 0 for FP32).
 
     Raises
     ------

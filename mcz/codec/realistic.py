@@ -44,7 +44,7 @@ def realistic_codec(model_id: str, sha256: str) -> Any:
     is left untouched.
     """
     from mcz.codec import engine
-    from mcz.gan.checkpoint import find_decoder, load_synthesis
+    from mcz.codec.decoders import find_decoder, load_synthesis
 
     base = engine.load_codec(model_id, sha256)
     if base.spec.family not in ("hyperprior", "factorized"):
@@ -101,7 +101,7 @@ def available_decoders(header: Any) -> list[dict[str, Any]]:
     realistic decoder where one is installed for the file's model and weights.
     """
     from mcz.errors import McZError
-    from mcz.gan.checkpoint import find_decoder
+    from mcz.codec.decoders import find_decoder
 
     found = [{"decoder": "mse", "id": header.codec_id, "default": True, "pixels_checked": True,
               "label": "the model's own synthesis"}]

@@ -2,10 +2,14 @@
 
 A ``.mcz`` file is not a DICOM transfer syntax, so the decoded image is a new,
 *derived* instance: its header is the source's, with the elements the standard
-requires to change for lossy compression changed.  One concept per module:
+requires to change for lossy compression changed.
 
-- :mod:`~mcz.dicom.safety`: validation of values taken from headers before they
-  become paths or allocations (UIDs, file names, pixel counts);
+Reading and writing DICOM files is file I/O and lives below the codec, in :mod:`mcz.io.dicom`
+(with :mod:`mcz.io.dicom_safety`, validation of values taken from headers before they become
+paths or allocations, and :mod:`mcz.io.dicom_capture`, Secondary Capture headers for images
+without a DICOM header); this package is what coding does to a DICOM object, above the codec
+(docs/architecture.md, "Layers").  One concept per module:
+
 - :mod:`~mcz.dicom.guidelines`: accepted irreversible compression ratios by
   modality and body part (CAR, DRG, RCR), looked up from a header;
 - :mod:`~mcz.dicom.guard`: the ratio guard of ``mcz encode`` (warn, cap, strict);
@@ -20,8 +24,6 @@ requires to change for lossy compression changed.  One concept per module:
 - :mod:`~mcz.dicom.derived`: what the encoder records for the decoder (new UIDs,
   file names) in the ``.mcz`` header;
 - :mod:`~mcz.dicom.series`: a folder of slices as one volume, and back;
-- :mod:`~mcz.dicom.capture`: Secondary Capture headers (highdicom) for images
-  without a DICOM header;
 - :mod:`~mcz.dicom.encoding` and :mod:`~mcz.dicom.decoding`: the DICOM side of
   :func:`mcz.encode` (stored headers, the record) and of :func:`mcz.decode_image`
   (the marked headers of the derived instances);

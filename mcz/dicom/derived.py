@@ -13,7 +13,7 @@ is made, so that every decode of one file gives the same instances.  The object:
       "names": ["IM0001.dcm", ...] | null       # source file names of a series' slices
     }
 
-Everything read back is validated (:mod:`mcz.dicom.safety`): an invalid UID is
+Everything read back is validated (:mod:`mcz.io.dicom_safety`): an invalid UID is
 replaced by a fresh one, an unsafe name by a name made from the Instance Number.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcz.dicom.lossy import is_method_term
-from mcz.dicom.safety import is_valid_uid, safe_file_name
+from mcz.io.dicom_safety import is_valid_uid, safe_file_name
 
 #: Key of :attr:`mcz.container.Header.extra` holding this record.
 EXTRA_KEY = "dicom"

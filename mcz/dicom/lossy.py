@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcz.dicom.derivation import SourceReference, record_derivation
-from mcz.dicom.safety import header_int, is_valid_uid
+from mcz.io.dicom_safety import header_int, is_valid_uid
 
 if TYPE_CHECKING:  # pragma: no cover
     import pydicom

@@ -8,7 +8,7 @@ that keeps every slice's header and file name.
 
 Decoding: :func:`write_series` writes one DICOM file per slice into a folder, each
 with its own (lossy-marked) header, under its source file name when it is known
-and safe (:func:`mcz.dicom.safety.safe_file_name`), else ``instance-<Instance
+and safe (:func:`mcz.io.dicom_safety.safe_file_name`), else ``instance-<Instance
 Number>.dcm``, else ``slice-<index>.dcm``.
 """
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mcz.dicom.safety import check_pixel_budget, header_int, is_valid_uid, safe_file_name
+from mcz.io.dicom_safety import check_pixel_budget, header_int, is_valid_uid, safe_file_name
 from mcz.errors import OutputError, UnsupportedError
 from mcz.intensity import intensity_for
 from mcz.io import MedicalImage, read_image

@@ -6,7 +6,7 @@ from its ``g_s`` and is fine-tuned with ``k_M * MSE + beta * L_G`` against a con
 PatchGAN (HiFiC, Mentzer et al. 2020).  It is an opt-in, non-diagnostic preview decoder:
 :mod:`mcz.hallucination` measures what it invents.
 
-Modules: :mod:`mcz.gan.networks` (discriminator), :mod:`mcz.gan.checkpoint` (the decoder's
+Modules: :mod:`mcz.gan.networks` (discriminator), :mod:`mcz.codec.decoders` (the decoder's
 manifest entry and weights), :mod:`mcz.gan.train` (fine-tuning), and
 :mod:`mcz.codec.realistic` (decoding a file with it).
 """

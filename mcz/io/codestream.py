@@ -1,7 +1,7 @@
 """Image sizes declared inside compressed DICOM pixel data (JPEG, JPEG-LS, JPEG 2000).
 
 A DICOM header's Rows and Columns bound what mcz allocates
-(:func:`mcz.dicom.safety.check_pixel_budget`), but a compressed frame carries its own
+(:func:`mcz.io.dicom_safety.check_pixel_budget`), but a compressed frame carries its own
 size, and the decoder plugins allocate that one: a 3 KB file whose JPEG 2000 ``SIZ``
 marker claims 4 G pixels exhausted the memory of the machine (found by
 ``bench/fuzz.py``).  :func:`frame_sizes` reads the declared size of every frame from

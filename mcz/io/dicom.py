@@ -108,7 +108,7 @@ def _check_pixel_size(ds: pydicom.Dataset, path: Path) -> None:
     A compressed (or lying) file can announce far more pixels than it holds, and
     decoders allocate the announced array first.
     """
-    from mcz.dicom.safety import check_pixel_budget, header_int
+    from mcz.io.dicom_safety import check_pixel_budget, header_int
 
     check_pixel_budget(
         header_int(ds.get("Rows"), 0),
@@ -125,7 +125,7 @@ def _check_codestreams(ds: pydicom.Dataset, path: Path) -> None:
 
     The decoder plugins allocate the size a JPEG/JPEG 2000 stream declares, not the header's.
     """
-    from mcz.dicom.safety import header_int
+    from mcz.io.dicom_safety import header_int
     from mcz.io.codestream import frame_sizes
 
     if not ds.file_meta.TransferSyntaxUID.is_compressed or "PixelData" not in ds:
@@ -341,7 +341,7 @@ def dicom_dataset(image: MedicalImage) -> pydicom.Dataset:
 
 
 def new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
-    """A new Secondary Capture header (no pixels) for ``image``: see :mod:`mcz.dicom.capture`."""
+    """A new Secondary Capture header (no pixels) for ``image``: see :mod:`mcz.io.dicom_capture`."""
     return _new_secondary_capture(image)
 
 
@@ -403,7 +403,7 @@ def _to_little_endian(ds: pydicom.Dataset) -> None:
 
 
 def _new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
-    from mcz.dicom.capture import secondary_capture
+    from mcz.io.dicom_capture import secondary_capture
 
     return secondary_capture(image)
 

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from mcz.codec.families import family_for
 from mcz.codec.registry import ModelSpec, get_spec, registered_ids
+from mcz.errors import UsageError
 from mcz.training.config import TrainConfig, parse_duration
 from mcz.training.bank import CentreCrops, RandomPatches
 from mcz.training.export import export_run
@@ -74,11 +75,21 @@ def _spec(config: TrainConfig) -> ModelSpec:
 def train(config: TrainConfig) -> dict[str, Any]:
     """Train (resuming from ``config.out`` when it holds a state) and return the state's meta.
 
-    The model's family decides how (:meth:`~mcz.codec.families.base.Family.train`): gradient
-    training with Lightning (:func:`train_network`), a fit, or a refusal.
+    The model's family says how (:attr:`~mcz.codec.families.base.Family.training`): gradient
+    training with Lightning (:func:`train_network`), its own fit, or not at all.
     """
     spec = _spec(config)
-    return family_for(spec).train(config, spec)
+    family = family_for(spec)
+    if family.training not in TRAINERS:
+        raise UsageError(f"model {spec.id!r} is of the {family.name} family, which has nothing to train")
+    return TRAINERS[family.training](config, spec)
+
+
+def _fit(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
+    # Only the wavelet family is fitted today; a second fitted family would dispatch on spec.family here.
+    from mcz.training.wavelet import train_wavelet
+
+    return train_wavelet(config, spec)
 
 
 def train_network(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
@@ -178,3 +189,7 @@ def provenance(meta: dict[str, Any]) -> dict[str, Any]:
         "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),
         "machine": meta.get("machine", "unknown"),
     }
+
+
+#: The trainer of each kind of :attr:`~mcz.codec.families.base.Family.training`.
+TRAINERS = {"gradient": train_network, "fit": _fit}

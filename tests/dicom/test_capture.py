@@ -8,7 +8,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from mcz.dicom.capture import MANUFACTURER, secondary_capture
+from mcz.io.dicom_capture import MANUFACTURER, secondary_capture
 from mcz.errors import MissingDependencyError
 from mcz.io import from_array
 

@@ -20,7 +20,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from mcz.cli.main import main
-from mcz.dicom.capture import ConformanceWarning
+from mcz.io.dicom_capture import ConformanceWarning
 from tests.dicom.dciodvfy import Report, new_errors, requires_dciodvfy, validate
 from tests.dicom.helpers import dicom_file, make_series
 

@@ -13,7 +13,7 @@ import pytest
 import mcz
 from mcz.cli.main import main
 from mcz.container import Container, read_container, write_container
-from mcz.dicom.safety import PixelBudgetError, check_pixel_budget, is_valid_uid, safe_file_name
+from mcz.io.dicom_safety import PixelBudgetError, check_pixel_budget, is_valid_uid, safe_file_name
 from mcz.errors import ExitCode, FormatError
 from mcz.io import read_image
 from mcz.metadata import unpack_dicom_slices

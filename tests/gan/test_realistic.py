@@ -18,7 +18,7 @@ import mcz
 from mcz.codec import engine, realistic
 from mcz.container import read_container, write_container
 from mcz.errors import ChecksumError, ModelError, UsageError
-from mcz.gan import checkpoint
+from mcz.codec import decoders
 from mcz.hallucination import lesions
 from mcz.hallucination.decoders import BASE_MODEL, code_frame
 from mcz.metrics import psnr
@@ -62,7 +62,7 @@ def _encode(frame: np.ndarray, bits: int) -> bytes:
 
 def test_the_shipped_decoder_is_listed_with_its_provenance() -> None:
     manifest = json.loads((CHECKPOINTS / "manifest.json").read_text())
-    (entry,) = [d for d in manifest[checkpoint.DECODERS_KEY] if d["base"] == BASE_MODEL]
+    (entry,) = [d for d in manifest[decoders.DECODERS_KEY] if d["base"] == BASE_MODEL]
     base = [m for m in manifest["models"] if m["id"] == BASE_MODEL][0]
     assert entry["base_sha256"] == base["sha256"]
     assert entry["beta"] in (0.01, 0.05, 0.15)
@@ -157,7 +157,7 @@ def test_refusals() -> None:
 
 def test_tampered_weights_are_refused(tmp_path, monkeypatch) -> None:
     manifest = json.loads((CHECKPOINTS / "manifest.json").read_text())
-    entry = manifest[checkpoint.DECODERS_KEY][0]
+    entry = manifest[decoders.DECODERS_KEY][0]
     shutil.copy(CHECKPOINTS / entry["file"], tmp_path / entry["file"])
     with open(tmp_path / entry["file"], "r+b") as fh:
         fh.seek(-3, 2)

@@ -10,7 +10,7 @@ import torch
 
 pytest.importorskip("compressai")
 
-from mcz.gan import checkpoint  # noqa: E402
+from mcz.codec import decoders  # noqa: E402
 from mcz.gan.networks import PatchDiscriminator, discriminator_loss, generator_loss  # noqa: E402
 from mcz.gan.train import GanConfig, LatentSet, fine_tune, validate  # noqa: E402
 
@@ -47,11 +47,11 @@ def test_a_few_steps_move_g_s_real_and_keep_g_s(tmp_path) -> None:
     assert any(not torch.equal(before[k], v) for k, v in generator.state_dict().items())
     scores = validate(base, generator, data)
     assert set(scores["per_level"]) == {"0"} and np.isfinite(scores["worst_drop"])
-    entry = checkpoint.save_decoder(generator, tmp_path, {"id": "tiny-realistic", "kind": "realistic",
+    entry = decoders.save_decoder(generator, tmp_path, {"id": "tiny-realistic", "kind": "realistic",
                                                          "base": "tiny", "base_sha256": "ab" * 32})
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["decoders"][0]["sha256"] == entry["sha256"] and manifest["models"] == []
-    found = checkpoint.DecoderEntry("tiny-realistic", "tiny", "ab" * 32, tmp_path / entry["file"], entry["sha256"], entry)
-    loaded = checkpoint.load_synthesis(found, _Tiny().g_s)
+    found = decoders.DecoderEntry("tiny-realistic", "tiny", "ab" * 32, tmp_path / entry["file"], entry["sha256"], entry)
+    loaded = decoders.load_synthesis(found, _Tiny().g_s)
     for k, v in generator.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v.half().float())

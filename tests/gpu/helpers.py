@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcz.gpu.backends import BatchRunner
+from mcz.codec.gpu.backends import BatchRunner
 
 
 def ort_runner(g_s, m: int, precision: str, calls: list | None = None) -> BatchRunner:
-    """A :data:`~mcz.gpu.backends.BatchRunner` of the ``precision`` graph in ONNX Runtime (CPU).
+    """A :data:`~mcz.codec.gpu.backends.BatchRunner` of the ``precision`` graph in ONNX Runtime (CPU).
 
     It runs the very graph TensorRT is given, so the batch, fallback and tolerance logic is
     exercised without a GPU; ``calls`` collects each batch's size.
     """
     import onnxruntime as ort
 
-    from mcz.gpu.graphs import export_synthesis
+    from mcz.codec.gpu.graphs import export_synthesis
 
     session = ort.InferenceSession(export_synthesis(g_s, m, precision), providers=["CPUExecutionProvider"])
 

@@ -17,7 +17,7 @@ from mcz import profiling  # noqa: E402
 from mcz.codec import engine  # noqa: E402
 from mcz.container import read_container, write_container  # noqa: E402
 from mcz.errors import BackendUnavailableError, ChecksumError  # noqa: E402
-from mcz.gpu import backends, device, select, tolerance  # noqa: E402
+from mcz.codec.gpu import backends, device, select, tolerance  # noqa: E402
 from tests.gpu.helpers import ort_runner  # noqa: E402
 from tests.zoo import TINY_LEARNED  # noqa: E402
 

@@ -16,7 +16,7 @@ def test_bench_backend_times_each_backend_beside_jpeg2000(learned_zoo, tmp_path,
     from pydicom.data import get_testdata_file
 
     from mcz.cli.main import main
-    from mcz.gpu import device
+    from mcz.codec.gpu import device
     from tests.zoo import TINY_LEARNED
 
     folder = tmp_path / "images"

@@ -9,8 +9,8 @@ import types
 import pytest
 
 from mcz.errors import ModelError, UsageError
-from mcz.gpu import device, engines
-from mcz.gpu.device import Gpu
+from mcz.codec.gpu import device, engines
+from mcz.codec.gpu.device import Gpu
 
 H100 = Gpu("NVIDIA H100 80GB HBM3", (9, 0), 80 << 30)
 

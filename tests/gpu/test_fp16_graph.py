@@ -15,7 +15,7 @@ onnx = pytest.importorskip("onnx")
 from mcz.codec import engine, learned_coding  # noqa: E402
 from mcz.codec.latents import LatentDigest  # noqa: E402
 from mcz.container import read_container  # noqa: E402
-from mcz.gpu import graphs, tolerance  # noqa: E402
+from mcz.codec.gpu import graphs, tolerance  # noqa: E402
 from mcz.intensity import from_unit  # noqa: E402
 from tests.gpu.helpers import ort_runner  # noqa: E402
 

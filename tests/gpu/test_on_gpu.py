@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcz.gpu import device
+from mcz.codec.gpu import device
 
 pytestmark = pytest.mark.gpu
 LEARNED = ["factorized-compact", "hyperprior-compact", "hyperprior-compact-ctmr"]
@@ -42,7 +42,7 @@ def test_gpu_decode_matches_the_cpu_within_the_precisions_tolerance(model, backe
     import mcz
     from mcz.codec import engine
     from mcz.container import read_container
-    from mcz.gpu import tolerance
+    from mcz.codec.gpu import tolerance
 
     _need(backend)
     monkeypatch.setenv("MCZ_ENGINE_CACHE", str(tmp_path))
@@ -58,7 +58,7 @@ def test_gpu_decode_matches_the_cpu_within_the_precisions_tolerance(model, backe
 @pytest.mark.parametrize("model", LEARNED)
 def test_engine_build_caches_on_this_gpu(model, tmp_path):
     from mcz.codec import engine
-    from mcz.gpu import engines
+    from mcz.codec.gpu import engines
 
     _need("tensorrt")
     codec = engine.load_codec(model)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mcz.cli.main import main
-from mcz.gpu import device
+from mcz.codec.gpu import device
 
 
 def _slice(tmp_path):

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from mcz.codec.zoo import CheckpointEntry
     from mcz.container import Container, Tile
     from mcz.intensity import Intensity
-    from mcz.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -111,6 +110,10 @@ class Family(ABC):
     sweep: ClassVar[Callable[[int], list[float]] | None] = None
     #: :meth:`export_onnx` is implemented (listed by :func:`~mcz.codec.families.register.onnx_families`).
     onnx_export: ClassVar[bool] = False
+    #: How ``mcz train`` trains the family's models: ``"none"``, ``"gradient"`` (Lightning, with
+    #: :meth:`ModelFamily.training_step`) or ``"fit"`` (the family's own fitting; the trainer that
+    #: runs each kind is :data:`mcz.training.run.TRAINERS`, above the codec).
+    training: ClassVar[str] = "none"
 
     @abstractmethod
     def downsampling(self, config: dict) -> int:
@@ -134,10 +137,6 @@ class Family(ABC):
         """
         raise UsageError(f"the {self.name} family has no networks to export to ONNX")
 
-    def train(self, config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
-        """Train (or fit) ``spec``'s model as ``config`` says; the run's meta (``mcz train``)."""
-        raise UsageError(f"model {spec.id!r} is of the {self.name} family, which has nothing to train")
-
 
 class StandaloneFamily(Family):
     """A family that encodes and decodes its files itself (no engine tiles, no weights of its own)."""
@@ -158,6 +157,7 @@ class ModelFamily(Family):
     latents_first: ClassVar[bool] = False
     #: Every file of the family records a latent digest (False where old files may lack one).
     requires_latent_digest: ClassVar[bool] = True
+    training: ClassVar[str] = "gradient"
     #: The reconstruction is bit-identical on every machine, thread count and backend (the
     #: exact pixel-check policy); False for float32 networks (the bounded policy).
     exact: ClassVar[bool] = False
@@ -219,12 +219,6 @@ class ModelFamily(Family):
         """The decoder of one file's tiles (``coding.backend`` is one of :attr:`backends`)."""
 
     # -- training (mcz.training.system.CodecSystem calls these) ----------------------------
-    def train(self, config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
-        """Gradient training with Lightning (:func:`mcz.training.run.train_network`)."""
-        from mcz.training.run import train_network
-
-        return train_network(config, spec)
-
     def training_step(self, system: Any, batch: Any) -> Any:
         """One optimisation step's loss on ``batch`` (logging through ``system.log``)."""
         raise UsageError(f"the {self.name} family is not trained by gradient descent")

@@ -1,7 +1,7 @@
 """The ``cae`` family: the founding paper's convolutional autoencoder, min-max quantiser and Brotli.
 
 ``quality`` is the number of latent quantisation bits.  Network: :mod:`mcz.codec.cae`;
-tile format: :mod:`mcz.codec.cae_coding`; training steps: :mod:`mcz.training.steps`.
+tile format: :mod:`mcz.codec.cae_coding`; training steps: :mod:`mcz.codec.families.steps`.
 """
 
 from __future__ import annotations
@@ -53,17 +53,17 @@ class CaeFamily(ModelFamily):
 
     # -- training ----------------------------------------------------------------------------
     def training_step(self, system: Any, batch: Any) -> Any:
-        from mcz.training import steps
+        from mcz.codec.families import steps  # torch: only when training
 
         return steps.cae_training_step(system, batch)
 
     def validation_step(self, system: Any, batch: Any) -> None:
-        from mcz.training import steps
+        from mcz.codec.families import steps  # torch: only when training
 
         steps.cae_validation_step(system, batch)
 
     def rate_regulariser(self, spec: ModelSpec) -> Any:
-        from mcz.training import steps
+        from mcz.codec.families import steps  # torch: only when training
 
         return steps.symbol_density(spec.config["channels"][-1])
 

@@ -3,7 +3,7 @@
 ``quality`` is a rate level, 1 .. the model's number of lambdas (gain units; level
 ``quality - 1`` inside the network).  Network: :mod:`mcz.codec.learned`; tile format:
 :mod:`mcz.codec.learned_coding`; ONNX: :mod:`mcz.codec.onnx_backend`; training steps:
-:mod:`mcz.training.steps`.
+:mod:`mcz.codec.families.steps`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class LearnedFamily(ModelFamily):
     """Analysis/synthesis transforms with gain units, the latent coded by a learned entropy model."""
 
     quality_meaning = "rate level (gain units)"
-    # cuda / tensorrt run only the synthesis on a GPU (mcz.gpu); the hyper-synthesis stays on the CPU.
+    # cuda / tensorrt run only the synthesis on a GPU (mcz.codec.gpu); the hyper-synthesis stays on the CPU.
     backends = ("torch", "onnxruntime", "cuda", "tensorrt", "tensorrt-fp32")
     # The synthesis network would make plausible pixels of a corrupt latent: check the digest first.
     latents_first = True
@@ -66,7 +66,7 @@ class LearnedFamily(ModelFamily):
 
             nets = onnx_backend(coding.codec)
         elif coding.backend in ("cuda", "tensorrt", "tensorrt-fp32"):
-            from mcz.gpu.backends import gpu_backend
+            from mcz.codec.gpu.backends import gpu_backend
 
             nets = gpu_backend(coding.codec, coding.backend)
         else:
@@ -80,12 +80,12 @@ class LearnedFamily(ModelFamily):
 
     # -- training ----------------------------------------------------------------------------
     def training_step(self, system: Any, batch: Any) -> Any:
-        from mcz.training import steps
+        from mcz.codec.families import steps  # torch: only when training
 
         return steps.rd_training_step(system, batch)
 
     def validation_step(self, system: Any, batch: Any) -> None:
-        from mcz.training import steps
+        from mcz.codec.families import steps  # torch: only when training
 
         steps.rd_validation_step(system, batch)
 

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from mcz.codec.zoo import CheckpointEntry
     from mcz.container import Tile
     from mcz.intensity import Intensity
-    from mcz.training.config import TrainConfig
 
 #: Lowest quality of a wavelet model's default benchmark sweep (about 26 dB against R).
 SWEEP_LOWEST = 10
@@ -71,6 +70,7 @@ class WaveletFamily(ModelFamily):
     quality_meaning = "quantiser step 2^(-q/4) of R"
     # No network: every backend runs the same NumPy code.
     backends = ("torch", "onnxruntime")
+    training = "fit"  # the context model is refitted, not trained by gradient (mcz.training.wavelet)
     exact = True  # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
     sweep = staticmethod(sweep)
 
@@ -122,12 +122,6 @@ class WaveletFamily(ModelFamily):
     def tile_decoder(self, coding: Coding) -> TileDecoder:
         scale = range_per_unit(coding.bits_stored, coding.window)
         return _WaveletDecoder(tables(coding.codec), coding.quality, scale)
-
-    def train(self, config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
-        """Refit the context model on ``config.data`` (:func:`mcz.training.wavelet.train_wavelet`)."""
-        from mcz.training.wavelet import train_wavelet
-
-        return train_wavelet(config, spec)
 
 
 class _WaveletDecoder(TileDecoder):

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from mcz.codec.learned import bits_per_pixel
-from mcz.training.losses import distortion, psnr_unit
+from mcz.codec.losses import distortion, psnr_unit
 
 
 def quantise_like_codec(y: torch.Tensor, bits: int, rounding: str) -> torch.Tensor:

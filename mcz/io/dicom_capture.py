@@ -52,7 +52,7 @@ MANUFACTURER = "mcz"
 
 
 class ConformanceWarning(UserWarning):
-    """A DICOM output that no standard IOD describes exactly (see :mod:`mcz.dicom.capture`)."""
+    """A DICOM output that no standard IOD describes exactly (see :mod:`mcz.io.dicom_capture`)."""
 
 
 def secondary_capture(image: MedicalImage) -> pydicom.Dataset:

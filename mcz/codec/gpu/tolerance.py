@@ -6,7 +6,7 @@ with the file's recorded tolerance (float32 noise between machines and threads) 
 backend whose precision is coarser, that precision's bound, whichever is larger.
 
 Measured (``tests/gpu/test_fp16_graph.py``, ``bench/fp16_numerics.py``; docs/gpu.md): the
-FP16 graph of :mod:`mcz.gpu.graphs` (in ONNX Runtime) differs from the FP32 synthesis by at most
+FP16 graph of :mod:`mcz.codec.gpu.graphs` (in ONNX Runtime) differs from the FP32 synthesis by at most
 3.9e-4 of the coding window on a real 12-bit MR and a 14-bit CT (1 stored unit each) and 1.2e-3
 on adversarial images (4-pixel stripes, the shipped models' worst case found); the bound below
 leaves a margin of 3.  TensorRT's FP16 kernels are measured by ``bench/gpu_check.py``.

@@ -8,7 +8,7 @@ decides the entropy decoder's CDFs), its ``synthesis`` runs on the GPU, and
 * ``cuda``: the model's PyTorch ``g_s`` in FP32 on the current CUDA device, with
   cuDNN's TF32 off (TF32 would round every convolution to a 10-bit mantissa);
 * ``tensorrt`` / ``tensorrt-fp32``: a TensorRT engine of the FP16 (or FP32) graph
-  of :mod:`mcz.gpu.graphs`, built and cached on first use (:mod:`mcz.gpu.engines`).
+  of :mod:`mcz.codec.gpu.graphs`, built and cached on first use (:mod:`mcz.codec.gpu.engines`).
 
 An FP16 tile whose output is not finite (only a latent far outside anything an
 encoder of the model produces drives FP16 past its range) is synthesised again by the
@@ -130,7 +130,7 @@ def gpu_backend(codec, backend: str) -> GpuBackend:
     BackendUnavailableError
         No CUDA device, or (tensorrt) no TensorRT.
     """
-    from mcz.gpu import device, engines
+    from mcz.codec.gpu import device, engines
 
     if backend == "cuda":
         device.require_cuda()

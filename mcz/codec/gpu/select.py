@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mcz.gpu.backends import GPU_BACKENDS
+from mcz.codec.gpu.backends import GPU_BACKENDS
 
 AUTO = "auto"
 
@@ -33,7 +33,7 @@ def choose(backends: tuple[str, ...], family: str) -> Choice:
     family : str
         The family's name, for the reason.
     """
-    from mcz.gpu import device
+    from mcz.codec.gpu import device
 
     reference = backends[0]
     if not any(b in GPU_BACKENDS for b in backends):

@@ -8,7 +8,7 @@ weights and the precision's casts), the input profile and the precision.  A Tens
 *timing cache* per (TensorRT version, GPU, compute capability) is kept beside the
 engines, so rebuilding for another profile or model reuses the kernel timings.
 
-Precision is in the graph (:mod:`mcz.gpu.graphs`): the network is created *strongly
+Precision is in the graph (:mod:`mcz.codec.gpu.graphs`): the network is created *strongly
 typed* (``NetworkDefinitionCreationFlag.STRONGLY_TYPED``: required for this on TensorRT
 10.x, JetPack 6's version; accepted and always on in 11.x), no FP16 builder flag is set
 (removed in 11.x), and TF32 is cleared where the flag exists, because TF32 convolutions
@@ -145,7 +145,7 @@ def build_serialized(trt, graph: bytes, profile: Profile, timing_cache: bytes) -
 
 
 def engine_key(trt_version: str, gpu, graph: bytes, profile: Profile, precision: str) -> EngineKey:
-    """The :class:`EngineKey` of ``graph`` built with ``profile`` on ``gpu`` (a :class:`mcz.gpu.device.Gpu`)."""
+    """The :class:`EngineKey` of ``graph`` built with ``profile`` on ``gpu`` (a :class:`mcz.codec.gpu.device.Gpu`)."""
     return EngineKey(trt_version, gpu.name, tuple(gpu.compute_capability), graph_sha256(graph), profile, precision)
 
 
@@ -174,7 +174,7 @@ def build_engine(codec, precision: str = "fp16", max_size: tuple[int, int] = DEF
         The engine file and whether it was built now (False: found in the cache).
     """
     from mcz.fsutil import atomic_write_bytes
-    from mcz.gpu import device, graphs
+    from mcz.codec.gpu import device, graphs
 
     if not codec.family.onnx_export:
         raise UsageError(f"model {codec.spec.id!r} is of the {codec.spec.family} family, which has no synthesis "

@@ -22,7 +22,7 @@ from mcz.intensity import Intensity
 from mcz.io import MedicalImage, from_array, from_frames, read_image, write_image
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mcz.dicom.guard import Notice, Outcome
+    from mcz.search import Notice, Outcome
     from mcz.ratecontrol import Target
 
 Report = Callable[["Notice"], None]
@@ -224,7 +224,7 @@ def encode_with_report(
     threads: int | None = None,
     max_error: int | None = None,
 ) -> Outcome:
-    """:func:`encode`, returning the guard's :class:`~mcz.dicom.guard.Outcome`.
+    """:func:`encode`, returning the guard's :class:`~mcz.search.Outcome`.
 
     The outcome holds the bytes, the quality used (the one chosen for a cap), the
     achieved ratio, the guideline that applies, every (quality, ratio) tried and
@@ -280,6 +280,7 @@ def _check_bounded_options(model: str | None, quality: int | None, target: Targe
 def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: Any, new_series: bool,
                     progress: Callable[[int], None] | None) -> Outcome:
     """Lossless/near-lossless encoding (:mod:`mcz.codec.nearlossless`); the ratio guard skips K = 0."""
+    from mcz import search
     from mcz.codec import nearlossless
     from mcz.dicom import encoding, guard
     from mcz.dicom.guidelines import guideline_for_image
@@ -290,7 +291,7 @@ def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: An
     ratio = metrics.compression_ratio(len(data), img.rows * img.columns * img.frames, img.intensity.bits_stored,
                                       img.intensity.dtype)
     if k == 0:  # lossless: no guideline limits a lossless ratio
-        return guard.Outcome(data, 0, ratio, None, None, ((0, ratio),), ())
+        return search.Outcome(data, 0, ratio, None, None, ((0, ratio),), ())
     return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_image(img), policy)
 
 
@@ -586,7 +587,7 @@ def encode_file(
     """Encode one image file to a ``.mcz`` file (atomic write, no silent overwrite).
 
     ``metadata``, ``max_ratio``, ``strict``, ``new_series``, ``threads`` and ``max_error`` are as in
-    :func:`encode`; ``report`` receives every :class:`~mcz.dicom.guard.Notice`
+    :func:`encode`; ``report`` receives every :class:`~mcz.search.Notice`
     (default: warnings are emitted as :class:`~mcz.dicom.guard.GuidelineWarning`).
     """
     src = Path(src)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mcz import metrics
-from mcz.dicom.guard import Notice, Outcome
+from mcz.search import Notice, Outcome, bisect_quality
 from mcz.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,7 +155,7 @@ class RateNotice(Notice):
 
 @dataclass(frozen=True)
 class TargetedOutcome(Outcome):
-    """An :class:`~mcz.dicom.guard.Outcome` of an encoding made for a target."""
+    """An :class:`~mcz.search.Outcome` of an encoding made for a target."""
 
     rate: RateResult | None = None
 
@@ -224,38 +224,6 @@ class Trials:
     def measure(self, kind: str, quality: int) -> float:
         """The value of ``kind`` (``bpp``, ``ratio`` or ``psnr``) at ``quality``."""
         return float(getattr(self, kind)(quality))
-
-
-def bisect_quality(meets: Callable[[int], bool], lo: int, hi: int, highest: bool) -> tuple[int, bool]:
-    """Bisect a monotone predicate over ``lo..hi``.
-
-    Parameters
-    ----------
-    meets : callable
-        Quality -> whether it meets the target; true on a prefix of the range
-        (``highest``) or on a suffix (not ``highest``).
-    lo, hi : int
-        Inclusive range.
-    highest : bool
-        Look for the highest quality that meets (else the lowest).
-
-    Returns
-    -------
-    (int, bool)
-        The quality found and True, or the nearest quality (``lo`` if
-        ``highest``, else ``hi``) and False when none meets.
-    """
-    nearest = lo if highest else hi
-    if not meets(nearest):
-        return nearest, False
-    good, bad = nearest, (hi + 1 if highest else lo - 1)  # invariant: good meets, bad does not (or is outside)
-    while abs(bad - good) > 1:
-        mid = (good + bad) // 2
-        if meets(mid):
-            good = mid
-        else:
-            bad = mid
-    return good, True
 
 
 def select(trials: Trials, target: Target) -> RateResult:

@@ -13,7 +13,8 @@ import mcz
 from mcz import metrics
 from mcz.errors import UsageError
 from mcz.io import from_array, read_image
-from mcz.ratecontrol import RateNotice, Target, Trials, bisect_quality, encode_to_target, select
+from mcz.ratecontrol import RateNotice, Target, Trials, encode_to_target, select
+from mcz.search import bisect_quality
 
 MODEL = "cae-compact"
 
@@ -217,3 +218,23 @@ def test_a_ratio_cap_can_raise_the_quality_and_the_report_follows(codec, ct):
                                  max_ratio=(cap2 + cap3) / 2)
     assert outcome.quality == outcome.rate.quality == 3 and outcome.ratio <= (cap2 + cap3) / 2
     assert not outcome.rate.met and "ratio cap raised the quality from 1" in outcome.rate.message
+
+
+@pytest.mark.parametrize("start, top", [(0, 0), (0, 1), (3, 40), (10, 80)])
+def test_gallop_finds_the_lowest_quality_from_start(start, top):
+    from mcz.search import gallop_quality
+
+    for edge in range(start - 2, top + 3):
+        probes = []
+
+        def meets(q, edge=edge):
+            assert start <= q <= top, "never probes outside start..top"
+            probes.append(q)
+            return q >= edge
+
+        found, ok = gallop_quality(meets, start, top)
+        expected = max(edge, start)
+        assert (found, ok) == ((expected, True) if expected <= top else (top, False))
+        assert len(probes) <= 2 * (top - start + 1).bit_length() + 2
+        if ok and expected <= start + 1:
+            assert probes == list(range(start, expected + 1)), "a target met at once costs no more than a scan"

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from mcz import metrics
+from mcz import metrics, search
 from mcz.baselines.contract import BaselineCodec, coding_bits, from_unsigned, to_unsigned
 from mcz.errors import UsageError
 from mcz.intensity import Intensity
@@ -93,28 +93,6 @@ class _Probe:
         return metrics.psnr(self.original, decoded, it.data_range)
 
 
-def _error(value: float, target: float) -> float:
-    if math.isinf(value) and math.isinf(target):
-        return 0.0
-    return abs(value - target) / abs(target)
-
-
-def _bisect(probe: Callable[[float], float], lo: float, hi: float, target: float, rising: bool,
-            integer: bool, tolerance: float, iterations: int) -> None:
-    """Narrow ``[lo, hi]`` around ``target``; ``rising``: the value grows with the setting."""
-    for _ in range(iterations):
-        if integer and hi - lo <= 1:
-            return
-        mid = float((lo + hi) // 2) if integer else (lo + hi) / 2
-        value = probe(mid)
-        if _error(value, target) <= tolerance:
-            return
-        if (value < target) == rising:
-            lo = mid
-        else:
-            hi = mid
-
-
 def match(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, quantity: Quantity, target: float, *,
           tolerance: float = 0.01, iterations: int = 30) -> Match:
     """Code ``frame`` at the setting that gives ``target`` of ``quantity``.
@@ -153,14 +131,15 @@ def match(codec: BaselineCodec, frame: np.ndarray, intensity: Intensity, quantit
     ends = probe(lo), probe(hi)
     inside = min(ends) <= target <= max(ends)
     if inside:
-        _bisect(probe, lo, hi, target, rising, codec.settings.integer, tolerance, iterations)
+        search.narrow(probe, lo, hi, target, rising=rising, integer=codec.settings.integer,
+                      tolerance=tolerance, iterations=iterations)
     return _best(probe, quantity, target, tolerance)
 
 
 def _best(probe: _Probe, quantity: str, target: float, tolerance: float) -> Match:
-    setting, (value, data) = min(probe.seen.items(), key=lambda kv: (_error(kv[1][0], target), len(kv[1][1])))
+    setting, (value, data) = min(probe.seen.items(), key=lambda kv: (search.relative_error(kv[1][0], target), len(kv[1][1])))
     return Match(quantity=quantity, target=float(target), achieved=float(value), setting=setting, data=data,
-                 reached=_error(value, target) <= tolerance, evaluations=len(probe.seen),
+                 reached=search.relative_error(value, target) <= tolerance, evaluations=len(probe.seen),
                  trace=tuple((s, v) for s, (v, _) in probe.seen.items()))
 
 
@@ -191,17 +170,14 @@ def match_size(
     targets with a report of what was reached.
     """
     lo, hi = codec.span(bits)
-    best = codec.encode(frame, bits, lo)
-    if len(best) > target_bytes:
-        return best
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        data = codec.encode(frame, bits, mid)
-        if len(data) <= target_bytes:
-            best, lo = data, mid
-        else:
-            hi = mid
-    return best
+    made: dict[float, bytes] = {}
+
+    def fits(setting: float) -> bool:
+        made[setting] = codec.encode(frame, bits, setting)
+        return len(made[setting]) <= target_bytes
+
+    best = search.largest_within(fits, lo, hi, iterations)
+    return made[lo] if best is None else made[best]
 
 
 def code_at_size(codec: BaselineCodec, image: MedicalImage, target_bytes: int) -> tuple[np.ndarray, int]:

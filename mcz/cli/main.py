@@ -22,7 +22,7 @@ from mcz.errors import ExitCode, McZError, OutputError, UsageError
 from mcz.io.sniff import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mcz.dicom.guard import Notice
+    from mcz.search import Notice
 
 OUTPUT_FORMATS = ("png", "tiff", "npy", "nii", "nii.gz", "dcm")
 

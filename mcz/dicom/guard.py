@@ -7,9 +7,10 @@ Three settings (:class:`RatioPolicy`):
   one-line warning naming the guideline and the ratio;
 - ``max_ratio``: ``"auto"`` caps the ratio at that guideline, a number caps it
   there.  The encoder starts at the requested quality (the model's default when
-  none is given) and steps up the model's quality range, encoding with each,
-  until the ratio is at or below the cap: the result is the highest ratio not
-  above the cap that is no worse than the requested quality.  A cap never lowers
+  none is given) and searches the model's quality range above it
+  (:func:`mcz.search.gallop_quality`) for the lowest quality whose ratio is at or
+  below the cap: the highest ratio not above the cap that is no worse than the
+  requested quality.  A cap never lowers
   the quality below what was asked.  If even the highest quality exceeds the cap,
   that encoding is kept with a warning;
 - ``strict``: exceeding the guideline (or an unreachable cap) is an error
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 from mcz.dicom.guidelines import SOURCE, Guideline
 from mcz.errors import UsageError
+from mcz.search import Notice, Outcome, gallop_quality
 
 
 class GuidelineExceededError(UsageError):
@@ -71,44 +73,6 @@ class RatioPolicy:
             raise UsageError(f"--max-ratio {text!r}; expected 'auto' or a ratio such as 15 or 15:1") from None
 
 
-@dataclass(frozen=True)
-class Notice:
-    """A line for the user: ``level`` is ``"warning"`` or ``"info"``."""
-
-    level: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The encoding the guard kept, and why.
-
-    Attributes
-    ----------
-    data : bytes
-        The ``.mcz`` file.
-    quality : int
-        Quality it was encoded with.
-    ratio : float
-        Its achieved compression ratio.
-    guideline : Guideline or None
-        The row that applies to the image.
-    cap : float or None
-        The cap in force.
-    tried : tuple of (int, float)
-        (quality, ratio) of every encoding made, in order.
-    notices : tuple of Notice
-    """
-
-    data: bytes
-    quality: int
-    ratio: float
-    guideline: Guideline | None
-    cap: float | None
-    tried: tuple[tuple[int, float], ...]
-    notices: tuple[Notice, ...] = field(default=())
-
-
 def resolve_cap(policy: RatioPolicy, guideline: Guideline | None) -> tuple[float | None, list[Notice]]:
     """The numeric cap of ``policy`` for an image whose guideline is ``guideline``."""
     if policy.max_ratio != "auto":
@@ -127,7 +91,7 @@ def encode_guarded(
     guideline: Guideline | None,
     policy: RatioPolicy,
 ) -> Outcome:
-    """Encode at ``start``, stepping the quality up to ``top`` while a cap is exceeded; then check.
+    """Encode at ``start``, or at the lowest quality up to ``top`` within the cap; then check.
 
     Parameters
     ----------
@@ -152,13 +116,20 @@ def encode_guarded(
     """
     cap, notices = resolve_cap(policy, guideline)
     tried: list[tuple[int, float]] = []
-    data = b""
-    for quality in range(start, max(start, top) + 1):
-        data = encode_at(quality)
-        tried.append((quality, ratio_of(data)))
-        if cap is None or tried[-1][1] <= cap:
-            break
-    quality, ratio = tried[-1]
+    made: dict[int, bytes] = {}
+
+    def ratio_at(q: int) -> float:
+        if q not in made:
+            made[q] = encode_at(q)
+            tried.append((q, ratio_of(made[q])))
+        return dict(tried)[q]
+
+    if cap is None:
+        quality = start
+    else:  # the ratio falls as the quality rises: the lowest quality from ``start`` within the cap
+        quality, _ = gallop_quality(lambda q: ratio_at(q) <= cap, start, max(start, top))
+    ratio = ratio_at(quality)
+    data = made[quality]
     notices += _cap_notices(cap, policy, tried)
     capped = cap is not None
     notices += _guideline_notices(ratio, guideline, capped)

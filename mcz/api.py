@@ -254,8 +254,8 @@ def encode_with_report(
     pixels = img.rows * img.columns * img.frames
 
     def encode_at(q: int) -> bytes:
-        data = engine.encode_image(img, codec, quality=q, metadata=blobs, progress=progress, threads=threads)
-        return encoding.with_record(data, record)
+        return engine.encode_image(img, codec, quality=q, metadata=blobs, progress=progress, threads=threads,
+                                   extra=encoding.record_extra(record))
 
     def ratio_of(data: bytes) -> float:
         return metrics.compression_ratio(len(data), pixels, img.intensity.bits_stored, img.intensity.dtype)
@@ -287,7 +287,7 @@ def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: An
 
     k = nearlossless.check_max_error(max_error)
     blobs, record = encoding.prepare(img, metadata, nearlossless.CODEC_ID, new_series)
-    data = encoding.with_record(nearlossless.encode_image(img, k, blobs, progress), record)
+    data = nearlossless.encode_image(img, k, blobs, progress, extra=encoding.record_extra(record))
     ratio = metrics.compression_ratio(len(data), img.rows * img.columns * img.frames, img.intensity.bits_stored,
                                       img.intensity.dtype)
     if k == 0:  # lossless: no guideline limits a lossless ratio
@@ -360,12 +360,14 @@ def decode_image(
     in ONNX Runtime (:mod:`mcz.codec.onnx_backend`); ``threads`` and ``decoder`` are as in
     :func:`decode`.  ``image.decoder`` and ``image.decoder_id`` say which decoder made the pixels.
     """
-    return _decode(_read_bytes(data), verify, progress, make_missing=False, backend=backend, threads=threads,
-                   decoder=decoder)
+    raw = _read_bytes(data)
+    return _decode(container.read_container(raw), len(raw), verify, progress, make_missing=False, backend=backend,
+                   threads=threads, decoder=decoder)
 
 
 def _decode(
-    raw: bytes,
+    parsed: container.Container,
+    file_bytes: int,
     verify: bool,
     progress: Callable[[int], None] | None,
     make_missing: bool,
@@ -377,13 +379,12 @@ def _decode(
     from mcz.dicom.decoding import derive
     from mcz.metadata import NIFTI
 
-    parsed = container.read_container(raw)
     header = parsed.header
     pixels = realistic.decode_pixels(parsed, decoder, verify=verify, progress=progress, backend=backend,
                                      threads=threads)
     blob_nifti = parsed.metadata.get(NIFTI)
     if blob_nifti:
-        blob_nifti = _nifti_marked(blob_nifti, header, len(raw))
+        blob_nifti = _nifti_marked(blob_nifti, header, file_bytes)
     image = MedicalImage(
         pixels=pixels,
         intensity=Intensity.from_dict(header.intensity),
@@ -393,7 +394,7 @@ def _decode(
         nifti_affine=_affine(blob_nifti),
         nifti_header=blob_nifti,
     )
-    image = derive(image, parsed, len(raw), make_missing=make_missing)
+    image = derive(image, parsed, file_bytes, make_missing=make_missing)
     if decoder == "realistic":  # a GAN preview: labelled wherever the pixels go
         from mcz.gan.labelling import mark_image
 
@@ -664,15 +665,16 @@ def decode_file(
     src = Path(src)
     with profiling.stage("read"):
         raw = _read_bytes(src)
-    fmt = to or (None if dst is not None else default_decoded_format(raw))
-    dst = Path(dst) if dst is not None else decoded_output(src, fmt or "npy", raw)
-    fmt = fmt or _series_folder_format(dst, raw)
+        parsed = container.read_container(raw)  # the one parse: the output's planning reads its header
+    fmt = to or (None if dst is not None else default_decoded_format(parsed.header))
+    dst = Path(dst) if dst is not None else decoded_output(src, fmt or "npy", parsed.header)
+    fmt = fmt or _series_folder_format(dst, parsed.header)
     dicom_out = _output_format(dst, fmt) == "dcm"
     if transfer_syntax not in (None, "explicit") and not dicom_out:
         raise UsageError(f"--transfer-syntax {transfer_syntax} applies to DICOM output; this output is {dst}")
     syntax = transfer_syntax or "explicit"
     check_transfer_syntax(syntax)
-    image = _decode(raw, verify, progress, make_missing=dicom_out, backend=backend, threads=threads,
+    image = _decode(parsed, len(raw), verify, progress, make_missing=dicom_out, backend=backend, threads=threads,
                     decoder=decoder)
     with profiling.stage("write"):
         if dicom_out and isinstance(image, SeriesImage):
@@ -682,28 +684,34 @@ def decode_file(
         return write_image(dst, image, format=fmt, overwrite=overwrite)
 
 
-def _series_folder_format(dst: Path, raw: bytes) -> str | None:
+def _series_folder_format(dst: Path, header: container.Header) -> str | None:
     """``"dcm"`` for a series from DICOM written to a path without an image suffix (a folder), else None."""
     from mcz.dicom.derived import holds_series
     from mcz.io.sniff import _SUFFIX_FORMAT, _suffix
 
-    header = container.read_header(raw)
     series = holds_series(header.extra, header.frames) and header.extra.get("source_format") == "dicom"
     return "dcm" if series and _suffix(dst) not in _SUFFIX_FORMAT else None
 
 
-def default_decoded_format(src: DataLike) -> str:
-    """The format a ``.mcz`` file decodes to by default: its source's, but PNG for JPEG sources."""
-    source = container.read_header(_read_bytes(src)).extra.get("source_format", "array")
+def default_decoded_format(src: DataLike | container.Header) -> str:
+    """The format a ``.mcz`` file (or its parsed header) decodes to by default: its source's, but PNG for JPEG sources."""
+    header = src if isinstance(src, container.Header) else container.read_header(_read_bytes(src))
+    source = header.extra.get("source_format", "array")
     return _DEFAULT_OUTPUT.get(str(source), "npy")
 
 
-def decoded_output(src: str | os.PathLike, fmt: str, data: DataLike | None = None) -> Path:
-    """Default output of ``src``: ``scan.mcz`` -> ``scan.<fmt>``; a series to DICOM -> the folder ``scan``."""
+def decoded_output(src: str | os.PathLike, fmt: str, data: DataLike | container.Header | None = None) -> Path:
+    """Default output of ``src``: ``scan.mcz`` -> ``scan.<fmt>``; a series to DICOM -> the folder ``scan``.
+
+    ``data``: the file's bytes or parsed header, where the caller has them (else ``src`` is read).
+    """
     from mcz.dicom.derived import holds_series
 
     src = Path(src)
-    header = container.read_header(_read_bytes(data if data is not None else src))
+    if isinstance(data, container.Header):
+        header = data
+    else:
+        header = container.read_header(_read_bytes(data if data is not None else src))
     if fmt in ("dcm", "dicom") and holds_series(header.extra, header.frames):
         return default_output(src, "dcm").with_suffix("")
     return default_output(src, fmt)

@@ -476,6 +476,7 @@ def _reporter(
 
 def _run_decode(args: argparse.Namespace) -> ExitCode:
     from mcz import api
+    from mcz.container import read_header
 
     if "-" in (args.inputs[0], args.output):
         return _decode_stdio(args)
@@ -484,8 +485,8 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
 
     def name_for(src: Path) -> str:
         try:
-            fallback = fmt or api.default_decoded_format(src)
-            return api.decoded_output(src, fallback).name
+            header = read_header(Path(src).read_bytes())  # read once for the format and the name
+            return api.decoded_output(src, fmt or api.default_decoded_format(header), header).name
         except McZError:  # an unreadable header: its decode job reports why, the others go on
             return api.default_output(src, fmt or "npy").name
 

@@ -193,12 +193,14 @@ def encode_image(
     metadata: dict[str, bytes] | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     """Encode a :class:`~mcz.io.MedicalImage` with ``codec`` into ``.mcz`` bytes.
 
     ``quality`` is the family's (:attr:`~mcz.codec.families.base.Family.quality_meaning`);
     None: the model's default.  ``threads`` sets torch's intra-op threads for this call;
-    None (default) uses the caller's :func:`torch.get_num_threads`.
+    None (default) uses the caller's :func:`torch.get_num_threads`.  ``extra``: entries added
+    to the header's ``extra`` (e.g. the DICOM record), written with the file in one pass.
     """
     family = codec.family
     quality = _check_quality(codec.spec, quality)
@@ -229,6 +231,7 @@ def encode_image(
         recon_pixels[pad] = image.pixels[pad]
     header = _header(image, codec, quality, window, recon_pixels)
     header.extra["latent_digest"] = digests.shorten(latents.hexdigest())
+    header.extra.update(extra or {})  # after the digest: the order the header always had
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=metadata))
 
 

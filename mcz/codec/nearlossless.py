@@ -39,6 +39,8 @@ uses the base, else :data:`NO_WEIGHTS` (sha256 of nothing).
 
 from __future__ import annotations
 
+from typing import Any
+
 import dataclasses
 import hashlib
 import struct
@@ -224,6 +226,7 @@ def encode_image(
     metadata: dict[str, bytes] | None = None,
     progress: Progress | None = None,
     base: str = "auto",
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     """Encode ``image`` so that every pixel is within ``max_error`` stored units.
 
@@ -241,6 +244,8 @@ def encode_image(
         ``"auto"`` tries each frame with and without the wavelet base and keeps the smaller;
         ``"wavelet"`` uses the base wherever it can (not on flat frames, frames over 2048
         pixels a side, or where the residual would span more than 16 bits); ``"none"`` never.
+    extra : dict, optional
+        Entries added to the header's ``extra`` (e.g. the DICOM record).
 
     Returns
     -------
@@ -268,6 +273,7 @@ def encode_image(
             progress(1)
     measured = _verify_bound(image.pixels, recon, k)
     header = _header(image, k, recon, measured, based, codec)
+    header.extra.update(extra or {})
     return write_container(Container(header=header, tiles=tuple(tiles), metadata=dict(metadata or {})))
 
 

@@ -3,10 +3,12 @@
 :func:`prepare` turns a source image into the ``meta`` chunks to store (the
 header as ``--metadata`` asks, every slice's for a series) and the
 :class:`~mcz.dicom.derived.DerivedInfo` record (new UIDs, method term, names);
-:func:`with_record` writes that record into an encoded file's header.
+:func:`record_extra` gives the header entries that carry that record (the encoder writes them).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dataclasses
 
@@ -59,12 +61,6 @@ def prepare(
     return blobs, record
 
 
-def with_record(data: bytes, record: DerivedInfo | None) -> bytes:
-    """``data`` (a ``.mcz`` file) with ``record`` under ``extra["dicom"]`` of its header."""
-    if record is None:
-        return data
-    from mcz.container import Container, read_container, write_container
-
-    parsed = read_container(data)
-    header = parsed.header.replace(extra={**parsed.header.extra, EXTRA_KEY: record.to_extra()})
-    return write_container(Container(header=header, tiles=parsed.tiles, metadata=parsed.metadata))
+def record_extra(record: DerivedInfo | None) -> dict[str, Any]:
+    """The header ``extra`` entries that carry ``record`` (none without a record)."""
+    return {} if record is None else {EXTRA_KEY: record.to_extra()}

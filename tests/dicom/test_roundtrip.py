@@ -142,3 +142,27 @@ def test_non_dicom_source_decodes_to_a_marked_secondary_capture(seeded_zoo, tmp_
     assert "SourceImageSequence" not in ds and ds.BitsStored == 12
     np.testing.assert_array_equal(ds.pixel_array, mcz.decode(coded))
 
+
+
+def test_the_record_is_written_in_the_same_pass_with_the_bytes_of_the_former_rewrite(seeded_zoo):
+    # The DICOM record used to be added by parsing the encoded file and writing it again; the
+    # encoder now writes it with the file. Same record, same bytes as that rewrite.
+    from mcz.codec import engine, nearlossless
+    from mcz.container import Container, read_container, write_container
+    from mcz.dicom import encoding
+
+    image = mcz.read_image(dicom_file("CT_small.dcm"))
+    blobs, record = encoding.prepare(image, "minimal", "cae", False)
+    assert record is not None
+
+    def rewrite(data: bytes) -> bytes:
+        parsed = read_container(data)
+        header = parsed.header.replace(extra={**parsed.header.extra, **encoding.record_extra(record)})
+        return write_container(Container(header=header, tiles=parsed.tiles, metadata=parsed.metadata))
+
+    codec = engine.load_codec("cae-compact")
+    one_pass = engine.encode_image(image, codec, metadata=blobs, extra=encoding.record_extra(record))
+    assert one_pass == rewrite(engine.encode_image(image, codec, metadata=blobs))
+    assert read_container(one_pass).header.extra[encoding.EXTRA_KEY] == record.to_extra()
+    bounded = nearlossless.encode_image(image, 2, blobs, extra=encoding.record_extra(record))
+    assert bounded == rewrite(nearlossless.encode_image(image, 2, blobs))

@@ -7,6 +7,8 @@ mkdir -p runs/holdout
 python -m bench.wavelet_fit -o runs/holdout/no_ctmr.safetensors --br35h 100 --ctmr 0 --rounds 3 > $out/fit_no_ctmr.log 2>&1
 # Then the wavelet-packet children's classes on the same frames (the shipped recipe's second step).
 python -m bench.wavelet_fit -o runs/holdout/no_ctmr_packet.safetensors --br35h 100 --ctmr 0 --rounds 3 --packet-from runs/holdout/no_ctmr.safetensors > $out/fit_no_ctmr_packet.log 2>&1
-python -m bench.wavelet_eval --model runs/holdout/no_ctmr_packet.safetensors --sets ctmr:test > $out/eval_no_ctmr_on_ctmr.log 2>&1
-python -m bench.wavelet_eval --model checkpoints/wavelet-ctx-fa7c87a6.safetensors --sets ctmr:test > $out/eval_shipped_on_ctmr.log 2>&1
+# Then everything refitted on the tiles the encoder writes (its own packet splits): the third step.
+python -m bench.wavelet_fit -o runs/holdout/no_ctmr_refit.safetensors --br35h 100 --ctmr 0 --rounds 3 --refit-from runs/holdout/no_ctmr_packet.safetensors > $out/fit_no_ctmr_refit.log 2>&1
+python -m bench.wavelet_eval --model runs/holdout/no_ctmr_refit.safetensors --sets ctmr:test > $out/eval_no_ctmr_on_ctmr.log 2>&1
+python -m bench.wavelet_eval --model checkpoints/$(python -c "import json; print(next(m['file'] for m in json.load(open('checkpoints/manifest.json'))['models'] if m['id'] == 'wavelet-ctx'))") --sets ctmr:test > $out/eval_shipped_on_ctmr.log 2>&1
 python -m bench.wavelet_eval --sets ctmr:test > $out/eval_untrained_on_ctmr.log 2>&1

@@ -19,7 +19,8 @@ are defined; the count is printed beside every mean.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,19 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     _check_header(path, COLUMNS)
     with open(path, newline="", encoding="utf-8") as handle:
         return [{k: _parse(k, v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def drop_rows(path: Path, keep: Callable[[dict[str, Any]], bool]) -> int:
+    """Rewrite ``results.csv`` without the rows ``keep`` refuses (atomically); the number dropped."""
+    rows = read_results(path)
+    kept = [r for r in rows if keep(r)]
+    if len(kept) == len(rows):
+        return 0
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    append_rows(tmp, kept)
+    os.replace(tmp, path)  # a killed run leaves the old table or the new one, never half of one
+    return len(rows) - len(kept)
 
 
 def open_failures(failures: Sequence[dict[str, str]], rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:

@@ -8,8 +8,10 @@ point of a lossless codec.  Every cell is coded and measured by
 file, fidelity with the explicit ``R`` of the image, median encode/decode time)
 and appended to ``results.csv`` as soon as it finishes, so an interrupted run
 resumes where it stopped: cells whose key (image id, frame, codec, point) is in
-the table are skipped.  A failing cell goes to ``failures.csv`` and the run goes
-on (it is retried on resume).
+the table are skipped, unless the codec's version (library version, or an mcz model's weights)
+differs from the one that coded them: those rows are dropped and coded again, so a resumed run
+never mixes two checkpoints under one codec name.  A failing cell goes to ``failures.csv`` and the
+run goes on (it is retried on resume).
 
 mcz itself enters the comparison through :func:`mcz.baselines.mcz_codec.mcz_codec`: each installed model
 (weights in the checkpoint zoo) at every quality it offers, each frame coded as
@@ -244,6 +246,7 @@ class RunStats:
     skipped: int = 0
     failed: int = 0
     not_applicable: int = 0
+    stale: int = 0  # rows dropped on resume: coded by another version of their codec
     seconds: float = 0.0
     settings: dict[str, dict[int, list[str]]] = field(default_factory=dict)
 
@@ -255,6 +258,7 @@ class RunStats:
             "cells_skipped_as_done": self.skipped,
             "cells_failed": self.failed,
             "cells_not_applicable": self.not_applicable,
+            "cells_recoded_as_stale": self.stale,
             "seconds": round(self.seconds, 1),
             "points_used": {
                 c: {str(b): v for b, v in by_bits.items()} for c, by_bits in self.settings.items()
@@ -323,8 +327,9 @@ def run(images: Sequence[BenchImage], out: Path, options: RunOptions, *, progres
     """
     out.mkdir(parents=True, exist_ok=True)
     results, failures = out / report.RESULTS, out / report.FAILURES
-    done = {report.cell_key(r) for r in report.read_results(results)}
     stats, start = RunStats(), time.perf_counter()
+    stats.stale = _drop_stale(results, options.codecs)
+    done = {report.cell_key(r) for r in report.read_results(results)}
     with _one_torch_thread(), ThreadPoolExecutor(options.jobs) as pool, _progress(progress) as bar:
         images_task = bar.add_task("images", total=len(images))
         cells_task, planned = bar.add_task("cells", total=0), 0
@@ -340,6 +345,14 @@ def run(images: Sequence[BenchImage], out: Path, options: RunOptions, *, progres
             stats.images += 1
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _drop_stale(results: Path, codecs: Sequence[BaselineCodec]) -> int:
+    """Drop the rows of this run's codecs that another version of them coded; how many."""
+    if not results.exists():
+        return 0
+    versions = {c.name: c.version for c in codecs}
+    return report.drop_rows(results, lambda row: row["codec"] not in versions or row["version"] == versions[row["codec"]])
 
 
 def _plan_image(

@@ -275,8 +275,9 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
     append_environment(out, environment(options, stats, images))
     if (out / report.RESULTS).exists():
         report.write_reports(out, plot=args.plot, jobs=args.jobs)
+    recoded = f" ({stats.stale} of them coded again: another version of their codec made them)" if stats.stale else ""
     print(
-        f"mcz bench: {stats.coded} cells coded, {stats.skipped} already done, {stats.failed} failed, "
+        f"mcz bench: {stats.coded} cells coded{recoded}, {stats.skipped} already done, {stats.failed} failed, "
         f"{stats.not_applicable} not applicable (bit depth), {stats.seconds:.0f} s; "
         f"see {out / report.SUMMARY}",
         file=sys.stderr,

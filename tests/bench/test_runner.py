@@ -110,6 +110,24 @@ def test_resume_codes_only_the_missing_cells(seeded_zoo, tiny, tmp_path, monkeyp
     assert runner.run(tiny, tmp_path, options).coded == 0 and not calls
 
 
+def test_resume_codes_again_the_cells_another_version_of_a_codec_made(tiny, tmp_path):
+    # A new checkpoint of a model keeps its codec name: cells coded with the old weights must not
+    # be mixed with the new ones on resume.
+    import dataclasses
+
+    options = _options(codecs=resolve_codecs(["j2k", "png"]))
+    first = runner.run(tiny, tmp_path, options)
+    j2k = next(c for c in options.codecs if c.name == "j2k")
+    newer = dataclasses.replace(j2k, version_of=lambda: j2k.version + " (rebuilt)")
+    again = runner.run(tiny, tmp_path, _options(codecs=[newer, *[c for c in options.codecs if c.name != "j2k"]]))
+    rows = report.read_results(tmp_path / report.RESULTS)
+    redone = [r for r in rows if r["codec"] == "j2k"]
+    assert again.stale == again.coded == len(redone) > 0 and again.skipped == first.coded - len(redone)
+    assert {r["version"] for r in redone} == {j2k.version + " (rebuilt)"}
+    assert len(rows) == first.coded and len({report.cell_key(r) for r in rows}) == len(rows)
+    assert runner.run(tiny, tmp_path, _options(codecs=[newer, *options.codecs[1:]])).stale == 0
+
+
 def test_ratio_match_hits_the_target_on_a_real_frame(mr12, tmp_path):
     frame, intensity = mr12
     image = BenchImage(

@@ -108,7 +108,12 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
             coded = mcz.encode(image, model=entry["id"], bits_stored=bits, quality=q)
             sizes.append(len(coded))
             curve.append(psnr(image, mcz.decode(coded), 2**bits - 1))
-        assert sizes == sorted(sizes) and sizes[0] < len(data) < sizes[-1]
+        # The untrained model's sizes need not rise with the quality: at a step of 16 stored units
+        # its poor wavelet coding loses to the pixel tile mode, which is smaller. Compare with the
+        # best PSNR it reaches within each size (its rate-distortion envelope).
+        order = np.argsort(sizes)
+        sizes, curve = list(np.asarray(sizes)[order]), list(np.maximum.accumulate(np.asarray(curve)[order]))
+        assert sizes[0] < len(data) < sizes[-1]
         untrained_at_size = float(np.interp(len(data), sizes, curve))
         assert shipped > untrained_at_size + 0.5, (shipped, untrained_at_size)
     else:

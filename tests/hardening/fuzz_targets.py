@@ -41,8 +41,10 @@ BLOCK_MODE = "wavelet-ctx#block"
 REALISTIC = "hyperprior-compact#realistic"
 #: The wavelet model's packet mode (finest bands split once more), on a CT-like noise image.
 PACKET_MODE = "wavelet-ctx#packet"
+#: The wavelet model's pixel mode (stored integers through JPEG-XL), on the same image at a step of 4 units.
+PIXEL_MODE = "wavelet-ctx#pixel"
 TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE,
-               "wavelet-packet": PACKET_MODE, "realistic": REALISTIC}
+               "wavelet-packet": PACKET_MODE, "wavelet-pixel": PIXEL_MODE, "realistic": REALISTIC}
 INTERESTING_INTS = (0, 1, -1, 2, 7, 8, 15, 16, 255, 256, 512, 4096, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
                     2**32, 2**63 - 1, 2**64 - 1, -(2**63))
 INTERESTING_FLOATS = (0.0, -0.0, 0.5, 1e-300, 1e300, -1e308, 3.4e38, 1.5)
@@ -70,8 +72,8 @@ def base_file(model: str) -> bytes:
 
     The wavelet model's wavelet-mode base is a disc, :data:`BLOCK_MODE` names the ramp after a
     JPEG round trip (quality 50) coded at quality 24 (the block mode is tried only where a JPEG
-    lattice shows) and :data:`PACKET_MODE` a 96 x 96 12-bit disc with CT-like noise at quality 32.
-    Each is checked to take the mode it stands for.
+    lattice shows), :data:`PACKET_MODE` a 96 x 96 12-bit disc with CT-like noise at quality 28 and
+    :data:`PIXEL_MODE` the same at quality 40 (K = 2). Each is checked to take the mode it stands for.
     """
     from mcz.container import read_container
 
@@ -83,12 +85,13 @@ def base_file(model: str) -> bytes:
         image = np.where(np.hypot(rows - 20, cols - 36) < 15, 200, 30).astype(np.uint8)
     if model == BLOCK_MODE:
         image, quality = _jpeg_round_trip(image, 50), 24
-    if model == PACKET_MODE:
-        image, quality = np.rint(mutate.ct_like(96, seed=3) * 4095).astype(np.uint16), 32
+    if model in (PACKET_MODE, PIXEL_MODE):
+        image = np.rint(mutate.ct_like(96, seed=3) * 4095).astype(np.uint16)
+        quality = 28 if model == PACKET_MODE else 40
     data = mutate.good_file(model.split("#")[0], quality=quality, image=image)
     if model.startswith("wavelet-ctx"):
         params = read_container(data).tiles[0].params
-        mode = {(): "wavelet-ctx", (8.0,): BLOCK_MODE}.get(params, PACKET_MODE if params[:1] == (2.0,) else "?")
+        mode = {(): "wavelet-ctx", (8.0,): BLOCK_MODE}.get(params, {(2.0,): PACKET_MODE, (1.0,): PIXEL_MODE}.get(params[:1], "?"))
         assert mode == model, f"the {model} fuzz base took another tile mode ({params})"
     return data
 

@@ -44,6 +44,13 @@ def range_per_unit(bits_stored: int, window: Intensity) -> float:
     return (2.0**bits_stored - 1.0) / (window.high - window.low)
 
 
+def integer_span(window: Intensity) -> int | None:
+    """high - low of an integer image's coding window (the pixel tile mode's lattice); None for floats."""
+    if window.is_float:
+        return None
+    return int(round(window.high - window.low))
+
+
 def sweep(bits: int) -> list[float]:
     """Qualities for ``bits``-bit frames: about 26 dB up to near-lossless.
 
@@ -110,10 +117,10 @@ class WaveletFamily(ModelFamily):
         from mcz.codec.wavelet import tiles
 
         t, quality = tables(coding.codec), coding.quality
-        scale = range_per_unit(coding.bits_stored, coding.window)
+        scale, span = range_per_unit(coding.bits_stored, coding.window), integer_span(coding.window)
 
         def encode(unit: np.ndarray, frame: int, index: int, digest: LatentDigest) -> tuple[Tile, np.ndarray]:
-            chunk, recon, symbols = tiles.encode_tile(t, unit, quality, scale, frame, index)
+            chunk, recon, symbols = tiles.encode_tile(t, unit, quality, scale, frame, index, span=span)
             digest.update(*symbols)
             return chunk, recon
 
@@ -121,7 +128,7 @@ class WaveletFamily(ModelFamily):
 
     def tile_decoder(self, coding: Coding) -> TileDecoder:
         scale = range_per_unit(coding.bits_stored, coding.window)
-        return _WaveletDecoder(tables(coding.codec), coding.quality, scale)
+        return _WaveletDecoder(tables(coding.codec), coding.quality, scale, integer_span(coding.window))
 
 
 class _WaveletDecoder(TileDecoder):
@@ -131,14 +138,14 @@ class _WaveletDecoder(TileDecoder):
     returns the tile's pixels; no network runs, and the engine checks the digest after the last tile.
     """
 
-    def __init__(self, t: Tables, quality: int, scale: float) -> None:
-        self.tables, self.quality, self.scale = t, quality, scale
+    def __init__(self, t: Tables, quality: int, scale: float, span: int | None) -> None:
+        self.tables, self.quality, self.scale, self.span = t, quality, scale, span
 
     def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:
         from mcz.codec.wavelet import tiles
 
         shape = (box.padded_rows, box.padded_columns)
-        recon, symbols = tiles.decode_tile(self.tables, chunk, shape, self.quality, self.scale)
+        recon, symbols = tiles.decode_tile(self.tables, chunk, shape, self.quality, self.scale, self.span)
         latents.update(*symbols)
         return recon
 

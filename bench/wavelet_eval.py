@@ -40,7 +40,7 @@ def mcz_curve(model: WaveletModel, f: fr.UnitFrame, overhead: int) -> tuple[list
     rates, psnrs, times = [], [], []
     for q in range(4 * bits - 28, 4 * bits + 12, 3):
         t0 = time.perf_counter()
-        chunk, rec, _ = tiles.encode_tile(t, f.unit, q, f.range_per_unit, 0, 0)
+        chunk, rec, _ = tiles.encode_tile(t, f.unit, q, f.range_per_unit, 0, 0, span=int(round(f.high - f.low)))
         times.append(time.perf_counter() - t0)
         rates.append(8 * (len(chunk.payload) + len(chunk.side) + overhead) / f.pixels.size)
         psnrs.append(f.psnr(f.to_stored(rec)))

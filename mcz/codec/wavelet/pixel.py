@@ -8,9 +8,10 @@ uniformly, ``q = floor((x - low + K) / (2K + 1))`` (every pixel within K stored 
 prediction and context modelling, effort 7). :func:`mcz.codec.wavelet.tiles.encode_tile` weighs it
 against the wavelet by the quantiser's measure (squared error + kappa * bits, in steps) for K near
 the step's half, and keeps the cheaper; it is only tried where the step is at most
-:data:`MAX_STEP` stored units and the image is integer, and the neighbouring K only where the
-first comes within :data:`NEAR` of the best cost (8-bit images that were JPEG files rarely take
-the mode: one JPEG-XL encode, not three).
+:data:`MAX_STEP` stored units and the image is integer. K is picked with fast screening encodes
+(:data:`SCREEN_EFFORT`; the neighbouring K only where the first comes within :data:`NEAR` of the
+best cost, so 8-bit images that were JPEG files, which rarely take the mode, pay one fast encode),
+and the tile written is coded again at :data:`EFFORT` where the screen says it may win.
 
 Tile: ``params`` = (1.0, K); ``side`` = ``<I`` min(q); ``payload`` = the JPEG-XL codestream.
 The decoder reconstructs ``clip(q (2K + 1), 0, span) / span`` in the unit window (``span`` =
@@ -36,8 +37,14 @@ MAX_STEP = 16.0
 MAX_K = 2**15
 #: The K either side of the first are tried only when its cost is within this factor of the best.
 NEAR = 1.1
-#: libjxl effort (7: the JPEG-XL reference of ``mcz bench``; 9 is 2 % smaller and several times slower).
+#: libjxl effort of the tiles written (7: the JPEG-XL reference of ``mcz bench``; 9 is 2 % smaller
+#: and several times slower).
 EFFORT = 7
+#: libjxl effort of the screening encodes that pick K and decide whether the mode can win: about
+#: 5 times faster than effort 7 and 2-4 % larger on CT (so a screened cost within
+#: :data:`SCREEN_MARGIN` of the best is coded again at :data:`EFFORT` and weighed exactly).
+SCREEN_EFFORT = 3
+SCREEN_MARGIN = 1.05
 SIDE = struct.Struct("<I")
 
 
@@ -80,14 +87,15 @@ def stored(unit: np.ndarray, span: int) -> np.ndarray:
     return np.rint(np.asarray(unit, np.float64) * span).astype(np.int64)
 
 
-def encode(unit: np.ndarray, span: int, k: int, frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
+def encode(unit: np.ndarray, span: int, k: int, frame: int, index: int,
+           effort: int = EFFORT) -> tuple[Tile, np.ndarray, list]:
     """Code a tile within ``k`` stored units; returns the chunk, its reconstruction (unit window) and symbols."""
     width = 2 * k + 1
     q = np.floor_divide(stored(unit, span) + k, width)
     low = int(q.min())
     values = q - low
     bits = max(9, int(values.max()).bit_length())  # libjxl takes no fewer than 9 bits for uint16 input
-    code = _jxl().jpegxl_encode(values.astype(np.uint16), lossless=True, effort=EFFORT, bitspersample=bits)
+    code = _jxl().jpegxl_encode(values.astype(np.uint16), lossless=True, effort=effort, bitspersample=bits)
     chunk = Tile(frame=frame, index=index, params=(MARK, float(k)), side=SIDE.pack(low), payload=bytes(code))
     return chunk, _reconstruct(q, width, span), [q]
 

@@ -61,16 +61,19 @@ def encode_tile(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float
 
 def _try_pixel(t: Tables, unit: np.ndarray, step: float, span: int, frame: int, index: int,
                best: Coded, best_cost: float) -> tuple[Coded, float]:
-    """The pixel mode at the K nearest the step, then (if that came near) the K either side."""
+    """The pixel mode where it costs less: K screened with fast encodes, the winner coded at full effort."""
     first, *others = pixel.candidates(step * span)
+    screened = []
     for k in [first, *others]:
-        coded = pixel.encode(unit, span, k, frame, index)
-        this = cost(t, coded, unit, step)
-        if k == first and this > pixel.NEAR * best_cost:
+        screened.append((cost(t, pixel.encode(unit, span, k, frame, index, pixel.SCREEN_EFFORT), unit, step), k))
+        if k == first and screened[0][0] > pixel.NEAR * best_cost:
             return best, best_cost  # far from winning: its neighbours will not either
-        if this < best_cost:
-            best, best_cost = coded, this
-    return best, best_cost
+    screen_cost, k = min(screened)
+    if screen_cost > pixel.SCREEN_MARGIN * best_cost:
+        return best, best_cost
+    coded = pixel.encode(unit, span, k, frame, index)
+    this = cost(t, coded, unit, step)
+    return (coded, this) if this < best_cost else (best, best_cost)
 
 
 def cost(t: Tables, coded: Coded, unit: np.ndarray, step: float) -> float:

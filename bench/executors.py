@@ -1,12 +1,15 @@
 """Throughput of `mcz encode` on the local executor and on Ray, 1 and 2 workers, same files, one run.
 
-Slices: the pyradiomics lung CT volumes (lung1 48 + lung2 61 slices, 512x512 int16 HU; fetch them
-with `bash bench/fetch_data.sh`), written as .npy files, coded one file per slice
-(`--per-file`) with the shipped cae-compact-ctmr model.  The Ray cluster (2 CPUs) is started once
-before the timed runs; actor start-up (a fresh Python with torch and the model per actor) is inside
-every Ray run's time, as it is inside a real job's.
+Slices: the axial slices of every CT/MR volume of `mcz.datasets.volumes` (lung1/lung2 CT 512x512,
+the brain MR and head CT volumes 256x256, breast1; 306 slices; fetch them with
+`bash bench/fetch_data.sh`), taken in turn until ``--slices`` files are written (.npy, int16), coded
+one file per slice (`--per-file`) with ``--model`` (default: wavelet-ctx, the default model).  The
+Ray cluster (2 CPUs) is started once before the timed runs; actor start-up (a fresh Python with the
+model per actor) is inside every Ray run's time, as it is inside a real job's.  Every run is timed
+``--repeats`` times (the median is reported); OMP_NUM_THREADS=1, so that one worker is one core.
 
-Usage (from the repository root): python -m bench.executors [--slices N] [--out bench/results/executors]
+Usage (from the repository root): python -m bench.executors [--slices N] [--repeats R] [--model M]
+[--out bench/results/executors]
 """
 
 from __future__ import annotations
@@ -23,35 +26,30 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path.home() / ".cache" / "mcz" / "data" / "pyradiomics"
-VOLUMES = ("lung1_image.nrrd", "lung2_image.nrrd")
-MODEL = "cae-compact-ctmr"
+MODEL = "wavelet-ctx"
 RUNS = (("local", 1, ""), ("ray", 1, ""), ("local", 2, ""), ("ray", 2, ""), ("ray", 2, "manifest"))
 
 
-def write_slices(folder: Path, limit: int) -> tuple[int, int]:
-    """Axial slices of the lung CTs as .npy files; returns (files, pixels)."""
-    import nrrd
+def write_slices(folder: Path, limit: int) -> tuple[int, int, str]:
+    """Axial slices of the CT/MR volumes as .npy files, in turn until ``limit``; (files, pixels, description)."""
+    from mcz.datasets import volumes
 
+    names = [n for split in volumes.CTMR_SPLITS.values() for n in split]
+    slices = [(n, z, v) for n in names for v in [volumes.load_volume(n).pixels] for z in range(len(v))]
     count = pixels = 0
-    for name in VOLUMES:
-        path = DATA / name
-        if not path.is_file():
-            raise SystemExit(f"{path} is missing; run `bash bench/fetch_data.sh` first")
-        volume, _ = nrrd.read(str(path))
-        for z in range(volume.shape[2]):
-            if count == limit:
-                return count, pixels
-            np.save(folder / f"{name.split('_')[0]}_{z:03d}.npy", np.ascontiguousarray(volume[:, :, z].T))
-            count, pixels = count + 1, pixels + volume.shape[0] * volume.shape[1]
-    return count, pixels
+    while count < limit:
+        name, z, volume = slices[count % len(slices)]
+        np.save(folder / f"{count:05d}_{name}_{z:03d}.npy", np.ascontiguousarray(volume[z]).astype(np.int16))
+        count, pixels = count + 1, pixels + volume[z].size
+    return count, pixels, (f"{count} files: the {len(slices)} axial slices of the CT/MR volumes "
+                           f"{', '.join(names)} (512x512 to 45x120, int16) taken in turn")
 
 
-def timed_encode(src: Path, out: Path, engine: str, workers: int, manifest: str) -> tuple[float, int]:
+def timed_encode(src: Path, out: Path, engine: str, workers: int, manifest: str, model: str) -> tuple[float, int]:
     """Seconds of one `mcz encode` of the folder and its exit code (stdout swallowed)."""
     from mcz.cli.main import main
 
-    argv = ["encode", str(src), "-o", str(out), "--per-file", "-m", MODEL, "--engine", engine, "-j", str(workers),
+    argv = ["encode", str(src), "-o", str(out), "--per-file", "-m", model, "--engine", engine, "-j", str(workers),
             "--quiet", "--manifest", str(out / ".mcz-manifest") if manifest else ""]
     out.mkdir()
     start = time.perf_counter()
@@ -62,31 +60,41 @@ def timed_encode(src: Path, out: Path, engine: str, workers: int, manifest: str)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--slices", type=int, default=109)
+    parser.add_argument("--slices", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", default=MODEL)
     parser.add_argument("--out", type=Path, default=Path("bench/results/executors"))
     args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"  # one worker = one core, in the local pool and in every actor
     import ray
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "slices"
         src.mkdir()
-        files, pixels = write_slices(src, args.slices)
+        files, pixels, described = write_slices(src, args.slices)
         t0 = time.perf_counter()
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        from mcz.executors.ray import RayExecutor
+
+        RayExecutor(workers=1)  # starts the local cluster (all CPUs) as `mcz encode --engine ray` would
         cluster_start = time.perf_counter() - t0
         rows = []
         for i, (engine, workers, manifest) in enumerate(RUNS):
-            seconds, code = timed_encode(src, Path(tmp) / f"out{i}", engine, workers, manifest)
-            if code != 0:
-                raise SystemExit(f"mcz encode --engine {engine} -j {workers} exited {code}; no result written")
+            times = []
+            for r in range(args.repeats):
+                seconds, code = timed_encode(src, Path(tmp) / f"out{i}-{r}", engine, workers, manifest, args.model)
+                if code != 0:
+                    raise SystemExit(f"mcz encode --engine {engine} -j {workers} exited {code}; no result written")
+                times.append(seconds)
+            seconds = float(np.median(times))
             rows.append({"engine": engine, "workers": workers, "manifest": bool(manifest), "files": files,
                          "megapixels": pixels / 1e6, "seconds": round(seconds, 2), "exit_code": code,
+                         "all_seconds": [round(t, 2) for t in times],
                          "files_per_s": round(files / seconds, 3), "mp_per_s": round(pixels / 1e6 / seconds, 3)})
             print(json.dumps(rows[-1]), flush=True)
         ray.shutdown()
     env = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs", "load_average": os.getloadavg(),
-           "ray": ray.__version__, "model": MODEL, "ray_cluster_start_s": round(cluster_start, 1),
-           "images": f"{files} axial slices of pyradiomics lung1/lung2 CT, 512x512 int16"}
+           "ray": ray.__version__, "model": args.model, "ray_cluster_start_s": round(cluster_start, 1),
+           "images": described, "repeats": args.repeats}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"environment": env, "runs": rows}, indent=1) + "\n")
     (args.out / "README.md").write_text(table(rows, env))
@@ -99,9 +107,10 @@ def table(rows: list[dict], env: dict) -> str:
     one = {r["engine"]: r["seconds"] for r in rows if r["workers"] == 1}
     lines = ["# mcz encode: local executor vs Ray", "",
              f"{env['images']}; model {env['model']}; {env['machine']}, load average at the end "
-             f"{', '.join(f'{x:.1f}' for x in env['load_average'])} (a shared machine: other jobs ran). "
+             f"{', '.join(f'{x:.1f}' for x in env['load_average'])}. "
              f"Ray {env['ray']}, local cluster of 2 CPUs started once ({env['ray_cluster_start_s']} s, not counted). "
-             "One timed run each, in the order listed.", "",
+             f"Median of {env.get('repeats', 1)} timed runs each (all in results.json), in the order listed; "
+             "OMP_NUM_THREADS=1.", "",
              "| engine | workers | manifest | files | seconds | files/s | MP/s | vs local, same workers | speed-up vs 1 worker |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:

@@ -20,6 +20,9 @@ from mcz.executors.base import Executor, Outcome, run_one
 FORWARDED_ENV = ("MCZ_CHECKPOINTS", "MCZ_HOME", "OMP_NUM_THREADS")
 #: Items queued per actor: one coding, one waiting, so an actor never idles on the round trip.
 IN_FLIGHT_PER_WORKER = 2
+#: Whether this process started the Ray cluster it is connected to (then its workers inherit this
+#: process's environment, and actors need no runtime environment: that saves 3-4 s per job here).
+_started_here = False
 
 
 class _Worker:
@@ -70,6 +73,7 @@ class RayExecutor(Executor):
         super().__init__(self._default_workers() if workers is None else workers)
 
     def _connect(self) -> None:
+        global _started_here
         if self.ray.is_initialized():
             return
         kwargs: dict[str, Any] = {"address": self.address, "log_to_driver": True}
@@ -80,6 +84,8 @@ class RayExecutor(Executor):
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise UsageError(f"could not reach the Ray cluster at {self.address!r}: {exc}; expected 'auto' "
                              "(a cluster started with `ray start` here) or ray://HOST:10001") from exc
+        # ray.init without an address starts a cluster unless RAY_ADDRESS names one.
+        _started_here = self.address is None and not os.environ.get("RAY_ADDRESS")
 
     def _default_workers(self) -> int:
         resources = self.ray.cluster_resources()
@@ -92,7 +98,9 @@ class RayExecutor(Executor):
         return by_cpu
 
     def _actor_class(self) -> Any:
-        env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+        # A cluster started by this process already runs its workers in this environment; any other
+        # gets the variables that decide where models are found and how many threads a worker uses.
+        env = {} if _started_here else {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
         return self.ray.remote(_Worker).options(
             num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
             runtime_env={"env_vars": env} if env else None,

@@ -104,3 +104,47 @@ def test_damaged_manifest_is_a_format_error(tmp_path):
     (tmp_path / "part-1.parquet").write_bytes(b"not parquet")
     with pytest.raises(FormatError, match="Move it away"):
         Manifest(tmp_path).read()
+
+
+class _StubRay:
+    """Just enough of the ``ray`` module for RayExecutor's connection and actor options."""
+
+    def __init__(self, initialized: bool) -> None:
+        self.initialized, self.options = initialized, None
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **kwargs) -> None:
+        self.initialized = True
+
+    def cluster_resources(self) -> dict:
+        return {"CPU": 2}
+
+    def remote(self, cls):
+        stub = self
+
+        class _Remote:
+            def options(self, **kwargs):
+                stub.options = kwargs
+                return self
+
+        return _Remote()
+
+
+@pytest.mark.parametrize("initialized, address, forwarded", [(False, None, False), (True, None, True),
+                                                             (False, "auto", True)])
+def test_ray_actors_get_the_environment_only_where_the_cluster_was_not_started_here(
+        monkeypatch, initialized, address, forwarded):
+    # A cluster this process starts runs its workers in this process's environment: a runtime
+    # environment there only costs seconds per job. Any other cluster needs the variables.
+    from mcz.executors import ray as ray_executor
+
+    stub = _StubRay(initialized)
+    monkeypatch.setattr(ray_executor, "require", lambda *a: stub)
+    monkeypatch.setattr(ray_executor, "_started_here", False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    ray_executor.RayExecutor(workers=1, address=address)._actor_class()
+    env = (stub.options["runtime_env"] or {}).get("env_vars", {})
+    assert (env.get("OMP_NUM_THREADS") == "1") == forwarded

@@ -98,14 +98,15 @@ def _read_bytes(data: DataLike) -> bytes:
     if isinstance(data, (str, os.PathLike)):
         return _read_path(Path(data))
     try:
-        view = memoryview(data)
+        # numpy < 2's stubs give ndarray no __buffer__ (PEP 688), though it exports the buffer protocol.
+        view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
         raise UsageError(
             f"cannot decode a {type(data).__name__}; expected bytes-like data (bytes, bytearray, memoryview, "
             "a NumPy uint8 array) or a path to a .mcz file"
         ) from None
     if not view.contiguous:
-        view = memoryview(np.ascontiguousarray(data))
+        view = memoryview(np.ascontiguousarray(data))  # type: ignore[arg-type]  # as above: numpy < 2 stubs
     return view.cast("B").tobytes()
 
 

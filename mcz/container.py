@@ -133,7 +133,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from mcz.errors import ChecksumError, FormatError, TruncatedError, UnsupportedError, VersionError
 from mcz.header_dictionary import DICTIONARY, DICTIONARY_3
@@ -230,7 +230,7 @@ def _field_error(name: str, value: object, expected: str, owner: str = "header")
     return FormatError(f"{owner} field {name!r}: found {_describe(value)}, expected {expected}")
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     # bool is a subclass of int; True must not pass for a row count.
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -332,7 +332,9 @@ def _int_intensity(arr, name, bits_stored, signed, value_range, meta) -> Intensi
             f"signed=True for an unsigned {name} array; expected signed=False or a signed dtype"
         )
     dmin, dmax = int(arr.min()), int(arr.max())
-    need = (dmin, dmax) if value_range is None else (min(dmin, value_range[0]), max(dmax, value_range[1]))
+    need: tuple[float, float] = (
+        (dmin, dmax) if value_range is None else (min(dmin, value_range[0]), max(dmax, value_range[1]))
+    )
     bits = _smallest_bits(*need, signed) if bits_stored is None else int(bits_stored)
     capacity = arr.dtype.itemsize * 8 - (1 if kind == "i" and not signed else 0)
     if not 1 <= bits <= capacity:

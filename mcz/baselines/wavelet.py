@@ -37,7 +37,7 @@ def _pywt():
     return require("pywt", "bench")
 
 
-def _levels(shape: tuple[int, int], wavelet: str) -> int:
+def _levels(shape: tuple[int, ...], wavelet: str) -> int:
     pywt = _pywt()
     return max(0, min(MAX_LEVELS, pywt.dwt_max_level(min(shape), pywt.Wavelet(wavelet).dec_len)))
 
@@ -51,7 +51,8 @@ def _flatten(coeffs: list) -> np.ndarray:
 
 
 def _unflatten(flat: np.ndarray, template: list) -> list:
-    out, pos = [], 0
+    out: list[np.ndarray | tuple[np.ndarray, ...]] = []  # LL, then (HL, LH, HH) per level
+    pos = 0
 
     def take(like: np.ndarray) -> np.ndarray:
         nonlocal pos

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -60,7 +61,10 @@ class Row:
 Coder = Callable[[np.ndarray, Intensity, int], tuple[bytes, Callable[[bytes], np.ndarray]]]
 
 
-def _timed(fn: Callable[[], object]) -> tuple[object, float]:
+_T = TypeVar("_T")
+
+
+def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
     start = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - start
@@ -100,7 +104,9 @@ def _jxl_e9(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Cal
     x = frame.astype(np.int64)
     low = int(x.min())
     bits = max(9, int(x.max() - low).bit_length())
-    data = imagecodecs.jpegxl_encode((x - low).astype(np.uint16), lossless=True, effort=9, bitspersample=bits)
+    # Without ``out``, imagecodecs returns bytes; its stub says bytes | bytearray.
+    data = cast(bytes, imagecodecs.jpegxl_encode((x - low).astype(np.uint16), lossless=True, effort=9,
+                                                 bitspersample=bits))
     return data, lambda d: low + imagecodecs.jpegxl_decode(d).astype(np.int64)
 
 
@@ -116,7 +122,7 @@ def coders(k: int) -> dict[str, Coder]:
 
 def _cell(image: BenchImage, index: int, frame: np.ndarray, intensity: Intensity, name: str, coder: Coder,
           k: int) -> Row:
-    (data, decode), enc = _timed(lambda: coder(frame, intensity, k))  # type: ignore[misc]
+    (data, decode), enc = _timed(lambda: coder(frame, intensity, k))
     decoded, dec = _timed(lambda: decode(data))
     error = int(np.abs(np.asarray(decoded).astype(np.int64) - frame.astype(np.int64)).max())
     return Row(image.set, image.id, index, intensity.bits_stored, frame.shape[0], frame.shape[1], name, k,

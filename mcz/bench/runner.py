@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from mcz.baselines.contract import BaselineCodec, coding_bits
-from mcz.baselines.matching import match
+from mcz.baselines.matching import Quantity, match
 from mcz.baselines.mcz_codec import is_mcz
 from mcz.bench import report
 from mcz.bench.measure import measure
@@ -131,7 +131,7 @@ class Cell:
     codec: BaselineCodec
     setting: float | None = None
     target: float | None = None  # match mode: the target ...
-    quantity: str | None = None  # ... of this quantity ("cr", "bpp", "psnr")
+    quantity: Quantity | None = None  # ... of this quantity ("cr", "bpp", "psnr")
 
     @property
     def point(self) -> str:
@@ -149,7 +149,8 @@ class Cell:
 
 
 def _match_name(quantity: str | None) -> str:
-    return {v: k for k, v in MATCH_QUANTITIES.items()}.get(quantity or "", str(quantity))
+    names: dict[str, str] = {v: k for k, v in MATCH_QUANTITIES.items()}  # quantity -> --match name
+    return names.get(quantity or "", str(quantity))
 
 
 def applicable(codec: BaselineCodec, bits: int) -> bool:
@@ -184,6 +185,7 @@ def plan_cells(image: BenchImage, frames: Frames, options: RunOptions) -> tuple[
             if codec.lossless:
                 cells.append(Cell(image, position, frame, codec))
             elif quantity is not None:
+                assert options.match is not None  # quantity is the one of options.match
                 for target in options.targets or default_targets(options.match, bits):
                     cells.append(Cell(image, position, frame, codec, target=float(target), quantity=quantity))
             else:
@@ -205,6 +207,7 @@ def run_cell(cell: Cell, frames: Frames, options: RunOptions) -> dict[str, Any]:
         extra: dict[str, Any] = {"mode": "sweep"}
         setting = cell.setting
         if cell.target is not None:
+            assert cell.quantity is not None  # plan_cells gives every cell with a target its quantity
             found = match(
                 cell.codec, frame, frames.intensity, cell.quantity, cell.target, tolerance=options.tolerance
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -11,11 +12,14 @@ from mcz.baselines.contract import BaselineCodec
 from mcz.baselines.mcz_codec import MCZ_QUALITIES, is_mcz
 from mcz.errors import UsageError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from mcz.baselines.matching import Quantity
+
 #: Compression ratios of the seed paper's JPEG 2000 table (paper 000 in docs/references.md, Table 2), lossy ones.
 PAPER_RATIOS = (1.72, 2.58, 3.45, 4.33, 6.42, 8.67, 12.78, 16.99, 25.35, 33.99, 41.88, 59.14, 81.94)
 
 #: ``--match`` names and the quantity :func:`mcz.baselines.matching.match` calls them.
-MATCH_QUANTITIES = {"ratio": "cr", "bpp": "bpp", "psnr": "psnr"}
+MATCH_QUANTITIES: dict[str, Quantity] = {"ratio": "cr", "bpp": "bpp", "psnr": "psnr"}
 
 #: Default bpp targets of ``--match bpp``.
 BPP_TARGETS = (0.1, 0.25, 0.5, 1.0, 2.0)
@@ -65,7 +69,10 @@ def _raw_sweep(codec: BaselineCodec, bits: int) -> list[float]:
     return list(np.linspace(low, high, 9))
 
 
-def thin(values: Sequence[float], points: int | None) -> list[float]:
+_T = TypeVar("_T")
+
+
+def thin(values: Sequence[_T], points: int | None) -> list[_T]:
     """At most ``points`` of ``values``, evenly spaced and keeping both ends."""
     if points is None or points >= len(values):
         return list(values)
@@ -105,7 +112,8 @@ def sweep(codec: BaselineCodec, bits: int, points: int | None = None) -> list[fl
     values = sorted(
         {float(round(v)) if codec.settings.integer else float(v) for v in _raw_sweep(codec, bits)}
     )
-    return thin([v for v in values if low <= v <= high], points)
+    kept: list[float | None] = [v for v in values if low <= v <= high]
+    return thin(kept, points)
 
 
 def default_targets(quantity: str, bits: int) -> tuple[float, ...]:

@@ -25,7 +25,7 @@ class Job:
     """One input file and the path its output goes to."""
 
     src: Path
-    dst: Path | None
+    dst: Path  # every job is planned with its output path (plan_jobs)
 
 
 def expand_inputs(items: Iterable[str], suffixes: tuple[str, ...]) -> list[tuple[Path, Path | None]]:
@@ -79,7 +79,7 @@ def plan_jobs(
 
 
 def _refuse_clashes(jobs: list[Job]) -> None:
-    seen: dict[Path, Path] = {}
+    seen: dict[Path | None, Path] = {}
     for job in jobs:
         key = job.dst.resolve() if job.dst else None
         if key in seen:
@@ -172,6 +172,7 @@ def run_jobs(
                 for line in outcome.value.messages:
                     print(line, file=sys.stderr)
             else:
+                assert outcome.error is not None  # Outcome.ok is False exactly when an error was recorded
                 failures.append((job, outcome.error))
                 print(f"mcz: {job.src}: {outcome.error}", file=sys.stderr)
             if manifest is not None:

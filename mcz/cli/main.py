@@ -460,9 +460,11 @@ def _reporter(
 
     def report(notice: Notice) -> None:
         if isinstance(notice, RateNotice) and summary is not None:
-            summary[key or where] = notice.text
+            slot = key or where
+            assert slot is not None  # callers that keep a summary name the file (key or where)
+            summary[slot] = notice.text
             if notice.rate is not None:
-                _MEASURED_PSNR[key or where] = float(notice.rate.psnr)
+                _MEASURED_PSNR[slot] = float(notice.rate.psnr)
             if notice.level != "warning":
                 return
         prefix = "mcz: warning: " if notice.level == "warning" else "mcz: "
@@ -668,6 +670,7 @@ def _run_train(args: argparse.Namespace) -> ExitCode:
         return ExitCode.OK
     print(json.dumps({"step": meta["step"], "metrics": meta["metrics"], "export": meta.get("export", {}).get("file")}))
     if meta.get("export"):
+        assert config.export_to is not None  # the trainers export only when the config names a folder
         _print_usage_hint(meta["export"], Path(config.export_to))
     return ExitCode.OK
 

@@ -133,7 +133,9 @@ def save_decoder(synthesis: Any, folder: Path, entry: dict[str, Any]) -> dict[st
 
 def _update_manifest(folder: Path, entry: dict[str, Any]) -> None:
     path = folder / zoo.MANIFEST_NAME
-    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"format": 1, "models": []}
+    data: dict[str, Any] = (
+        json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"format": 1, "models": []}
+    )
     for old in data.get(DECODERS_KEY, []):
         if old.get("id") == entry["id"] and old.get("file") != entry["file"]:
             (folder / str(old["file"])).unlink(missing_ok=True)

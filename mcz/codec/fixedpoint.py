@@ -81,6 +81,12 @@ class FixedPointConv(nn.Module):
         Real value of one output code (e.g. ``1/16``); the input's is ``in_scale``.
     """
 
+    # Buffers registered in __init__ (nn.Module.__getattr__ is typed as returning Tensor | Module).
+    weight_int: torch.Tensor
+    bias_int: torch.Tensor
+    multiplier: torch.Tensor
+    frozen: torch.Tensor
+
     def __init__(
         self,
         in_channels: int,
@@ -102,6 +108,7 @@ class FixedPointConv(nn.Module):
         shape = (in_channels, out_channels, kernel, kernel) if transpose else (out_channels, in_channels, kernel, kernel)
         conv = (nn.ConvTranspose2d if transpose else nn.Conv2d)(in_channels, out_channels, kernel, stride)
         self.weight = nn.Parameter(conv.weight.detach().clone())
+        assert conv.bias is not None  # built with the default bias=True
         self.bias = nn.Parameter(conv.bias.detach().clone())
         # The frozen integer form, stored in the checkpoint and used for inference.
         self.register_buffer("weight_int", torch.zeros(shape, dtype=torch.int8))  # |w| <= 127

@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
 
 from mcz.codec.fixedpoint import FixedPointConv, ste_round
 from mcz.errors import require
+
+if TYPE_CHECKING:  # pragma: no cover
+    from compressai.entropy_models import EntropyBottleneck
 
 #: Means are predicted in units of 1/MEAN_DENOMINATOR.
 MEAN_DENOMINATOR = 8
@@ -118,7 +122,7 @@ class HyperSynthesis(nn.Module):
     def __init__(self, nh: int, m: int) -> None:
         super().__init__()
         wide = nh * 3 // 2
-        act = dict(out_low=0, out_high=255, out_scale=1 / 16)
+        act: dict[str, Any] = dict(out_low=0, out_high=255, out_scale=1 / 16)
         self.up1 = FixedPointConv(nh, nh, 5, 2, True, in_max=Z_MAX + 1, in_scale=1.0, **act)
         self.up2 = FixedPointConv(nh, wide, 5, 2, True, in_max=255, in_scale=1 / 16, **act)
         self.scale = FixedPointConv(wide, m, 3, 1, in_max=255, in_scale=1 / 16,
@@ -225,7 +229,7 @@ class LearnedCodec(nn.Module):
         aux = sum(bottleneck.loss() for bottleneck in self.entropy_bottlenecks())
         return {"loss": loss + aux, "bpp": bpp.detach(), "mse": mse.detach(), "aux": aux.detach()}
 
-    def entropy_bottlenecks(self) -> list[nn.Module]:
+    def entropy_bottlenecks(self) -> list[EntropyBottleneck]:
         """The EntropyBottleneck modules (their quantiles train on the aux loss)."""
         return [self.z_model] if self.hyperprior else [self.y_model]
 
@@ -268,7 +272,8 @@ class LearnedCodec(nn.Module):
 def bits_per_pixel(likelihoods: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Estimated bits per pixel of a batch ``x`` (N, 1, H, W) from its latents' likelihoods."""
     pixels = x.shape[0] * x.shape[2] * x.shape[3]
-    return sum(-torch.log2(lik).sum() for lik in likelihoods) / pixels
+    # sum() is typed Tensor | int (its start, 0); every caller passes at least one likelihood tensor.
+    return cast(torch.Tensor, sum(-torch.log2(lik).sum() for lik in likelihoods) / pixels)
 
 
 def _log_step() -> float:

@@ -12,7 +12,8 @@ digest additionally needs the same float synthesis (same backend and threads).
 from __future__ import annotations
 
 import struct
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -36,6 +37,16 @@ class Backend(Protocol):
 
     def synthesis(self, y_scaled: np.ndarray) -> np.ndarray:
         """Gain-corrected latent (1, m, h, w) -> reconstruction (rows, cols) in about [0, 1]."""
+
+
+@runtime_checkable
+class BatchBackend(Backend, Protocol):
+    """A backend that synthesises several tiles per call (:class:`mcz.codec.gpu.backends.GpuBackend`)."""
+
+    max_batch: int
+
+    def synthesis_batch(self, latents: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Latents (1, m, h, w) of equal shape -> reconstructions (rows, cols)."""
 
 
 class TorchBackend:
@@ -79,6 +90,7 @@ def encode_tile(model: LearnedCodec, unit: np.ndarray, level: int, frame: int, i
     """Code one tile in [0, 1] at a 0-based ``level``; returns the chunk and the reconstruction."""
     backend = TorchBackend(model)
     y = backend.analyse(unit, level)
+    z_shape: tuple[int, ...]  # torch.Size of the hyper latent's grid, or (0, 0)
     if model.hyperprior:
         z = backend.hyper_analysis(y)
         z_string = model.z_model.compress(z)[0]
@@ -174,6 +186,7 @@ class LearnedDecoder(TileDecoder):
         if self.batch_size == 1:
             return super().reconstruct_batch(items)
         gain = inverse_gain(self.model, self.level)
+        assert isinstance(self.backend, BatchBackend)  # batch_size > 1 only for a backend with max_batch
         return self.backend.synthesis_batch([(y * gain).astype(np.float32) for y, _ in items])
 
 

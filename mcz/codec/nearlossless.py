@@ -44,6 +44,7 @@ from typing import Any
 import dataclasses
 import hashlib
 import struct
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -120,7 +121,7 @@ def quantise(residual: np.ndarray, k: int) -> np.ndarray:
     return np.where(r >= 0, (r + k) // step, -((k - r) // step))
 
 
-def _jxl() -> object:
+def _jxl() -> types.ModuleType:
     try:
         import imagecodecs
     except ImportError as exc:  # pragma: no cover - a declared dependency

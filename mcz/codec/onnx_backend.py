@@ -16,6 +16,7 @@ import functools
 import io
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,11 +25,14 @@ from torch import nn
 from mcz.codec.fixedpoint import Float32Exact
 from mcz.errors import require
 
+if TYPE_CHECKING:  # pragma: no cover
+    from mcz.codec.learned import HyperSynthesis
+
 OPSET = 17
 
 
 class _HyperSynthesis32(nn.Module):
-    def __init__(self, h_s: nn.Module) -> None:
+    def __init__(self, h_s: HyperSynthesis) -> None:
         super().__init__()
         self.up1, self.up2 = Float32Exact(h_s.up1), Float32Exact(h_s.up2)
         self.scale, self.mean = Float32Exact(h_s.scale), Float32Exact(h_s.mean)
@@ -43,7 +47,9 @@ def _export(module: nn.Module, example: torch.Tensor, outputs: list[str]) -> byt
     buffer = io.BytesIO()
     axes = {"input": {2: "rows", 3: "columns"}, **{name: {2: "rows", 3: "columns"} for name in outputs}}
     with torch.no_grad():
-        torch.onnx.export(module.eval(), (example,), buffer, dynamo=False, opset_version=OPSET,
+        # torch.onnx.export is annotated without file objects, which its dynamo=False exporter writes to.
+        torch.onnx.export(module.eval(), (example,), buffer,  # type: ignore[arg-type]
+                          dynamo=False, opset_version=OPSET,
                           input_names=["input"], output_names=outputs, dynamic_axes=axes)
     return buffer.getvalue()
 
@@ -95,6 +101,8 @@ class OnnxBackend:
         self._hyper = session(hyper, False) if hyper else None
 
     def hyper_synthesis(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Decoders call this for hyperprior models only, whose exported graphs include hyper_synthesis.onnx.
+        assert self._hyper is not None
         index, mean = self._hyper.run(None, {"input": np.ascontiguousarray(z_hat, np.float32)})
         return index, mean
 

@@ -63,7 +63,7 @@ def restore(pixels: np.ndarray, blob: bytes, frames: list[int], frames_total: in
         pixels[i][mask[f]] = values[offsets[f] : offsets[f + 1]]
 
 
-def _unpack(blob: bytes, shape: tuple[int, int, int], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def _unpack(blob: bytes, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     if len(blob) < _HEAD.size or blob[:4] != _MAGIC:
         raise FormatError(f"the {META_NAME} chunk does not start with {_MAGIC!r}; the file is damaged")
     declared = _HEAD.unpack_from(blob)[1:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -61,7 +62,7 @@ def tiling_from_header(record: Mapping[str, object]) -> tuple[int, int]:
         A key is missing, is not an integer (``True`` is not one), is out of range, or the tile
         is not a multiple of the padding multiple.
     """
-    values = {}
+    values: dict[str, int] = {}
     for key in ("tile", "pad_multiple"):
         if key not in record:
             raise FormatError(
@@ -93,7 +94,7 @@ def tile_grid(rows: int, columns: int, tile: int, multiple: int) -> list[TileBox
     """Row-major tiles of at most ``tile`` x ``tile`` pixels covering the frame."""
     if tile < 1 or multiple < 1 or tile % multiple:
         raise ValueError(f"tile size {tile} must be a multiple of {multiple}")
-    boxes = []
+    boxes: list[TileBox] = []
     for top in range(0, rows, tile):
         for left in range(0, columns, tile):
             h, w = min(tile, rows - top), min(tile, columns - left)

@@ -62,7 +62,9 @@ def load_grey(name: str) -> np.ndarray:
 def _thumbnail(grey: np.ndarray, size: int = 64) -> np.ndarray:
     from PIL import Image
 
-    small = np.asarray(Image.fromarray(grey).resize((size, size), Image.BILINEAR), np.float64).ravel()
+    small = np.asarray(
+        Image.fromarray(grey).resize((size, size), Image.Resampling.BILINEAR), np.float64
+    ).ravel()
     small -= small.mean()
     norm = np.linalg.norm(small)
     return small / norm if norm > 0 else small

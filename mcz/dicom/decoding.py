@@ -112,8 +112,11 @@ def _link_made_up(headers: list[pydicom.Dataset | None], made: list[bool]) -> No
     """Made-up headers of one series share the first one's study and series, and are numbered."""
     for index, ds in enumerate(headers):
         if made[index] and len(headers) > 1:
-            ds.StudyInstanceUID = headers[0].StudyInstanceUID
-            ds.SeriesInstanceUID = headers[0].SeriesInstanceUID
+            first = headers[0]
+            # Headers are made up only with make_missing, which makes every missing one: none is None.
+            assert ds is not None and first is not None
+            ds.StudyInstanceUID = first.StudyInstanceUID
+            ds.SeriesInstanceUID = first.SeriesInstanceUID
             ds.InstanceNumber = index + 1
 
 

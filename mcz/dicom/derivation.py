@@ -116,6 +116,7 @@ def _record_in_functional_groups(
     from pydicom.sequence import Sequence
 
     per_frame = list(ds.get(_PER_FRAME) or [])
+    targets: list[tuple[Dataset, int | None]]  # (functional group, source frame number or None)
     if any("DerivationImageSequence" in item for item in per_frame):
         # The source keeps its derivations per frame: one step per frame, frame i from source frame i.
         targets = [(item, index + 1) for index, item in enumerate(per_frame)]

@@ -109,15 +109,16 @@ class DerivedInfo:
         new_series = record.get("series_instance_uid")
         names = record.get("names")
         encoder = record.get("encoder")
-        names_ok = isinstance(names, list) and len(names) == instances
+        names = names if isinstance(names, list) and len(names) == instances else None
+        metadata, method = record.get("metadata"), record.get("method")
         return cls(
-            metadata=record.get("metadata") if record.get("metadata") in _MODES else "keep",
-            method=record.get("method") if is_method_term(record.get("method")) else fallback_method,
+            metadata=metadata if metadata in _MODES else "keep",
+            method=method if is_method_term(method) else fallback_method,
             encoder=encoder if isinstance(encoder, str) and _ENCODER_PATTERN.match(encoder) else "mcz",
             sop_instance_uids=tuple(u if is_valid_uid(u) else generate_uid() for u in uids),
             series=series,
             series_instance_uid=new_series if is_valid_uid(new_series) else None,
-            names=tuple(safe_file_name(n) for n in names) if names_ok else None,
+            names=tuple(safe_file_name(n) for n in names) if names is not None else None,
         )
 
 

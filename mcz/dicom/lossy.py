@@ -51,7 +51,7 @@ from __future__ import annotations
 import re
 from collections.abc import MutableSequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from mcz.dicom.derivation import SourceReference, record_derivation
 from mcz.io.dicom_safety import header_int, is_valid_uid
@@ -109,7 +109,7 @@ def method_term(family: str) -> str:
     return term if family and _CS_PATTERN.match(term) else METHOD_PREFIX.rstrip("_")
 
 
-def is_method_term(value: Any) -> bool:
+def is_method_term(value: Any) -> TypeGuard[str]:
     """Whether ``value`` is usable as a Lossy Image Compression Method (a CS value)."""
     return isinstance(value, str) and _CS_PATTERN.match(value) is not None
 

@@ -276,7 +276,9 @@ def _empty(keyword: str, vr: str) -> pydicom.DataElement:
     from pydicom.dataelem import DataElement
     from pydicom.sequence import Sequence
 
-    return DataElement(tag_for_keyword(keyword), vr, Sequence([]) if vr == "SQ" else None)
+    tag = tag_for_keyword(keyword)
+    assert tag is not None  # a dictionary keyword: the caller took its VR from the same dictionary
+    return DataElement(tag, vr, Sequence([]) if vr == "SQ" else None)
 
 
 def _dummy(vr: str) -> str:

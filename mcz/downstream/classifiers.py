@@ -8,6 +8,8 @@ shape (no pretrained weights exist to be averaged, so nothing is lost).
 
 from __future__ import annotations
 
+from typing import cast
+
 from torch import nn
 
 from mcz.downstream.smallcnn import SmallCNN, parameter_groups
@@ -54,5 +56,6 @@ def feature_layers(model: nn.Module) -> nn.Module:
     if isinstance(model, SmallCNN):
         return model.features
     if hasattr(model, "features"):
-        return model.features
+        # A torchvision trunk (nn.Sequential); nn.Module.__getattr__ is typed as returning Tensor | Module.
+        return cast(nn.Module, model.features)
     return nn.Sequential(*list(model.children())[:-2])

@@ -91,7 +91,7 @@ def resize_grey(grey: np.ndarray, size: int) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(
-        Image.fromarray(np.asarray(grey, np.uint8)).resize((size, size), Image.LANCZOS), np.uint8
+        Image.fromarray(np.asarray(grey, np.uint8)).resize((size, size), Image.Resampling.LANCZOS), np.uint8
     )
 
 
@@ -103,7 +103,9 @@ def load_frames(
 ) -> np.ndarray:
     """``(N, source, source)`` uint8 originals, cached per image list in ``cache`` (npy)."""
     if loader is None:
-        from mcz.datasets.br35h import load_grey as loader
+        from mcz.datasets.br35h import load_grey
+
+        loader = load_grey
     key = hashlib.sha256(("\n".join(s.name for s in items) + f"|{source}").encode()).hexdigest()[:16]
     path = None if cache is None else Path(cache) / f"frames-{source}-{key}.npy"
     if path is not None and path.is_file():

@@ -15,6 +15,7 @@ single flip still leave a flip rate of up to 3 % plausible.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 
@@ -23,8 +24,12 @@ from mcz.errors import UsageError
 #: Metrics reported for every cell, in table order.
 NAMES = ("accuracy", "precision", "recall", "specificity", "f1", "auroc")
 
+#: Labels (0 or 1) and predictions: a sequence or a 1-D array (the functions call each other with arrays).
+Labels: TypeAlias = "Sequence[int] | np.ndarray"
+Scores: TypeAlias = "Sequence[float] | np.ndarray"
 
-def _labels(y_true: Sequence[int], other: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+
+def _labels(y_true: Labels, other: Scores) -> tuple[np.ndarray, np.ndarray]:
     y, o = np.asarray(y_true), np.asarray(other)
     if y.ndim != 1 or y.shape != o.shape:
         raise UsageError(
@@ -35,7 +40,7 @@ def _labels(y_true: Sequence[int], other: Sequence[float]) -> tuple[np.ndarray, 
     return y.astype(np.int64), o
 
 
-def confusion(y_true: Sequence[int], y_pred: Sequence[int]) -> np.ndarray:
+def confusion(y_true: Labels, y_pred: Labels) -> np.ndarray:
     """``[[tn, fp], [fn, tp]]`` (rows: truth 0, 1; columns: prediction 0, 1), like scikit-learn."""
     y, p = _labels(y_true, y_pred)
     p = p.astype(np.int64)
@@ -52,7 +57,7 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else 0.0  # scikit-learn's zero_division=0
 
 
-def auroc(y_true: Sequence[int], score: Sequence[float]) -> float:
+def auroc(y_true: Labels, score: Scores) -> float:
     """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties); NaN with one class only."""
     from scipy.stats import rankdata
 
@@ -64,7 +69,7 @@ def auroc(y_true: Sequence[int], score: Sequence[float]) -> float:
     return float((ranks[y == 1].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
 
 
-def scores(y_true: Sequence[int], score: Sequence[float], threshold: float = 0.5) -> dict[str, float]:
+def scores(y_true: Labels, score: Scores, threshold: float = 0.5) -> dict[str, float]:
     """Every metric of :data:`NAMES` for one set of predictions."""
     y, s = _labels(y_true, score)
     (tn, fp), (fn, tp) = confusion(y, (s >= threshold).astype(np.int64))
@@ -103,8 +108,8 @@ def _interval(values: list[float], level: float) -> tuple[float, float]:
 
 
 def bootstrap(
-    y_true: Sequence[int],
-    score: Sequence[float],
+    y_true: Labels,
+    score: Scores,
     groups: Sequence,
     *,
     n: int = 1000,
@@ -119,9 +124,9 @@ def bootstrap(
 
 
 def paired_difference(
-    y_true: Sequence[int],
-    score_a: Sequence[float],
-    score_b: Sequence[float],
+    y_true: Labels,
+    score_a: Scores,
+    score_b: Scores,
     groups: Sequence,
     *,
     metric: str = "accuracy",
@@ -191,9 +196,9 @@ def tango_interval(b: int, c: int, n: int, level: float = 0.95) -> tuple[float, 
 
 
 def paired_comparison(
-    y_true: Sequence[int],
-    score_a: Sequence[float],
-    score_b: Sequence[float],
+    y_true: Labels,
+    score_a: Scores,
+    score_b: Scores,
     groups: Sequence,
     *,
     n: int = 1000,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from mcz.fsutil import atomic_write_bytes
 
@@ -102,6 +103,8 @@ def _smallest_tango_low(n: int) -> float:
 
 
 def summarise(cells: list[dict]) -> dict:
+    # protocol -> classifier -> codec -> safe_ratio(): a float, None, or NOT_QUALIFIED (unqualified only)
+    safe: dict[str, dict[str, dict[str, Any]]]
     rows, safe, groups = [], {}, defaultdict(list)
     qual = qualification(cells)
     for c in cells:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from mcz.bench.sweeps import PAPER_RATIOS
 from mcz.downstream import classifiers, compress, data, metrics, protocols
 from mcz.errors import UsageError
 from mcz.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mcz.downstream.protocols import TrainConfig
 
 ORIGINAL = "original"
 CELLS = "cells"
@@ -61,7 +65,8 @@ class Config:
         d["cache"] = str(self.cache)
         return d
 
-    def train_config(self, classifier: str) -> protocols.TrainConfig:
+    # TrainConfig, not protocols.TrainConfig: in the class body, ``protocols`` is the field above.
+    def train_config(self, classifier: str) -> TrainConfig:
         return protocols.TrainConfig(
             classifier, self.resolution, self.epochs, self.batch_size, self.lr, self.seed, self.device
         )

@@ -140,7 +140,7 @@ def downstream(preset: Preset, level: int, log: Callable[[str], None]) -> dict[s
     frames = np.stack([resize_grey(load_grey(s.name), SIZE) for s in train])
     model = protocols.train(config, [protocols.prepare(frames, 64)], [s.label for s in train], progress=log)
     originals = np.stack([resize_grey(load_grey(s.name), SIZE) for s in test])
-    decoded = {k: [] for k in NAMES}
+    decoded: dict[str, list[np.ndarray]] = {k: [] for k in NAMES}
     for frame in originals:
         coded = code_frame(frame, 8, level)
         for k in NAMES:
@@ -169,6 +169,7 @@ def run(out: Path, quick: bool = True, log: Callable[[str], None] = print) -> di
     _, decoder_id = realistic_codec(BASE_MODEL, base.checkpoint_sha256)
     frames = _lesion_free(preset.images)
     ct_name, ct_frame, ct_bits = _demo_ct()
+    figures: list[tuple[str, np.ndarray, Any, dict[str, Any]]]  # (name, frame, coded, row)
     rows, figures = [], []
     for level in preset.levels:
         for name, frame, bits in [(n, f, 8) for n, f in frames] + [(ct_name, ct_frame, ct_bits)]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +23,7 @@ SUPPORTED_WRITE = (".dcm", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".npy")
 # --------------------------------------------------------------------------- reading
 
 
-def read_image(path: str | Path, *, grey: bool = False) -> MedicalImage:
+def read_image(path: str | os.PathLike[str], *, grey: bool = False) -> MedicalImage:
     """Read a DICOM, NIfTI, PNG, TIFF, JPEG or NPY file.
 
     The format is chosen by content (DICOM preamble, PNG/TIFF/JPEG/NPY/NIfTI

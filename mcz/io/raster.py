@@ -34,9 +34,10 @@ def _read_pillow(path: Path, grey: bool, kind: str) -> MedicalImage:
             "16-bit greyscale. Convert it to a 16-bit greyscale PNG or TIFF first"
         )
     with Image.open(path) as im:
-        if getattr(im, "n_frames", 1) > 1:
+        frames = getattr(im, "n_frames", 1)  # only multi-frame formats' ImageFile subclasses have it
+        if frames > 1:
             raise UnsupportedError(
-                f"{path}: animated {kind.upper()} with {im.n_frames} frames; expected one image"
+                f"{path}: animated {kind.upper()} with {frames} frames; expected one image"
             )
         im.load()
         arr, bits = _pillow_array(im, grey, path)

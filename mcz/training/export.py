@@ -70,7 +70,7 @@ def update_manifest(folder: Path, entry: dict[str, Any], keep_previous: bool = F
     weights, so a kept entry still decodes the files made with it.
     """
     path = folder / zoo.MANIFEST_NAME
-    data = json.loads(path.read_text()) if path.is_file() else {"format": 1, "models": []}
+    data: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"format": 1, "models": []}
     same = [m for m in data["models"] if m["id"] == entry["id"] and m["file"] != entry["file"]]
     if not keep_previous:
         for old in same:

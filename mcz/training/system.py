@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import lightning as L
 import torch
@@ -83,7 +84,7 @@ class CodecSystem(L.LightningModule):
         if self.rate_model is not None:  # the regulariser's density trains with the model
             named.update({f"rate_model.{k}": v for k, v in self.rate_model.named_parameters()})
         fast = [n for n in named if n.endswith("quantiles") or n.split(".")[-1] in ("log_gain", "log_inverse_gain")]
-        groups = [{"params": [named[n] for n in named if n not in fast]}]
+        groups: list[dict[str, Any]] = [{"params": [named[n] for n in named if n not in fast]}]
         if fast:
             groups.append({"params": [named[n] for n in fast], "lr": self.lr * 10})
         return groups

@@ -93,4 +93,5 @@ def _export(model: WaveletModel, spec: ModelSpec, config: TrainConfig, meta: dic
         "train_seconds": meta["seconds_total"],
         "machine": meta["machine"],
     }
+    assert config.export_to is not None  # train_wavelet exports only when the config names a folder
     return export_weights(model, spec, Path(config.export_to), provenance, half=False)

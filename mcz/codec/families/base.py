@@ -106,8 +106,9 @@ class Family(ABC):
     #: What ``quality`` means for this family's models (larger = better), for messages and benchmark settings.
     quality_meaning: ClassVar[str]
     #: The qualities a benchmark sweeps for ``bits``-bit frames, ``sweep(bits)``; None: the generic
-    #: rules of :mod:`mcz.bench.sweeps`.
-    sweep: ClassVar[Callable[[int], list[float]] | None] = None
+    #: rules of :mod:`mcz.bench.sweeps`. Set on the class, as a staticmethod (not a ClassVar: type
+    #: checkers take a callable ClassVar for a method and would bind ``self`` to ``bits``).
+    sweep: Callable[[int], list[float]] | None = None
     #: :meth:`export_onnx` is implemented (listed by :func:`~mcz.codec.families.register.onnx_families`).
     onnx_export: ClassVar[bool] = False
     #: How ``mcz train`` trains the family's models: ``"none"``, ``"gradient"`` (Lightning, with

@@ -61,6 +61,7 @@ class LearnedFamily(ModelFamily):
     def tile_decoder(self, coding: Coding) -> TileDecoder:
         from mcz.codec import learned_coding
 
+        nets: learned_coding.Backend
         if coding.backend == "onnxruntime":
             from mcz.codec.onnx_backend import onnx_backend
 

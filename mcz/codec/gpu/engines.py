@@ -22,6 +22,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 from mcz.errors import ModelError, UsageError
 
@@ -179,7 +180,8 @@ def build_engine(codec, precision: str = "fp16", max_size: tuple[int, int] = DEF
     if not codec.family.onnx_export:
         raise UsageError(f"model {codec.spec.id!r} is of the {codec.spec.family} family, which has no synthesis "
                          "network to build an engine for; engines exist for the factorized and hyperprior families")
-    profile = Profile(codec.model.m, tuple(max_size), max_batch)  # refuse a bad profile before any probing
+    size = cast(tuple[int, int], tuple(max_size))  # (rows, columns); tuple() is typed tuple[int, ...]
+    profile = Profile(codec.model.m, size, max_batch)  # refuse a bad profile before any probing
     graphs.check_precision(precision)
     trt = device.require_tensorrt()
     graph = graphs.export_synthesis(codec.model.g_s, codec.model.m, precision)

@@ -100,7 +100,9 @@ def export_synthesis(g_s, m: int, precision: str = "fp32") -> bytes:
     buffer = io.BytesIO()
     axes = {name: {0: "batch", 2: "rows", 3: "columns"} for name in ("input", "output")}
     with torch.no_grad():
-        torch.onnx.export(module, (torch.zeros(1, m, 4, 4),), buffer, dynamo=False, opset_version=OPSET,
+        # torch.onnx.export is annotated without file objects, which its dynamo=False exporter writes to.
+        torch.onnx.export(module, (torch.zeros(1, m, 4, 4),), buffer,  # type: ignore[arg-type]
+                          dynamo=False, opset_version=OPSET,
                           input_names=["input"], output_names=["output"], dynamic_axes=axes)
     return buffer.getvalue()
 

@@ -72,7 +72,7 @@ def forward(image: np.ndarray) -> np.ndarray:
     return _apply(_apply(blocks, c, -1), c, -2)
 
 
-def inverse(coefficients: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def inverse(coefficients: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The image (float64, ``shape``) of (blocks down, blocks across, 8, 8) coefficients."""
     c_t = basis().T
     blocks = _apply(_apply(coefficients, c_t, -2), c_t, -1)

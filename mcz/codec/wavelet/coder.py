@@ -20,6 +20,7 @@ import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,10 @@ def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: C
     codes its finest level itself). Returns the symbol bands and, per band, (table index, shift)
     maps for dequantisation.
     """
-    q = [np.zeros(s, np.int64) if i == 0 else tuple(np.zeros(x, np.int64) for x in s) for i, s in enumerate(shapes)]
+    q: list[Any] = [  # the LL band, then (HL, LH, HH) per level
+        np.zeros(s, np.int64) if i == 0 else tuple(np.zeros(x, np.int64) for x in s)
+        for i, s in enumerate(shapes)
+    ]
     maps: list = []
     q[0][...] = _walk_ll(t, shapes[0], ll_side, code, maps)
     levels = len(shapes) - 1
@@ -198,10 +202,15 @@ def dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, d
 
 def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float) -> np.ndarray:
     """Dequantise the symbol bands and run the inverse transform."""
-    bands = [dequantise(t, q[0], *maps[0], detail=False) * step / math.sqrt(gains[0])]
+    # maps[0] and every maps[depth][o] is an (index, shift) pair: indexed, not *-unpacked, so that a type
+    # checker sees that they cannot also fill ``detail``.
+    bands: lifting.Bands = [
+        dequantise(t, q[0], maps[0][0], maps[0][1], detail=False) * step / math.sqrt(gains[0])
+    ]
     for depth in range(1, len(q)):
         bands.append(tuple(
-            dequantise(t, q[depth][o], *maps[depth][o], detail=True) * step / math.sqrt(gains[depth][o])
+            dequantise(t, q[depth][o], maps[depth][o][0], maps[depth][o][1], detail=True) * step
+            / math.sqrt(gains[depth][o])
             for o in range(3)
         ))
     return lifting.inverse(bands)
@@ -230,11 +239,12 @@ def choose(t: Tables, u: np.ndarray, index: np.ndarray, shift: np.ndarray) -> np
     best, best_cost = None, None
     for n in (near[small], np.maximum(near[small] - 1, 0), np.zeros_like(near[small])):
         cost = (ai - _recon(t, n, idx)) ** 2 + t.kappa * _bits(t, si * n, idx)
-        if best is None:
+        if best is None or best_cost is None:  # the first candidate (both are set together)
             best, best_cost = n, cost
         else:
             better = cost < best_cost
             best, best_cost = np.where(better, n, best), np.where(better, cost, best_cost)
+    assert best is not None  # set by the first of the loop's three candidates
     out = sign * near
     out[small] = si * best
     return out
@@ -279,7 +289,8 @@ def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: fl
     """The dyadic wavelet mode of :func:`mcz.codec.wavelet.tiles.encode_tile` (reconstruction in float64)."""
     BufferedRansEncoder = native.extension("ans").BufferedRansEncoder  # noqa: N806 - a class
 
-    levels = lifting.levels_for(*unit.shape, t.max_levels)
+    rows, columns = unit.shape
+    levels = lifting.levels_for(rows, columns, t.max_levels)
     step = step_size(quality, range_per_unit)
     u, gains = normalised(unit, levels, step)
     flat_u = band_list(u)
@@ -294,7 +305,7 @@ def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: fl
         raw.add(lo, p.shift)
         return q
 
-    q, maps = walk(t, band_shapes(*unit.shape, levels), step, ll_side, code)
+    q, maps = walk(t, band_shapes(rows, columns, levels), step, ll_side, code)
     if unit.size < _FEW_SYMBOLS:
         # CompressAI's flush writes the string into a buffer of one 32-bit word per symbol, but a
         # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap

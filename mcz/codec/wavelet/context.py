@@ -20,7 +20,7 @@ def anchors(shape: tuple[int, int]) -> np.ndarray:
     return (rows + cols) % 2 == 0
 
 
-def detail_passes(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def detail_passes(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Masks of a detail band's three passes: (even, even), (odd, odd), the rest.
 
     The second pass sees its four diagonal neighbours, the third its four direct ones.

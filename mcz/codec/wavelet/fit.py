@@ -62,8 +62,9 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
         if layout == "children" and not packet.worth_trying(frame.pixels.shape):
             continue
         step = coder.step_size(quality, frame.range_per_unit)
-        levels = coder.lifting.levels_for(*frame.pixels.shape, t.max_levels)
-        shapes = coder.band_shapes(*frame.pixels.shape, levels)
+        rows, columns = frame.pixels.shape
+        levels = coder.lifting.levels_for(rows, columns, t.max_levels)
+        shapes = coder.band_shapes(rows, columns, levels)
         mask = _mask(t, frame, step, layout)
         if mask:
             split = packet.normalised(frame.unit, levels, step)
@@ -109,6 +110,7 @@ def _sample(entry: dict, p: coder.Pass, q: np.ndarray, values: np.ndarray, step:
     keep = np.flatnonzero(p.shift == 0)
     if len(keep) > per_pass:
         keep = rng.choice(keep, per_pass, replace=False)
+    assert p.features is not None  # a detail pass (the only ones sampled) carries its features
     entry["features"].append(p.features[:, keep])
     entry["q"].append(q[keep])
     entry["u"].append(values[keep])

@@ -114,7 +114,7 @@ def inverse(bands: Bands) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _gains_1d(levels: int) -> tuple[tuple[float, float], ...]:
+def _gains_1d(levels: int) -> tuple[tuple[float, ...], ...]:
     """Synthesis energy of a 1-D impulse in (low, high) at each level 1..levels (interior of a long signal)."""
     n = 2 ** (levels + 5)
     gains = []

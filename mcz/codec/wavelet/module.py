@@ -34,6 +34,10 @@ class WaveletModel(nn.Module):
         Encoder rate-distortion trade-off (Lagrangian, in squared steps per bit).
     """
 
+    # Buffers read as tensors here (nn.Module.__getattr__ is typed as returning Tensor | Module).
+    weights: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, scales: int = 56, scale_low: float = 0.02, scale_high: float = 48.0,
                  rho: float = 0.5, max_levels: int = 6, kappa: float = 0.12) -> None:
         super().__init__()

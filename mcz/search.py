@@ -85,14 +85,19 @@ def bisect_quality(meets: Callable[[int], bool], lo: int, hi: int, highest: bool
     nearest = lo if highest else hi
     if not meets(nearest):
         return nearest, False
-    good, bad = nearest, (hi + 1 if highest else lo - 1)  # invariant: good meets, bad does not (or is outside)
+    # invariant: good meets, bad does not (or is outside the range)
+    return _close_gap(meets, nearest, hi + 1 if highest else lo - 1), True
+
+
+def _close_gap(meets: Callable[[int], bool], good: int, bad: int) -> int:
+    """Bisect between a quality that meets and one that does not (either order); the one next to the edge."""
     while abs(bad - good) > 1:
         mid = (good + bad) // 2
         if meets(mid):
             good = mid
         else:
             bad = mid
-    return good, True
+    return good
 
 
 def gallop_quality(meets: Callable[[int], bool], start: int, top: int) -> tuple[int, bool]:
@@ -107,14 +112,7 @@ def gallop_quality(meets: Callable[[int], bool], start: int, top: int) -> tuple[
         if quality >= top:
             return top, False
         bad, quality, step = quality, min(top, quality + step), step * 2
-    good = quality
-    while good - bad > 1:
-        mid = (good + bad) // 2
-        if meets(mid):
-            good = mid
-        else:
-            bad = mid
-    return good, True
+    return _close_gap(meets, quality, bad), True
 
 
 def relative_error(value: float, target: float) -> float:

@@ -661,7 +661,7 @@ def decode_file(
     from mcz import profiling
     from mcz.dicom.output import check_transfer_syntax, write_dicom
     from mcz.dicom.series import SeriesImage, write_series
-    from mcz.io.dispatch import _output_format
+    from mcz.io.dispatch import output_format
 
     src = Path(src)
     with profiling.stage("read"):
@@ -670,7 +670,7 @@ def decode_file(
     fmt = to or (None if dst is not None else default_decoded_format(parsed.header))
     dst = Path(dst) if dst is not None else decoded_output(src, fmt or "npy", parsed.header)
     fmt = fmt or _series_folder_format(dst, parsed.header)
-    dicom_out = _output_format(dst, fmt) == "dcm"
+    dicom_out = output_format(dst, fmt) == "dcm"
     if transfer_syntax not in (None, "explicit") and not dicom_out:
         raise UsageError(f"--transfer-syntax {transfer_syntax} applies to DICOM output; this output is {dst}")
     syntax = transfer_syntax or "explicit"
@@ -688,10 +688,10 @@ def decode_file(
 def _series_folder_format(dst: Path, header: container.Header) -> str | None:
     """``"dcm"`` for a series from DICOM written to a path without an image suffix (a folder), else None."""
     from mcz.dicom.derived import holds_series
-    from mcz.io.sniff import _SUFFIX_FORMAT, _suffix
+    from mcz.io.sniff import SUFFIX_FORMAT, image_suffix
 
     series = holds_series(header.extra, header.frames) and header.extra.get("source_format") == "dicom"
-    return "dcm" if series and _suffix(dst) not in _SUFFIX_FORMAT else None
+    return "dcm" if series and image_suffix(dst) not in SUFFIX_FORMAT else None
 
 
 def default_decoded_format(src: DataLike | container.Header) -> str:

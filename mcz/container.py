@@ -655,7 +655,7 @@ def _header_payload(header: Header) -> bytes:
     return _VERSION.pack(FORMAT_MAJOR, FORMAT_MINOR) + packer.compress(raw) + packer.flush()
 
 
-def _tile_prefix(tile: Tile) -> bytes:
+def tile_prefix(tile: Tile) -> bytes:
     """Everything of a TILE payload except the entropy-coded bytes."""
     params = struct.pack(f">{len(tile.params)}d", *tile.params)
     head = _TILE_HEAD.pack(tile.frame, tile.index, len(tile.params))
@@ -700,7 +700,7 @@ def write_container(container: Container) -> bytes:
     for name in sorted(container.metadata):
         parts.append(_frame_chunk(b"meta", _meta_payload(name, container.metadata[name])))
     for tile in container.tiles:
-        parts.append(_frame_chunk(b"TILE", _tile_prefix(tile) + tile.payload))
+        parts.append(_frame_chunk(b"TILE", tile_prefix(tile) + tile.payload))
     parts.append(_frame_chunk(b"MEND", b""))
     return b"".join(parts)
 

@@ -42,9 +42,9 @@ def pack_metadata(image: MedicalImage, slices: list | None = None) -> dict[str, 
     """
     blobs: dict[str, bytes] = {}
     if image.dicom is not None:
-        blobs[DICOM] = _dicom_bytes(image.dicom)
+        blobs[DICOM] = dicom_bytes(image.dicom)
     if slices:
-        blobs[DICOM_SLICES] = _frame_blobs([_dicom_bytes(ds) for ds in slices])
+        blobs[DICOM_SLICES] = _frame_blobs([dicom_bytes(ds) for ds in slices])
     if image.nifti_header is not None:
         blobs[NIFTI] = bytes(image.nifti_header)
     return blobs
@@ -81,7 +81,8 @@ def unpack_dicom_slices(blob: bytes, expected: int) -> list:
     return out
 
 
-def _dicom_bytes(dataset) -> bytes:
+def dicom_bytes(dataset) -> bytes:
+    """A pydicom data set as bytes, written as it is (:func:`unpack_dicom` reads it back)."""
     from pydicom import dcmwrite
 
     buffer = _io.BytesIO()

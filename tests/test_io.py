@@ -760,7 +760,7 @@ def test_supported_suffix_lists():
 @pytest.mark.parametrize(("options", "expected"), [({}, b"LOSSY mcz wavelet-ctx q24"),
                                                   ({"max_error": 2}, b"mcz near-lossless, max error 2")])
 def test_a_decoded_nifti_says_how_it_was_coded(tmp_path, options, expected):
-    """Issue 18 item 5: NIfTI has no lossy flag, so the decoded header's descrip states the coding."""
+    """NIfTI has no lossy flag, so the decoded header's descrip states the coding."""
     nib = pytest.importorskip("nibabel")
     pytest.importorskip("compressai")
     import mcz

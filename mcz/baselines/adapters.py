@@ -45,7 +45,7 @@ from mcz.errors import UnsupportedError, require
 JPEG_LOSSLESS_PREDICTOR = 1
 #: libjxl effort (libjxl's own default; imagecodecs would use 5).
 JXL_EFFORT = 7
-#: libaom speed through libavif (BASELINES: AVIF's lead vanishes at speed 9).
+#: libaom speed through libavif (at libaom speed 9 AVIF's lead over JPEG 2000 vanishes).
 AVIF_SPEED = 6
 #: libwebp method (cwebp's default; 0 fastest .. 6 smallest).
 WEBP_METHOD = 4
@@ -107,7 +107,7 @@ def _resolutions(frame: np.ndarray) -> int:
 def j2k_encode(frame: np.ndarray, bits: int, psnr_target: float) -> bytes:
     """Irreversible 9/7 JPEG 2000, rate set by a PSNR target (dB against 2**bits - 1)."""
     # `level` is a PSNR target against 2^bitspersample - 1, so the stored bit depth
-    # is passed: a 12-bit image in uint16 is not 16-bit (BASELINES pitfall 4).
+    # is passed: a 12-bit image in uint16 is not 16-bit (module notes; tests/baselines/test_pitfalls.py).
     return _ic().jpeg2k_encode(frame, level=float(psnr_target), bitspersample=bits, codecformat="j2k",
                                resolutions=_resolutions(frame), numthreads=THREADS)
 
@@ -142,7 +142,8 @@ def htj2k_encode(frame: np.ndarray, bits: int, precision: float) -> bytes:
     """Irreversible HTJ2K with quantisation step ``2**(bits - precision)`` grey levels."""
     ic = _ic()
     # 8-bit data in a uint16 container: OpenJPH wraps values decoded above the
-    # container's top to 0 (BASELINES pitfall 3); uint16 leaves 8 bits of headroom.
+    # container's top to 0 (module notes; tests/baselines/test_pitfalls.py); uint16 leaves 8 bits of
+    # headroom.
     wide = frame.astype(np.uint16, copy=False)
     data = ic.htj2k_encode(wide, level=htj2k_step(bits, precision))
     if bits == 16:
@@ -238,8 +239,8 @@ def avif_depth(bits: int) -> int:
 def avif_encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
     """Lossy monochrome AVIF: quality 0-99, libaom speed 6, YUV400."""
     ic = _ic()
-    # A 1-channel array is coded losslessly whatever `level` says (BASELINES
-    # pitfall 1): lossy grey takes three equal channels and the YUV400 format.
+    # A 1-channel array is coded losslessly whatever `level` says (module notes;
+    # tests/baselines/test_pitfalls.py): lossy grey takes three equal channels and the YUV400 format.
     rgb = np.repeat(frame[:, :, None], 3, axis=2)
     return ic.avif_encode(rgb, level=int(quality), speed=AVIF_SPEED, bitspersample=avif_depth(bits),
                           pixelformat=ic.AVIF.PIXEL_FORMAT.YUV400, numthreads=THREADS)

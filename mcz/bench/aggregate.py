@@ -5,20 +5,27 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from mcz.bench.bdrate import bd_rate, cr_band_to_bpp
-from mcz.bench.points import Point, _by_image_codec, pareto
+from mcz.bench.points import Point, pareto
 from mcz.errors import UsageError
 
 #: References of the BD-rate table: the DICOM reference and the strongest standard anchor.
 REFERENCES = ("j2k", "avif")
 #: The CR band radiology societies accept for CT/MR (docs/references.md).
 CR_BAND = (5.0, 25.0)
+
+
+def _by_image_codec(points: Iterable[Point]) -> dict[tuple[str, str], list[Point]]:
+    out: dict[tuple[str, str], list[Point]] = defaultdict(list)
+    for p in points:
+        out[(p.image_id, p.codec)].append(p)
+    return out
 
 
 # --- BD-rate ----------------------------------------------------------------------------------

@@ -83,13 +83,6 @@ def pareto(points: Iterable[Point]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([r for r, _ in front]), np.array([q for _, q in front])
 
 
-def _by_image_codec(points: Iterable[Point]) -> dict[tuple[str, str], list[Point]]:
-    out: dict[tuple[str, str], list[Point]] = defaultdict(list)
-    for p in points:
-        out[(p.image_id, p.codec)].append(p)
-    return out
-
-
 def codecs_in(rows: Iterable[dict[str, Any]]) -> list[str]:
     """Codec names in registry order (:data:`~mcz.baselines.standard.STANDARD_CODECS`), then the others by name."""
     from mcz.baselines.standard import STANDARD_CODECS

@@ -217,7 +217,8 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return out
 
 
-def _options(args: argparse.Namespace) -> Any:
+def run_options(args: argparse.Namespace) -> Any:
+    """The :class:`~mcz.bench.runner.RunOptions` of parsed ``mcz bench`` arguments (``--quick`` presets)."""
     from mcz.baselines.resolve import resolve_codecs
     from mcz.bench import runner
 
@@ -262,7 +263,7 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
         raise UsageError("--targets needs --match ratio|bpp|psnr")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        options = _options(args)
+        options = run_options(args)
         images = _images(args)
     _print_warnings(caught)
     out = _out_dir(args)

@@ -19,12 +19,11 @@ from mcz.cli import batch
 from mcz.cli.bench import add_parser as _add_bench
 from mcz.cli.gpu import add_parser as _add_engine
 from mcz.errors import ExitCode, McZError, OutputError, UsageError
+from mcz.io.dispatch import WRITE_FORMATS
 from mcz.io.sniff import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.search import Notice
-
-OUTPUT_FORMATS = ("png", "tiff", "npy", "nii", "nii.gz", "dcm")
 
 
 def _add_encode(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +96,7 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help=".mcz files, folders (recursive) or glob patterns; '-' reads one .mcz file from stdin")
     p.add_argument("-o", "--output", help="output file (one input; '-' for stdout, with --to) or folder (several)")
-    p.add_argument("--to", choices=OUTPUT_FORMATS, help="output format (default: the source's format)")
+    p.add_argument("--to", choices=WRITE_FORMATS, help="output format (default: the source's format)")
     p.add_argument(
         "--transfer-syntax", choices=("explicit", "j2k-lossless", "jpegls-lossless", "rle"), default=None,
         help="DICOM output: explicit (Explicit VR Little Endian, default) or a lossless compressed syntax",

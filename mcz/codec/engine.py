@@ -100,7 +100,7 @@ def geometry_tag(original_shape: tuple, layout: str, dtype: str) -> str:
     """16 hex digits of the SHA-256 of the geometry :func:`mcz.decode` returns (shape, layout, dtype).
 
     Stored in ``extra["geometry"]``: the pixel digest covers values only, so without it an edited
-    ``original_shape`` (say (R, C) -> (R, C, 1)) would decode without complaint (found by fuzzing, issue 13).
+    ``original_shape`` (say (R, C) -> (R, C, 1)) would decode without complaint (found by fuzzing).
     """
     text = json.dumps({"original_shape": [int(n) for n in original_shape], "layout": layout, "dtype": dtype},
                       sort_keys=True, separators=(",", ":"))

@@ -34,8 +34,8 @@ import torch
 from torch import nn
 
 from mcz.codec.fixedpoint import ste_round
-from mcz.codec.learned import (MEAN_DENOMINATOR, SCALE_LEVELS, SCALE_MAX, SCALE_MIN, _import_compressai,
-                               bits_per_pixel, scale_table)
+from mcz.codec.learned import (MEAN_DENOMINATOR, SCALE_LEVELS, SCALE_MAX, SCALE_MIN, bits_per_pixel,
+                               import_compressai, scale_table)
 
 #: Spatial reduction of the latent groups, top (coarsest) first; the image is padded to the first.
 STRIDES = (16, 8, 4)
@@ -100,7 +100,7 @@ class HierarchicalVAE(nn.Module):
     def __init__(self, widths: Sequence[int] = (32, 48, 64), latents: Sequence[int] = (16, 8, 4),
                  lmbda: float = 0.01, peak: float = 255.0) -> None:
         super().__init__()
-        _import_compressai()
+        import_compressai()
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
         w4, w8, w16 = widths

@@ -48,7 +48,7 @@ Z_MAX = 127
 LATENT_STRIDE, HYPER_STRIDE = 16, 64
 
 
-def _import_compressai() -> None:
+def import_compressai() -> None:
     """Import CompressAI (mcz[entropy]) once, without its import-time FutureWarning.
 
     CompressAI decorates functions with ``torch.jit.script``, which PyTorch now
@@ -83,7 +83,7 @@ def analysis(widths: Sequence[int], m: int) -> nn.Sequential:
     The first stage is 5x5 (it sees raw pixels), the others 3x3: about 0.45
     GMAC for a 512x512 tile with widths (32, 48, 64), inside the encoder's time budget.
     """
-    _import_compressai()
+    import_compressai()
     from compressai.layers import GDN
 
     layers: list[nn.Module] = []
@@ -105,7 +105,7 @@ def _subpixel(cin: int, cout: int) -> nn.Sequential:
 
 def synthesis(widths: Sequence[int], m: int) -> nn.Sequential:
     """g_s: m -> 1 channel in four x2 sub-pixel stages, inverse GDN between stages."""
-    _import_compressai()
+    import_compressai()
     from compressai.layers import GDN
 
     layers: list[nn.Module] = []
@@ -163,7 +163,7 @@ class LearnedCodec(nn.Module):
     def __init__(self, analysis_widths: Sequence[int], synthesis_widths: Sequence[int], m: int,
                  lambdas: Sequence[float], peak: float = 255.0, nh: int = 48, hyperprior: bool = True) -> None:
         super().__init__()
-        _import_compressai()
+        import_compressai()
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
         self.hyperprior, self.peak, self.m = hyperprior, float(peak), int(m)

@@ -2,9 +2,9 @@
 
 CT scanners mark pixels outside the field of view with Pixel Padding Value (0028,0120), optionally
 a range up to Pixel Padding Range Limit (0028,0121); the bundled head CT has 55,772 pixels of
--2000 around its circle. A lossy codec smears that step (issue 18: 463 of them survived) and spends
-bits on it. So the encoder replaces padding by the lowest real value before coding (a flat, cheap
-background, and a tighter window), stores where the padding was and its values losslessly in a
+-2000 around its circle. A lossy codec smears that step (without this module 463 of them survived)
+and spends bits on it. So the encoder replaces padding by the lowest real value before coding (a flat,
+cheap background, and a tighter window), stores where the padding was and its values losslessly in a
 ``meta`` chunk named :data:`META_NAME`, and the decoder puts them back before the digest check.
 """
 

@@ -5,8 +5,8 @@ string without looking at its length.  Two things make them read past the end:
 
 * the escape (bypass) coding of large values: each ``0xF`` nibble adds 15 to the
   number of bypass nibbles still to read, so a run of ``0xFF`` bytes makes the
-  decoder read about 15 bytes further per byte of string (issue 13: 1 MiB of
-  ``0xFF`` crashed the process);
+  decoder read about 15 bytes further per byte of string (found by fuzzing: 1 MiB
+  of ``0xFF`` crashed the process);
 * the renormalisation and the bypass count of every symbol: once the string is
   exhausted, each symbol may read up to two more words.
 

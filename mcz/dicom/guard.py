@@ -152,7 +152,7 @@ def _cap_notices(cap: float | None, policy: RatioPolicy, tried: list[tuple[int, 
     )]
 
 
-#: What meets any cap: the lossless and bounded-error modes (issue 14).
+#: What meets any cap: the lossless and bounded-error (``--max-error``) modes.
 _BOUNDED = "use --lossless, or --max-error K for a stated bound on every pixel, or a model that codes finer"
 
 

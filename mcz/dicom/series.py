@@ -77,10 +77,10 @@ def _series_uid(path: Path) -> str | None:
     """The Series Instance UID of a single-frame DICOM file, else None."""
     import pydicom
 
-    from mcz.io.sniff import _sniff
+    from mcz.io.sniff import sniff
 
     try:
-        if _sniff(path) != "dicom":
+        if sniff(path) != "dicom":
             return None
         tags = ["SeriesInstanceUID", "NumberOfFrames"]
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags)

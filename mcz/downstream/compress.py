@@ -62,13 +62,14 @@ def resolve(name: str) -> BaselineCodec:
     return resolve_codecs([name])[0]
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """``text`` for a file name: each run of other than ASCII letters, digits and dots -> ``-``, trimmed."""
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-")
 
 
 def cell_path(cache: Path, codec: str, target: float, names: Sequence[str], source: int) -> Path:
     key = hashlib.sha256(("\n".join(names) + f"|{source}").encode()).hexdigest()[:12]
-    return Path(cache) / "decoded" / f"{_slug(codec)}-cr{target:g}-{source}px-{key}.npz"
+    return Path(cache) / "decoded" / f"{slug(codec)}-cr{target:g}-{source}px-{key}.npz"
 
 
 def _code_one(codec: BaselineCodec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:

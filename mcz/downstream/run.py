@@ -104,12 +104,8 @@ def _log(message: str) -> None:
     print(f"mcz downstream: {message}", file=sys.stderr, flush=True)
 
 
-def _slug(text: str) -> str:
-    return compress._slug(text)
-
-
 def cell_file(out: Path, protocol: str, classifier: str, codec: str, ratio: float) -> Path:
-    return Path(out) / CELLS / protocol / classifier / f"{_slug(codec)}-cr{ratio:g}.json"
+    return Path(out) / CELLS / protocol / classifier / f"{compress.slug(codec)}-cr{ratio:g}.json"
 
 
 def _key(*parts) -> str:

@@ -12,7 +12,7 @@ from mcz.errors import UnsupportedError
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _colour_to_grey(arr: np.ndarray, has_alpha: bool, grey: bool, what: str, path: Path) -> np.ndarray:
+def colour_to_grey(arr: np.ndarray, has_alpha: bool, grey: bool, what: str, path: Path) -> np.ndarray:
     """Grey from ``(..., channels)``: lossless when channels are equal and opaque, else luma if ``grey``."""
     colour = arr[..., :-1] if has_alpha else arr
     first = colour[..., 0]
@@ -26,14 +26,14 @@ def _colour_to_grey(arr: np.ndarray, has_alpha: bool, grey: bool, what: str, pat
             f"{path}: {what} with {why}; expected greyscale. Pass grey=True (--grey) to convert it to "
             "luma (ITU-R BT.601 weights; transparency is dropped)"
         )
-    return np.ascontiguousarray(first) if colour.shape[-1] == 1 or equal else _luma(colour)
+    return np.ascontiguousarray(first) if colour.shape[-1] == 1 or equal else luma(colour)
 
 
 def _full_scale(dtype: np.dtype) -> float:
     return float(np.iinfo(dtype).max) if dtype.kind in "ui" else 1.0
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
+def luma(rgb: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma of ``(..., 3)`` RGB, rounded (half to even) and clipped to the source dtype."""
     y = rgb[..., 0] * _LUMA[0] + rgb[..., 1] * _LUMA[1] + rgb[..., 2] * _LUMA[2]
     if rgb.dtype.kind in "ui":

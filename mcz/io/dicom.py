@@ -17,9 +17,9 @@ import numpy as np
 
 from mcz.errors import BitDepthError, ImageReadError, UnsupportedError, UsageError
 from mcz.intensity import PHOTOMETRICS, Intensity, bit_domain, intensity_for
-from mcz.io.colour import _luma
-from mcz.io.image import MedicalImage, _native, frames_view
-from mcz.io.sniff import _head, _raw_dicom
+from mcz.io.colour import luma
+from mcz.io.image import MedicalImage, frames_view, native
+from mcz.io.sniff import raw_dicom, read_head
 
 if TYPE_CHECKING:  # pragma: no cover
     import pydicom
@@ -50,12 +50,13 @@ _DICOM_COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "PALET
 _PIXEL_TAGS = (0x7FE00001, 0x7FE00002, 0x7FE00008, 0x7FE00009, 0x7FE00010, 0xFFFCFFFC)
 
 
-def _read_dicom(path: Path, grey: bool) -> MedicalImage:
+def read_dicom(path: Path, grey: bool) -> MedicalImage:
+    """Read a DICOM file with pydicom (``grey`` as in :func:`~mcz.io.read_image`)."""
     import pydicom
 
-    head = _head(path)
+    head = read_head(path)
     preamble = head[128:132] == b"DICM"
-    if not preamble and not _raw_dicom(head):
+    if not preamble and not raw_dicom(head):
         raise ImageReadError(
             f"{path} has no DICM preamble and does not start like a DICOM data set (it starts with "
             f"{head[:8]!r}); expected a DICOM file. It may be corrupt or misnamed"
@@ -67,7 +68,7 @@ def _read_dicom(path: Path, grey: bool) -> MedicalImage:
     _check_decoder(ds, path)
     _check_codestreams(ds, path)
     photometric = _dicom_photometric(ds, grey, path)  # before decoding: refuse colour early
-    arr = _native(np.asarray(_dicom_grey(_dicom_pixels(ds), ds, photometric)))
+    arr = native(np.asarray(_dicom_grey(_dicom_pixels(ds), ds, photometric)))
     if arr.ndim < 2:
         raise UnsupportedError(f"{path}: pixel data of shape {arr.shape}; expected an image (rows, columns)")
     photometric = photometric if photometric in PHOTOMETRICS else "MONOCHROME2"
@@ -227,7 +228,7 @@ def _dicom_grey(arr: np.ndarray, ds: pydicom.Dataset, photometric: str) -> np.nd
         from pydicom.pixels import apply_color_lut
 
         arr = apply_color_lut(arr, ds)
-    return _luma(arr)
+    return luma(arr)
 
 
 def _dicom_intensity(arr: np.ndarray, ds: pydicom.Dataset, photometric: str, path: Path) -> Intensity:
@@ -317,7 +318,8 @@ def _strip_pixel_data(ds: pydicom.Dataset) -> pydicom.Dataset:
 # ----- writing
 
 
-def _dicom_writer(image: MedicalImage, fmt: str) -> Writer:
+def dicom_writer(image: MedicalImage, fmt: str) -> Writer:
+    """The :data:`~mcz.io.Writer` of ``image`` as a DICOM file, checked before anything is written."""
     import pydicom
 
     ds = _dicom_dataset(image)

@@ -9,15 +9,12 @@ from typing import BinaryIO
 
 from mcz.errors import ImageReadError, InputNotFoundError, McZError, OutputError, UsageError
 from mcz.fsutil import atomic_path
-from mcz.io.dicom import _dicom_writer, _read_dicom
+from mcz.io.dicom import dicom_writer, read_dicom
 from mcz.io.image import MedicalImage
-from mcz.io.nifti import _nifti_writer, _read_nifti
-from mcz.io.npy import _npy_writer, _read_npy
-from mcz.io.raster import _png_writer, _read_jpeg, _read_png, _read_tiff, _tiff_writer
-from mcz.io.sniff import _FORMAT_NAMES, _sniff, _suffix
-
-#: Suffixes :func:`write_image` can write.
-SUPPORTED_WRITE = (".dcm", ".nii", ".nii.gz", ".png", ".tif", ".tiff", ".npy")
+from mcz.io.nifti import nifti_writer, read_nifti
+from mcz.io.npy import npy_writer, read_npy
+from mcz.io.raster import png_writer, read_jpeg, read_png, read_tiff, tiff_writer
+from mcz.io.sniff import FORMAT_NAMES, SUPPORTED_READ, image_suffix, sniff
 
 
 # --------------------------------------------------------------------------- reading
@@ -64,13 +61,13 @@ def read_image(path: str | os.PathLike[str], *, grey: bool = False) -> MedicalIm
         raise InputNotFoundError(f"input {p} does not exist; check the path")
     if not p.is_file():
         raise UsageError(f"input {p} is not a file; expected an image file")
-    kind = _sniff(p)
+    kind = sniff(p)
     try:
         return _READERS[kind](p, grey)
     except (McZError, MemoryError):
         raise
     except Exception as exc:  # third-party readers raise anything; callers get one error type
-        name = _FORMAT_NAMES[kind]
+        name = FORMAT_NAMES[kind]
         raise ImageReadError(
             f"could not read {p} as {name}: {type(exc).__name__}: {exc}; expected a complete, valid "
             f"{name} file. Check that it is not truncated or corrupt"
@@ -78,12 +75,12 @@ def read_image(path: str | os.PathLike[str], *, grey: bool = False) -> MedicalIm
 
 
 _READERS: dict[str, Callable[[Path, bool], MedicalImage]] = {
-    "dicom": _read_dicom,
-    "nifti": _read_nifti,
-    "png": _read_png,
-    "tiff": _read_tiff,
-    "jpeg": _read_jpeg,
-    "npy": _read_npy,
+    "dicom": read_dicom,
+    "nifti": read_nifti,
+    "png": read_png,
+    "tiff": read_tiff,
+    "jpeg": read_jpeg,
+    "npy": read_npy,
 }
 
 
@@ -100,6 +97,9 @@ _FORMAT_ALIASES = {
     "dcm": "dcm",
     "dicom": "dcm",
 }
+#: Suffixes :func:`write_image` can write: those of :data:`SUPPORTED_READ` with a writer. JPEG is read
+#: but has no writer (JPEG sources decode to PNG, so decoding never adds a second lossy step).
+SUPPORTED_WRITE = tuple(s for s in SUPPORTED_READ if s.lstrip(".") in _FORMAT_ALIASES)
 Writer = Callable[[BinaryIO], None]
 
 
@@ -148,7 +148,7 @@ def write_image(
     there is one, keeping its UIDs: give it new ones if the pixels changed.
     """
     target = Path(path)
-    fmt = _output_format(target, format)
+    fmt = output_format(target, format)
     writer = _WRITERS[fmt](image, fmt)  # validates before anything touches the disk
     with atomic_path(target, overwrite) as tmp:
         try:
@@ -161,7 +161,8 @@ def write_image(
     return target
 
 
-def _output_format(path: Path, format: str | None) -> str:
+def output_format(path: Path, format: str | None) -> str:
+    """The :data:`WRITE_FORMATS` entry for ``path``: from ``format``, else from its suffix (or UsageError)."""
     if format:
         fmt = _FORMAT_ALIASES.get(format.lower().lstrip("."))
         if fmt is None:
@@ -169,7 +170,7 @@ def _output_format(path: Path, format: str | None) -> str:
                 f"output format {format!r}; expected one of {', '.join(sorted(set(_FORMAT_ALIASES)))}"
             )
         return "nii.gz" if fmt == "nii" and path.name.lower().endswith(".gz") else fmt
-    fmt = _FORMAT_ALIASES.get(_suffix(path).lstrip("."))
+    fmt = _FORMAT_ALIASES.get(image_suffix(path).lstrip("."))
     if fmt is None:
         raise UsageError(
             f"cannot tell the output format of {path} from its suffix; expected one of "
@@ -179,10 +180,13 @@ def _output_format(path: Path, format: str | None) -> str:
 
 
 _WRITERS: dict[str, Callable[[MedicalImage, str], Writer]] = {
-    "png": _png_writer,
-    "tiff": _tiff_writer,
-    "npy": _npy_writer,
-    "nii": _nifti_writer,
-    "nii.gz": _nifti_writer,
-    "dcm": _dicom_writer,
+    "png": png_writer,
+    "tiff": tiff_writer,
+    "npy": npy_writer,
+    "nii": nifti_writer,
+    "nii.gz": nifti_writer,
+    "dcm": dicom_writer,
 }
+#: Format names :func:`write_image` writes, one per writer (the CLI's ``--to`` choices); its
+#: ``format`` also takes the aliases ``tif``, ``nifti`` and ``dicom``.
+WRITE_FORMATS = tuple(_WRITERS)

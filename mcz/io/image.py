@@ -63,7 +63,7 @@ class MedicalImage:
     def __post_init__(self) -> None:
         self.original_shape = tuple(int(n) for n in self.original_shape)
         _check_layout(self.layout)
-        pixels = _native(np.asarray(self.pixels))
+        pixels = native(np.asarray(self.pixels))
         if pixels.ndim != 3:
             raise UsageError(f"pixels of shape {pixels.shape}; expected (frames, rows, columns)")
         if pixels.dtype.name != self.intensity.dtype:
@@ -110,7 +110,7 @@ def _check_layout(layout: str) -> None:
         raise UsageError(f"layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
 
 
-def _native(arr: np.ndarray) -> np.ndarray:
+def native(arr: np.ndarray) -> np.ndarray:
     """``arr`` in native byte order (big-endian DICOM/NIfTI data arrive swapped)."""
     if arr.dtype.byteorder in "=|":
         return arr
@@ -218,7 +218,7 @@ def from_array(
     MedicalImage
         With ``source_format="array"``.
     """
-    arr = _native(np.asarray(array))
+    arr = native(np.asarray(array))
     intensity = intensity_for(
         arr,
         bits_stored=bits_stored,

@@ -13,8 +13,8 @@ import numpy as np
 
 from mcz.errors import UnsupportedError
 from mcz.intensity import intensity_for
-from mcz.io.colour import _colour_to_grey
-from mcz.io.image import MedicalImage, _native, frames_view
+from mcz.io.colour import colour_to_grey
+from mcz.io.image import MedicalImage, frames_view, native
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.io.dispatch import Writer
@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # ----- reading
 
 
-def _read_nifti(path: Path, grey: bool) -> MedicalImage:
+def read_nifti(path: Path, grey: bool) -> MedicalImage:
+    """Read a NIfTI-1 or NIfTI-2 file, gzipped or not (``grey`` as in :func:`~mcz.io.read_image`)."""
     import nibabel as nib
 
     data = path.read_bytes()
@@ -35,7 +36,7 @@ def _read_nifti(path: Path, grey: bool) -> MedicalImage:
     img = klass.from_bytes(data)
     proxy = img.dataobj
     arr = np.asarray(proxy.get_unscaled()) if hasattr(proxy, "get_unscaled") else np.asarray(proxy)
-    arr = _native(arr)
+    arr = native(arr)
     if arr.dtype.names:  # RGB24 / RGBA32 voxels
         arr = _structured_to_grey(arr, grey, path)
     if arr.ndim < 2:
@@ -61,13 +62,14 @@ def _structured_to_grey(arr: np.ndarray, grey: bool, path: Path) -> np.ndarray:
             f"{path}: voxels of structured type {arr.dtype}; expected a plain numeric type"
         )
     channels = [arr[c] for c in ("R", "G", "B", "A") if c in names]
-    return _colour_to_grey(np.stack(channels, axis=-1), "A" in names, grey, "RGB NIfTI", path)
+    return colour_to_grey(np.stack(channels, axis=-1), "A" in names, grey, "RGB NIfTI", path)
 
 
 # ----- writing
 
 
-def _nifti_writer(image: MedicalImage, fmt: str) -> Writer:
+def nifti_writer(image: MedicalImage, fmt: str) -> Writer:
+    """The :data:`~mcz.io.Writer` of ``image`` as NIfTI (``fmt`` ``"nii.gz"`` gzips it)."""
     import nibabel as nib
 
     if image.layout == "frames-last":

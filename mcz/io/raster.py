@@ -13,9 +13,9 @@ import numpy as np
 
 from mcz.errors import ImageReadError, UnsupportedError, UsageError
 from mcz.intensity import intensity_for
-from mcz.io.colour import _colour_to_grey, _luma
-from mcz.io.image import MedicalImage, _native, frames_view
-from mcz.io.sniff import _head
+from mcz.io.colour import colour_to_grey, luma
+from mcz.io.image import MedicalImage, frames_view, native
+from mcz.io.sniff import read_head
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.io.dispatch import Writer
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def _read_pillow(path: Path, grey: bool, kind: str) -> MedicalImage:
     from PIL import Image
 
-    head = _head(path)
+    head = read_head(path)
     # Pillow reads 16-bit colour PNG as 8-bit; refuse rather than silently drop bits.
     if kind == "png" and len(head) > 25 and head[24] == 16 and head[25] != 0:
         raise UnsupportedError(
@@ -41,7 +41,7 @@ def _read_pillow(path: Path, grey: bool, kind: str) -> MedicalImage:
             )
         im.load()
         arr, bits = _pillow_array(im, grey, path)
-    arr = _native(arr)
+    arr = native(arr)
     intensity = intensity_for(arr, bits_stored=bits)
     return MedicalImage(frames_view(arr, "frames-first"), intensity, kind, arr.shape, "frames-first")
 
@@ -60,26 +60,29 @@ def _pillow_array(im: Any, grey: bool, path: Path) -> tuple[np.ndarray, int | No
     if mode in ("P", "PA", "RGBX", "RGBa", "La"):
         im, mode = im.convert("RGBA"), "RGBA"
     if mode in ("LA", "RGB", "RGBA"):
-        return _colour_to_grey(np.asarray(im), mode.endswith("A"), grey, f"{mode} image", path), None
+        return colour_to_grey(np.asarray(im), mode.endswith("A"), grey, f"{mode} image", path), None
     if not grey:  # CMYK, YCbCr, LAB, HSV
         raise UnsupportedError(
             f"{path}: colour image in mode {mode}; expected greyscale. Pass grey=True (--grey) to convert it to luma"
         )
-    return _luma(np.asarray(im.convert("RGB"))), None
+    return luma(np.asarray(im.convert("RGB"))), None
 
 
-def _read_png(path: Path, grey: bool) -> MedicalImage:
+def read_png(path: Path, grey: bool) -> MedicalImage:
+    """Read a PNG file through Pillow (``grey`` as in :func:`~mcz.io.read_image`)."""
     return _read_pillow(path, grey, "png")
 
 
-def _read_jpeg(path: Path, grey: bool) -> MedicalImage:
+def read_jpeg(path: Path, grey: bool) -> MedicalImage:
+    """Read a JPEG file through Pillow (``grey`` as in :func:`~mcz.io.read_image`)."""
     return _read_pillow(path, grey, "jpeg")
 
 
 # ----- TIFF
 
 
-def _read_tiff(path: Path, grey: bool) -> MedicalImage:
+def read_tiff(path: Path, grey: bool) -> MedicalImage:
+    """Read a TIFF file through tifffile (``grey`` as in :func:`~mcz.io.read_image`)."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -116,8 +119,8 @@ def _tiff_series(tif: Any, path: Path) -> tuple[np.ndarray, str]:
                 f"{path} holds {len(tif.series)} image series of different shapes; reading only the first",
                 stacklevel=4,
             )
-        return _native(first.asarray()), first.axes
-    return _native(np.stack([s.asarray() for s in tif.series])), "I" + first.axes
+        return native(first.asarray()), first.axes
+    return native(np.stack([s.asarray() for s in tif.series])), "I" + first.axes
 
 
 def _apply_palette(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
@@ -140,7 +143,7 @@ def _tiff_samples(arr: np.ndarray, photometric: Any, grey: bool, path: Path) -> 
             f"{path}: TIFF with photometric {getattr(photometric, 'name', photometric)} and {samples} samples "
             "per pixel; expected greyscale, RGB or palette. Convert it to greyscale first"
         )
-    return _colour_to_grey(arr, samples in (2, 4), grey, f"TIFF ({samples} samples per pixel)", path)
+    return colour_to_grey(arr, samples in (2, 4), grey, f"TIFF ({samples} samples per pixel)", path)
 
 
 # ----- writing
@@ -153,7 +156,8 @@ def _frames_first(image: MedicalImage) -> np.ndarray:
     return image.pixels[0] if image.frames == 1 else image.pixels
 
 
-def _png_writer(image: MedicalImage, fmt: str) -> Writer:
+def png_writer(image: MedicalImage, fmt: str) -> Writer:
+    """The :data:`~mcz.io.Writer` of ``image`` as PNG (one uint8 or uint16 frame, else a UsageError)."""
     if image.frames != 1:
         raise UsageError(
             f"PNG holds one frame, the image has {image.frames}; write .tiff, .npy, .nii or .dcm instead"
@@ -172,7 +176,8 @@ def _png_writer(image: MedicalImage, fmt: str) -> Writer:
     return write
 
 
-def _tiff_writer(image: MedicalImage, fmt: str) -> Writer:
+def tiff_writer(image: MedicalImage, fmt: str) -> Writer:
+    """The :data:`~mcz.io.Writer` of ``image`` as TIFF."""
     data = _frames_first(image)
     photometric = "miniswhite" if image.intensity.photometric == "MONOCHROME1" else "minisblack"
 

@@ -226,9 +226,9 @@ def test_quick_compares_every_standard_lossy_family():
     assert all(c in STANDARD_CODECS for c in QUICK_CODECS if c != "mcz")
     parser = argparse.ArgumentParser(prog="mcz")
     add_parser(parser.add_subparsers(dest="command"))
-    from mcz.cli.bench import _options
+    from mcz.cli.bench import run_options
 
-    names = {c.name for c in _options(parser.parse_args(["bench", "--quick"])).codecs}
+    names = {c.name for c in run_options(parser.parse_args(["bench", "--quick"])).codecs}
     assert {"jxl", "jpeg", "j2k", "jpegls", "avif", "webp"} <= names
     assert {c.name for c in resolve_codecs(["mcz"])} <= names
 

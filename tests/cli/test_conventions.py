@@ -1,4 +1,4 @@
-"""Command-line conventions (issue 18, item 7): stdin/stdout, broken pipes, output checks, result lines."""
+"""Command-line conventions: stdin/stdout, broken pipes, output checks, result lines."""
 
 from __future__ import annotations
 

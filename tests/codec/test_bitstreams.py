@@ -1,7 +1,7 @@
 """Bitstreams stay byte-identical: every shipped model, small images, sha256 of the bytes written.
 
-The expected hashes were recorded by the code before the model families became classes
-(issue 12, item 1), so a refactor that changes one byte of any file, or one decoded pixel,
+The expected hashes were recorded by the code before the model families became classes,
+so a refactor that changes one byte of any file, or one decoded pixel,
 fails here. Deliberate codec changes re-record the cases they change and say so: the wavelet
 block-DCT tile mode (commit 63e29e0, then its context bins) changed u8, u12 at qualities 0 and 44, and vol12, where the
 encoder now picks the block mode (smooth ramps); trying the block mode only where a JPEG

@@ -1,4 +1,4 @@
-"""Model families as classes (issue 12): the registry, a family-free engine, torch-free wavelets."""
+"""Model families as classes: the registry, a family-free engine, torch-free wavelets."""
 
 from __future__ import annotations
 

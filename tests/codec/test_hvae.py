@@ -1,4 +1,4 @@
-"""The hierarchical VAE family (issue 15): container round trip, progressive groups, corruption, shipped model."""
+"""The hierarchical VAE family: container round trip, progressive groups, corruption, shipped model."""
 
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ def test_cli_refuses_a_bad_max_ratio(seeded_zoo, tmp_path):
 
 
 def test_advice_never_contradicts_the_policy_in_force():
-    """Issue 18 item 5: with a cap in force, nothing advises --max-ratio auto; the bounded modes are named."""
+    """With a cap in force, nothing advises --max-ratio auto; the bounded modes are named."""
     unreachable = _guarded(1, RatioPolicy(5.0))
     texts = [n.text for n in unreachable.notices if n.level == "warning"]
     assert texts and all("--max-ratio auto" not in t and "--lossless" in t and "--max-error" in t for t in texts)
@@ -195,7 +195,7 @@ def _nifti_ct(tmp_path):
 
 
 def test_a_nifti_source_is_held_to_the_most_permissive_guideline_of_any_modality(tmp_path):
-    """Issue 18 item 5: NIfTI names no modality, so a lossy ratio above every row warns (as for DICOM)."""
+    """NIfTI names no modality, so a lossy ratio above every row warns (as for DICOM)."""
     assert g.ANY_MODALITY.high == max(row.high for row in g.ROWS) == 30
     path = _nifti_ct(tmp_path)
     coarse = encode_with_report(path, quality=4)

@@ -153,9 +153,9 @@ def test_decoded_pixels_do_not_depend_on_the_header_sizes(seeded_zoo, tmp_path):
     meta = dict(parsed.metadata)
     ds = pydicom.dcmread(src, stop_before_pixels=True)
     ds.Rows, ds.Columns = 9999, 9999  # a lying stored header: the writer uses the decoded size
-    from mcz.metadata import _dicom_bytes
+    from mcz.metadata import dicom_bytes
 
-    meta["dicom"] = _dicom_bytes(ds)
+    meta["dicom"] = dicom_bytes(ds)
     coded.write_bytes(write_container(Container(parsed.header, parsed.tiles, meta)))
     out = pydicom.dcmread(mcz.decode_file(coded, tmp_path / "mr_out.dcm"))
     assert (out.Rows, out.Columns) == (64, 64)

@@ -1,4 +1,4 @@
-"""The realistic (GAN) decoder: same file, other synthesis, measured limits, labelled output (issue 15).
+"""The realistic (GAN) decoder: same file, other synthesis, measured limits, labelled output.
 
 The PSNR bound and the blob count are enforced on the bundled real head CT (pydicom-data
 ``693_UNCR.dcm``) with the shipped decoder, at the base model's default rate level.
@@ -85,7 +85,7 @@ def test_realistic_draws_no_more_blobs_than_the_mse_decoder_on_the_demo_ct(demo_
     """New LoG blobs (absent from the original): the GAN decoder may not add any beyond its MSE twin's.
 
     JPEG 2000 at equal bytes is counted too but not asserted: the base model itself is far behind it
-    (about 39 dB against 55 dB on this CT at level 4) and draws over ten times its blobs, so the issue's
+    (about 39 dB against 55 dB on this CT at level 4) and draws over ten times its blobs, so the goal
     "not more than JPEG 2000" is not met by either mcz decoder; docs/ganvae.md reports it.
     """
     frame, _, coded = demo_coded

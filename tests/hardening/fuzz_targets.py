@@ -1,4 +1,4 @@
-"""Structure-aware fuzz targets of mcz's untrusted-input surfaces (issue 13).
+"""Structure-aware fuzz targets of mcz's untrusted-input surfaces.
 
 Each :class:`Target` makes one input from a :class:`random.Random` (so Hypothesis can
 drive it through ``st.randoms()`` in the test suite, and ``bench/fuzz.py`` through a

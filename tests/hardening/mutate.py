@@ -23,7 +23,7 @@ FAMILY_MODELS = {
 
 
 def ramp(rows: int = 64, columns: int = 64) -> np.ndarray:
-    """A small ``uint8`` ramp image (the reproducer of issue 13)."""
+    """A small ``uint8`` ramp image (the fuzzing campaign's reproducer)."""
     return (np.add.outer(np.arange(rows), np.arange(columns)) % 256).astype(np.uint8)
 
 
@@ -61,14 +61,14 @@ def raw_header_file(fields: dict[str, Any], tiles: tuple[Tile, ...] = ()) -> byt
     import json
     import zlib
 
-    from mcz.container import SIGNATURE, _tile_prefix
+    from mcz.container import SIGNATURE, tile_prefix
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
         crc = zlib.crc32(payload, zlib.crc32(kind))
         return struct.pack(">I4s", len(payload), kind) + payload + struct.pack(">I", crc)
 
     head = b"\x01\x00" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    body = b"".join(chunk(b"TILE", _tile_prefix(t) + t.payload) for t in tiles)
+    body = b"".join(chunk(b"TILE", tile_prefix(t) + t.payload) for t in tiles)
     return SIGNATURE + chunk(b"MHDR", head) + body + chunk(b"MEND", b"")
 
 

@@ -1,4 +1,4 @@
-"""Short structure-aware fuzz runs of every untrusted-input surface (issue 13).
+"""Short structure-aware fuzz runs of every untrusted-input surface.
 
 Each target (see :mod:`tests.hardening.fuzz_targets`) gets a few seconds of
 Hypothesis-driven inputs in the default suite; a finding is any outcome other than

@@ -1,4 +1,4 @@
-"""Issue 13, item 1: hostile rANS strings never crash the process (CompressAI's decoder reads unchecked).
+"""Hostile rANS strings never crash the process (CompressAI's decoder reads unchecked).
 
 Each family decodes its hostile strings in a child process, so a segmentation
 fault fails the test with the signal instead of killing pytest.

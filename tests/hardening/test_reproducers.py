@@ -1,4 +1,4 @@
-"""Issue 13: one regression test per reproducer of the fuzzing campaign (items 2-5 and 7).
+"""One regression test per reproducer of the fuzzing campaign.
 
 Every file here is CRC-valid: the mutation reaches header validation or the tile
 decoder, as a crafted file would.
@@ -48,7 +48,7 @@ def _tiling(data: bytes, **changes) -> bytes:
 _MISSING = object()
 
 
-# -- item 2: tiling values -------------------------------------------------------------------------
+# -- tiling values ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("tile", [0, 15, -512, True, "abc", None, [512], 70000, _MISSING],
@@ -76,7 +76,7 @@ def test_bad_pad_multiple_is_refused(factorized):
         mcz.read_info(_tiling(factorized, pad_multiple=7))
 
 
-# -- item 3: a header that claims far more than the file holds ---------------------------------------
+# -- a header that claims far more than the file holds ---------------------------------------------
 
 
 def _bomb(data: bytes, tile: int) -> bytes:
@@ -115,7 +115,7 @@ def test_read_info_of_a_good_file_does_not_warn(factorized):
         mcz.read_info(factorized)
 
 
-# -- item 5: corrupt input is corrupt input (exit 4), not a usage error ------------------------------
+# -- corrupt input is corrupt input (exit 4), not a usage error ------------------------------------
 
 
 def test_a_corrupt_learned_string_is_a_checksum_error_before_synthesis(factorized):
@@ -167,7 +167,7 @@ def test_the_cli_exits_4_for_corrupt_payloads(factorized, tmp_path):
     assert main(["decode", str(path), "-o", str(tmp_path / "out.npy")]) == ExitCode.CORRUPT_INPUT
 
 
-# -- item 7: no unwritten memory, strict encode arguments, usage errors for unfit images ---------------
+# -- no unwritten memory, strict encode arguments, usage errors for unfit images -------------------
 
 
 def test_no_tiles_and_a_negative_tile_never_decode(factorized):
@@ -194,7 +194,7 @@ def test_images_the_format_cannot_hold_are_usage_errors(shape):
         mcz.encode(np.zeros(shape, np.uint8), model="cae-compact")
 
 
-# -- item 4: one bad file never aborts a CLI batch ---------------------------------------------------
+# -- one bad file never aborts a CLI batch ---------------------------------------------------------
 
 
 @pytest.fixture
@@ -233,7 +233,7 @@ def test_an_untyped_exception_fails_its_file_only(batch_dir, tmp_path, monkeypat
     assert "internal error TypeError: a bug" in capsys.readouterr().err
 
 
-# -- found by bench/fuzz.py: a JPEG 2000 frame larger than the DICOM header ---------------------------
+# -- found by bench/fuzz.py: a JPEG 2000 frame larger than the DICOM header ------------------------
 
 
 def _j2k_bomb(tmp_path, rows_claimed: int):
@@ -282,7 +282,7 @@ def test_codestream_sizes_of_jpeg_and_jpeg2000():
 
 @pytest.mark.parametrize("change", [{"original_shape": (1, 48, 40)}, {"layout": "frames-last", "original_shape": (48, 40, 1)}])
 def test_an_edited_geometry_is_a_checksum_error_not_a_silent_reshape(change):
-    """Item 6: the header's geometry is covered by a tag, so (R, C) cannot silently become (R, C, 1)."""
+    """The header's geometry is covered by a tag, so (R, C) cannot silently become (R, C, 1)."""
     import numpy as np
 
     import mcz

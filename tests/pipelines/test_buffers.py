@@ -1,4 +1,4 @@
-"""Decoding from any buffer, single frames, and the numcodecs/zarr codec (issue 18, item 3)."""
+"""Decoding from any buffer, single frames, and the numcodecs/zarr codec."""
 
 from __future__ import annotations
 

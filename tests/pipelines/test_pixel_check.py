@@ -1,4 +1,4 @@
-"""Pixel checks that do not depend on the thread count (issue 18, item 2).
+"""Pixel checks that do not depend on the thread count.
 
 The latent digest is exact everywhere; the pixel digest is exact where the
 encoder's arithmetic is reproduced, else within a tolerance recorded in the header.

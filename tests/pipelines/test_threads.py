@@ -1,4 +1,4 @@
-"""Threads: the engine never changes torch's thread settings on its own (issue 18, item 1)."""
+"""Threads: the engine never changes torch's thread settings on its own."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Trained models are found without environment variables (issue 18, item 6)."""
+"""Trained models are found without environment variables."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Model families: one class per family, registered by name (issue 12).
+"""Model families: one class per family, registered by name.
 
 =================  =============================================================
 ``base``           :class:`Family`, :class:`ModelFamily`, :class:`StandaloneFamily`, :class:`TileDecoder`, :class:`Coding`

@@ -5,7 +5,7 @@ The pixels of a float-synthesis file are checked as :mod:`mcz.codec.pixelcheck` 
 with the file's recorded tolerance (float32 noise between machines and threads) or, on a
 backend whose precision is coarser, that precision's bound, whichever is larger.
 
-Measured (``tests/gpu/test_fp16_graph.py``, ``bench/fp16_numerics.py``; docs/gpu.md): the
+Measured (``tests/gpu/test_fp16_graph.py``; docs/gpu.md): the
 FP16 graph of :mod:`mcz.codec.gpu.graphs` (in ONNX Runtime) differs from the FP32 synthesis by at most
 3.9e-4 of the coding window on a real 12-bit MR and a 14-bit CT (1 stored unit each) and 1.2e-3
 on adversarial images (4-pixel stripes, the shipped models' worst case found); the bound below

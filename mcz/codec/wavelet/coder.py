@@ -309,7 +309,7 @@ def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: fl
     if unit.size < _FEW_SYMBOLS:
         # CompressAI's flush writes the string into a buffer of one 32-bit word per symbol, but a
         # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap
-        # (issue 13). Trailing symbols are coded first and never decoded (rANS is last-in,
+        # (found by fuzzing). Trailing symbols are coded first and never decoded (rANS is last-in,
         # first-out), so they give the buffer room without changing what a decoder reads.
         encoder.encode_with_indexes([0] * _FLUSH_ROOM, *t.using(np.zeros(_FLUSH_ROOM, np.int64)))
     string = encoder.flush()

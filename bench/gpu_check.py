@@ -116,7 +116,7 @@ def check_model(model: str, slices, deadline: float) -> dict:
             continue
         data = mcz.encode(frame, model=model, bits_stored=bits, max_ratio=None)
         container = read_container(data)
-        window = engine._window_of(container.header)
+        window = engine.window_of(container.header)
         reference = engine.decode_container(container)
         j2k = JPEG2000.encode(frame, bits)
         row = {"slice": name, "bits": bits, "mcz_bytes": len(data), "j2k_bytes": len(j2k),

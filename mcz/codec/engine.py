@@ -283,7 +283,8 @@ def _index_tiles(container: Container, per_frame: int) -> dict[tuple[int, int], 
     return {(t.frame, t.index): t for t in container.tiles}
 
 
-def _window_of(header: Header) -> Intensity:
+def window_of(header: Header) -> Intensity:
+    """The coding window a file's header records (its intensity domain narrowed to the stored window)."""
     domain = header_checks.check_intensity(header)
     window = header.extra.get("window")
     if domain.is_float:
@@ -340,7 +341,7 @@ def decode_container(
     tile = _check_tiling(header, spec)
     tiles = _index_tiles(container, tiling.tile_count(header.rows, header.columns, tile))
     grid = tiling.tile_grid(header.rows, header.columns, tile, spec.downsampling)
-    window = _window_of(header)
+    window = window_of(header)
     wanted = frame_list(frames, header.frames)
     # Zeros, not np.empty: no byte of the result is ever memory this decoder did not write.
     pixels = np.zeros((len(wanted), header.rows, header.columns), np.dtype(header.dtype))

@@ -56,7 +56,7 @@ def test_a_volume_is_synthesised_in_batches_and_passes_with_the_precisions_toler
         fake_gpu.clear()
         pixels = engine.decode_container(container, backend=backend)  # latent digest exact, pixels bounded
         assert fake_gpu == [2, 2, 1]  # five slices, batches of two
-        window = engine._window_of(container.header)
+        window = engine.window_of(container.header)
         limit = tolerance.tolerance(window, tolerance.precision_of(backend))
         assert np.abs(pixels.astype(int) - reference.astype(int)).max() <= limit
 

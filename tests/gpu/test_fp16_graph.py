@@ -67,7 +67,7 @@ def test_fp16_graph_stays_within_its_recorded_tolerance_on_real_ct_and_mr(name, 
     image = dataclasses.replace(image, pixels=pixels, original_shape=pixels.shape[1:])
     data = mcz.encode(image, model=CTMR, quality=8, max_ratio=None)
     container = read_container(data)
-    window = engine._window_of(container.header)
+    window = engine.window_of(container.header)
     y = learned_coding.decode_latent(model, learned_coding.TorchBackend(model), container.tiles[0],
                                      (512, 512), LatentDigest())
     y_scaled = (y * learned_coding.inverse_gain(model, 7)).astype(np.float32)

@@ -50,7 +50,7 @@ def test_gpu_decode_matches_the_cpu_within_the_precisions_tolerance(model, backe
     container = read_container(data)
     cpu = engine.decode_container(container)
     gpu = engine.decode_container(container, backend=backend)  # latent digest exact, pixels bounded
-    window = engine._window_of(container.header)
+    window = engine.window_of(container.header)
     limit = tolerance.tolerance(window, tolerance.precision_of(backend))
     assert np.abs(gpu.astype(int) - cpu.astype(int)).max() <= limit
 

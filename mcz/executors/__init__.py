@@ -1,4 +1,4 @@
-"""Where batch work runs: one small interface, a local thread pool (default) and Ray.
+"""Where batch work runs: one small interface, local worker processes (default) and Ray.
 
 Batch users (``mcz encode``/``decode`` of folders) hand an :class:`Executor` a picklable
 ``work`` callable and a list of items; nothing else in mcz knows which executor runs.

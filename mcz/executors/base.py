@@ -106,7 +106,7 @@ def get_executor(engine: str = "local", workers: int | None = None, **options: A
     Parameters
     ----------
     engine : str
-        ``"local"`` (a thread pool in this process) or ``"ray"`` (stateful Ray actors;
+        ``"local"`` (forked worker processes on this machine; :mod:`mcz.executors.local`) or ``"ray"`` (stateful Ray actors;
         needs ``mcz[ray]``).
     workers : int, optional
         Items in flight at once: threads for local (default 1), actors for Ray (default:

@@ -1,26 +1,79 @@
-"""The default executor: a thread pool in this process (mcz's coders release the GIL in torch,
-imagecodecs and NumPy, and threads share one loaded model)."""
+"""The default executor: worker processes on this machine (threads where processes cannot fork).
+
+One worker runs the items in a thread of this process. Several workers are forked processes: the
+default model codes in NumPy and Python (the wavelet family), which holds the GIL, so threads gave
+no speed-up there (500 CT/MR slices: 68 s with one thread, 77 s with two; bench/results/executors).
+A forked worker inherits ``work`` as it is in memory (nothing to pickle but the items and the
+outcomes), calls its ``setup()`` once (load the model), and codes the items it is sent. Where
+``fork`` does not exist (Windows, and macOS where it is unsafe), several workers are threads, as
+before: torch and imagecodecs release the GIL, the NumPy coder does not.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor as _Pool
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from mcz.executors.base import Executor, Outcome, run_one
 
+#: The work a forked worker runs: set in the parent just before the pool forks, inherited by the children.
+_inherited: Callable[[Any], Any] | None = None
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked here (Linux; not macOS, where fork is unsafe, nor Windows)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _setup_inherited() -> None:
+    setup = getattr(_inherited, "setup", None)
+    if callable(setup):
+        setup()
+
+
+def _run_inherited(index: int, item: Any) -> Outcome:
+    assert _inherited is not None  # set before the pool forked
+    return run_one(_inherited, index, item)
+
 
 class LocalExecutor(Executor):
-    """``workers`` threads; outcomes are handed to ``done`` in the calling thread."""
+    """``workers`` forked processes (one: a thread); outcomes are handed to ``done`` in the calling thread."""
 
     name = "local"
 
     def run(self, work: Callable[[Any], Any], items: Sequence[Any], done: Callable[[Outcome], None]) -> None:
         """See :meth:`Executor.run`."""
+        if self.workers > 1 and len(items) > 1 and can_fork():
+            self._run_forked(work, items, done)
+            return
         setup = getattr(work, "setup", None)
         if callable(setup):
             setup()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(run_one, work, i, item) for i, item in enumerate(items)]
-            for future in as_completed(futures):
-                done(future.result())
+            self._collect(pool, [pool.submit(run_one, work, i, item) for i, item in enumerate(items)], done)
+
+    def _run_forked(self, work: Callable[[Any], Any], items: Sequence[Any], done: Callable[[Outcome], None]) -> None:
+        global _inherited
+        _inherited = work
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=context,
+                                     initializer=_setup_inherited) as pool:
+                self._collect(pool, [pool.submit(_run_inherited, i, item) for i, item in enumerate(items)], done)
+        finally:
+            _inherited = None
+
+    @staticmethod
+    def _collect(pool: _Pool, futures: list, done: Callable[[Outcome], None]) -> None:
+        for future in as_completed(futures):
+            done(future.result())
+
+    def describe(self) -> str:
+        """See :meth:`Executor.describe`."""
+        if self.workers > 1 and can_fork():
+            return f"local ({self.workers} forked processes)"
+        return f"local ({self.workers} thread{'s' if self.workers != 1 else ''})"

@@ -148,3 +148,33 @@ def test_ray_actors_get_the_environment_only_where_the_cluster_was_not_started_h
     ray_executor.RayExecutor(workers=1, address=address)._actor_class()
     env = (stub.options["runtime_env"] or {}).get("env_vars", {})
     assert (env.get("OMP_NUM_THREADS") == "1") == forwarded
+
+
+@pytest.mark.skipif(not __import__("mcz.executors.local", fromlist=["can_fork"]).can_fork(),
+                    reason="worker processes are forked only where fork is safe (Linux)")
+def test_local_workers_are_forked_processes_that_set_up_once_and_need_nothing_picklable():
+    # The default model codes in NumPy and holds the GIL: threads did not scale, processes do.
+    import os
+    import threading
+
+    lock = threading.Lock()  # a closure over a lock cannot be pickled: the children inherit it
+
+    class Work:
+        def __init__(self) -> None:
+            self.ready = False
+
+        def setup(self) -> None:
+            self.ready = True
+
+        def __call__(self, item: int) -> tuple[int, int, bool]:
+            with lock:
+                return item, os.getpid(), self.ready
+
+    outcomes = []
+    executor = get_executor("local", 2)
+    executor.run(Work(), list(range(40)), outcomes.append)
+    assert sorted(o.value[0] for o in outcomes) == list(range(40))
+    pids = {o.value[1] for o in outcomes}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert all(o.value[2] for o in outcomes), "every worker ran setup() before its first item"
+    assert "forked" in executor.describe()

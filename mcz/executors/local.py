@@ -4,9 +4,13 @@ One worker runs the items in a thread of this process. Several workers are forke
 default model codes in NumPy and Python (the wavelet family), which holds the GIL, so threads gave
 no speed-up there (500 CT/MR slices: 68 s with one thread, 77 s with two; bench/results/executors).
 A forked worker inherits ``work`` as it is in memory (nothing to pickle but the items and the
-outcomes), calls its ``setup()`` once (load the model), and codes the items it is sent. Where
-``fork`` does not exist (Windows, and macOS where it is unsafe), several workers are threads, as
-before: torch and imagecodecs release the GIL, the NumPy coder does not.
+outcomes), calls its ``setup()`` once (load the model), and codes the items it is sent.
+
+Several workers are threads instead where ``fork`` is unsafe: on Windows and macOS, and in a
+process that has already imported torch, whose OpenMP thread pool does not survive a fork (a forked
+child hangs in its first parallel operation; the test suite found it). Threads suit torch anyway:
+its kernels release the GIL and the threads share one loaded model. ``mcz encode``/``decode`` do
+not import torch before the workers start, so the CLI forks.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ _inherited: Callable[[Any], Any] | None = None
 
 
 def can_fork() -> bool:
-    """Whether worker processes can be forked here (Linux; not macOS, where fork is unsafe, nor Windows)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked here: on Linux, by a process that has not imported torch."""
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and "torch" not in sys.modules)
 
 
 def _setup_inherited() -> None:

@@ -150,31 +150,48 @@ def test_ray_actors_get_the_environment_only_where_the_cluster_was_not_started_h
     assert (env.get("OMP_NUM_THREADS") == "1") == forwarded
 
 
-@pytest.mark.skipif(not __import__("mcz.executors.local", fromlist=["can_fork"]).can_fork(),
-                    reason="worker processes are forked only where fork is safe (Linux)")
-def test_local_workers_are_forked_processes_that_set_up_once_and_need_nothing_picklable():
-    # The default model codes in NumPy and holds the GIL: threads did not scale, processes do.
-    import os
-    import threading
+_FORK_SCRIPT = """
+import json, os, sys, threading
+from mcz.executors import get_executor
 
-    lock = threading.Lock()  # a closure over a lock cannot be pickled: the children inherit it
+lock = threading.Lock()  # a closure over a lock cannot be pickled: forked children inherit it
 
-    class Work:
-        def __init__(self) -> None:
-            self.ready = False
 
-        def setup(self) -> None:
-            self.ready = True
+class Work:
+    ready = False
 
-        def __call__(self, item: int) -> tuple[int, int, bool]:
-            with lock:
-                return item, os.getpid(), self.ready
+    def setup(self):
+        self.ready = True
 
-    outcomes = []
-    executor = get_executor("local", 2)
-    executor.run(Work(), list(range(40)), outcomes.append)
-    assert sorted(o.value[0] for o in outcomes) == list(range(40))
-    pids = {o.value[1] for o in outcomes}
-    assert os.getpid() not in pids and 1 <= len(pids) <= 2
-    assert all(o.value[2] for o in outcomes), "every worker ran setup() before its first item"
-    assert "forked" in executor.describe()
+    def __call__(self, item):
+        with lock:
+            return item, os.getpid(), self.ready
+
+
+outcomes = []
+executor = get_executor("local", 2)
+executor.run(Work(), list(range(40)), outcomes.append)
+print(json.dumps({"torch": "torch" in sys.modules, "describe": executor.describe(), "parent": os.getpid(),
+                  "pids": sorted({o.value[1] for o in outcomes}), "ready": all(o.value[2] for o in outcomes),
+                  "items": sorted(o.value[0] for o in outcomes)}))
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_local_workers_are_forked_without_torch_and_threads_with_it():
+    # The default model codes in NumPy and holds the GIL: threads did not scale, processes do. A
+    # process that has loaded torch must not fork (its OpenMP pool hangs the children): threads.
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, text=True, timeout=120,
+                         check=True)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not result["torch"] and "forked" in result["describe"]
+    assert result["parent"] not in result["pids"] and 1 <= len(result["pids"]) <= 2
+    assert result["ready"], "every worker ran setup() before its first item"
+    assert result["items"] == list(range(40))
+    import torch  # noqa: F401  (the suite's other tests load it too)
+
+    assert "thread" in get_executor("local", 2).describe()

@@ -192,17 +192,17 @@ def read_results(path: Path) -> list[dict[str, Any]]:
         return [{k: _parse(k, v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-def drop_rows(path: Path, keep: Callable[[dict[str, Any]], bool]) -> int:
-    """Rewrite ``results.csv`` without the rows ``keep`` refuses (atomically); the number dropped."""
+def drop_rows(path: Path, keep: Callable[[dict[str, Any]], bool]) -> tuple[list[dict[str, Any]], int]:
+    """The rows of ``results.csv`` that ``keep`` accepts, and how many it refused; the file is
+    rewritten (atomically) without the refused ones. No file: no rows."""
     rows = read_results(path)
     kept = [r for r in rows if keep(r)]
-    if len(kept) == len(rows):
-        return 0
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    append_rows(tmp, kept)
-    os.replace(tmp, path)  # a killed run leaves the old table or the new one, never half of one
-    return len(rows) - len(kept)
+    if len(kept) < len(rows):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        append_rows(tmp, kept)
+        os.replace(tmp, path)  # a killed run leaves the old table or the new one, never half of one
+    return kept, len(rows) - len(kept)
 
 
 def open_failures(failures: Sequence[dict[str, str]], rows: Sequence[dict[str, Any]]) -> list[dict[str, str]]:

@@ -331,8 +331,8 @@ def run(images: Sequence[BenchImage], out: Path, options: RunOptions, *, progres
     out.mkdir(parents=True, exist_ok=True)
     results, failures = out / report.RESULTS, out / report.FAILURES
     stats, start = RunStats(), time.perf_counter()
-    stats.stale = _drop_stale(results, options.codecs)
-    done = {report.cell_key(r) for r in report.read_results(results)}
+    rows, stats.stale = _drop_stale(results, options.codecs)
+    done = {report.cell_key(r) for r in rows}
     with _one_torch_thread(), ThreadPoolExecutor(options.jobs) as pool, _progress(progress) as bar:
         images_task = bar.add_task("images", total=len(images))
         cells_task, planned = bar.add_task("cells", total=0), 0
@@ -350,10 +350,9 @@ def run(images: Sequence[BenchImage], out: Path, options: RunOptions, *, progres
     return stats
 
 
-def _drop_stale(results: Path, codecs: Sequence[BaselineCodec]) -> int:
-    """Drop the rows of this run's codecs that another version of them coded; how many."""
-    if not results.exists():
-        return 0
+def _drop_stale(results: Path, codecs: Sequence[BaselineCodec]) -> tuple[list[dict[str, Any]], int]:
+    """The table's rows without those of this run's codecs that another version of them coded (the
+    file rewritten without them), and how many were dropped."""
     versions = {c.name: c.version for c in codecs}
     return report.drop_rows(results, lambda row: row["codec"] not in versions or row["version"] == versions[row["codec"]])
 

@@ -115,21 +115,21 @@ def encode_guarded(
         ``policy.strict`` and the kept ratio exceeds the guideline or the cap.
     """
     cap, notices = resolve_cap(policy, guideline)
-    tried: list[tuple[int, float]] = []
-    made: dict[int, bytes] = {}
+    made: dict[int, tuple[bytes, float]] = {}  # quality -> (file, ratio), in the order tried
 
     def ratio_at(q: int) -> float:
         if q not in made:
-            made[q] = encode_at(q)
-            tried.append((q, ratio_of(made[q])))
-        return dict(tried)[q]
+            data = encode_at(q)
+            made[q] = data, ratio_of(data)
+        return made[q][1]
 
     if cap is None:
         quality = start
     else:  # the ratio falls as the quality rises: the lowest quality from ``start`` within the cap
         quality, _ = gallop_quality(lambda q: ratio_at(q) <= cap, start, max(start, top))
     ratio = ratio_at(quality)
-    data = made[quality]
+    data = made[quality][0]
+    tried = [(q, r) for q, (_, r) in made.items()]
     notices += _cap_notices(cap, policy, tried)
     capped = cap is not None
     notices += _guideline_notices(ratio, guideline, capped)

@@ -127,19 +127,32 @@ def fit_packet_classes(model: WaveletModel, frames: Sequence[UnitFrame], qualiti
     if not model.has_packet_classes:
         model.add_packet_classes()
     for r in range(rounds):
-        data = collect(model, frames, qualities, seed=r, layout="children")
-        weights, bias = model.packet_weights.clone(), model.packet_bias.clone()
-        total_bits = total_n = 0.0
-        for (cls, p), d in sorted(data.items()):
-            w, b, bits = fit_pass(d, rho)
-            weights[cls - CLASSES, p] = torch.from_numpy(w)
-            bias[cls - CLASSES, p] = b
-            total_bits += bits * d["q"].size
-            total_n += d["q"].size
-        model.packet_weights.copy_(weights)
-        model.packet_bias.copy_(bias)
+        data = collect(model, frames, qualities, seed=r, layout="children")  # children's classes only
+        total_bits, total_n = _fit_weights(model, data, rho)
         log(f"packet round {r + 1}: {total_n:.0f} sampled symbols, {total_bits / max(total_n, 1):.4f} bits/symbol")
     return model
+
+
+def _fit_weights(model: WaveletModel, data: dict, rho: float) -> tuple[float, float]:
+    """Fit the weights and bias of every (class, pass) in ``data`` (band and packet-child classes
+    alike; the others keep theirs); returns the sampled bits and symbols, for the log."""
+    weights, bias = model.weights.clone(), model.bias.clone()
+    if model.has_packet_classes:  # child classes follow the band classes, as in Tables
+        weights = torch.cat([weights, model.packet_weights.clone()])
+        bias = torch.cat([bias, model.packet_bias.clone()])
+    total_bits = total_n = 0.0
+    for (cls, p), d in sorted(data.items()):
+        w, b, bits = fit_pass(d, rho)
+        weights[cls, p] = torch.from_numpy(w)
+        bias[cls, p] = b
+        total_bits += bits * d["q"].size
+        total_n += d["q"].size
+    model.weights.copy_(weights[:CLASSES])
+    model.bias.copy_(bias[:CLASSES])
+    if model.has_packet_classes:
+        model.packet_weights.copy_(weights[CLASSES:])
+        model.packet_bias.copy_(bias[CLASSES:])
+    return total_bits, total_n
 
 
 def _nll(scale: torch.Tensor, q: torch.Tensor, rho: float) -> torch.Tensor:
@@ -245,22 +258,7 @@ def fit(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequence[in
         raise ValueError("layout='chosen' refits a model with packet classes; fit them first (fit_packet_classes)")
     for r in range(rounds):
         data = collect(model, frames, qualities, seed=r, layout=layout)
-        weights, bias = model.weights.clone(), model.bias.clone()
-        if model.has_packet_classes:
-            weights = torch.cat([weights, model.packet_weights.clone()])
-            bias = torch.cat([bias, model.packet_bias.clone()])
-        total_bits = total_n = 0.0
-        for (cls, p), d in sorted(data.items()):
-            w, b, bits = fit_pass(d, rho)
-            weights[cls, p] = torch.from_numpy(w)
-            bias[cls, p] = b
-            total_bits += bits * d["q"].size
-            total_n += d["q"].size
-        model.weights.copy_(weights[:CLASSES])
-        model.bias.copy_(bias[:CLASSES])
-        if model.has_packet_classes:
-            model.packet_weights.copy_(weights[CLASSES:])
-            model.packet_bias.copy_(bias[CLASSES:])
+        total_bits, total_n = _fit_weights(model, data, rho)
         model.recon_offsets.copy_(torch.from_numpy(fit_offsets(model, data)))
         if learn_tables:
             fit_tables(model, data, rho)

@@ -114,10 +114,9 @@ def decode(chunk: Tile, shape: tuple[int, int], span: int | None) -> tuple[np.nd
             f"{SIDE.size} side bytes, parameters [1.0, K 0..{MAX_K}] and an integer image. The file is corrupt"
         )
     (low,) = SIDE.unpack(chunk.side)
+    jxl = _jxl()
     try:
-        values = np.asarray(_jxl().jpegxl_decode(bytes(chunk.payload)))
-    except MissingDependencyError:
-        raise
+        values = np.asarray(jxl.jpegxl_decode(bytes(chunk.payload)))
     except Exception as exc:  # noqa: BLE001 - libjxl's error types vary by build; the payload is what is wrong
         raise FormatError(f"tile {chunk.frame}/{chunk.index}: its JPEG-XL codestream does not decode ({exc}). "
                           "The file is corrupt") from exc

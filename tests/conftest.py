@@ -92,3 +92,21 @@ def mr_small():
     """The 64x64 MR (int16, signed 16-bit): smaller than MS-SSIM's minimum."""
     image = _read("MR_small.dcm")
     return np.ascontiguousarray(image.pixels[0]), image.intensity
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A folder of small real images in formats whose encode is deterministic (no DICOM UIDs drawn):
+    ``ct.npy`` (pydicom's 128x128 CT), ``sub/mr.npy`` (its 64x64 MR), ``sub/ct8.png`` (the CT as 8 bits)."""
+    import pydicom
+    from PIL import Image
+    from pydicom.data import get_testdata_file
+
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False)).pixel_array
+    np.save(folder / "ct.npy", ct)
+    np.save(folder / "sub" / "mr.npy", pydicom.dcmread(get_testdata_file("MR_small.dcm", download=False)).pixel_array)
+    scaled = (ct.astype(np.float64) - ct.min()) * 255 / max(int(ct.max()) - int(ct.min()), 1)
+    Image.fromarray(scaled.round().astype(np.uint8)).save(folder / "sub" / "ct8.png")
+    return folder

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mcz"
 #: Lowest first. A name is a top-level module (``mcz.errors``) or a package (``mcz.codec``).
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"header_dictionary", "fsutil", "intensity", "metrics", "digests", "profiling", "numcodecs", "search"},
+    {"header_dictionary", "fsutil", "remote", "intensity", "metrics", "digests", "profiling", "numcodecs", "search"},
     {"container", "executors"},
     {"io"},
     {"metadata", "datasets"},

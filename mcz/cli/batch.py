@@ -6,13 +6,16 @@ goes on, so one bad file never loses the others' output.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mcz import remote
 from mcz.errors import ExitCode, InputNotFoundError, McZError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,10 +25,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Job:
-    """One input file and the path its output goes to."""
+    """One input file and where its output goes: a local path, or an fsspec URL (``url``)."""
 
     src: Path
-    dst: Path  # every job is planned with its output path (plan_jobs)
+    dst: Path  # every job is planned with its output path (plan_jobs); for a URL job, the output's name
+    url: str | None = None  # s3://..., file://...: the worker writes dst in a local temporary folder, then uploads
+
+    @property
+    def output(self) -> str:
+        """Where the output goes, as the result lines and the manifest name it (the URL, else the path)."""
+        return self.url if self.url is not None else str(self.dst)
+
+
+def job_for(src: Path, output: str) -> Job:
+    """The job writing ``src``'s output to ``output``, a local path or a URL."""
+    if remote.is_url(output):
+        return Job(src, Path(remote.name(output)), url=output)
+    return Job(src, Path(output))
+
+
+def is_folder(output: str) -> bool:
+    """Whether ``output`` names a folder: it ends with a separator or is an existing folder (path or URL)."""
+    return output.endswith(("/", "\\")) or remote.is_dir(output)
 
 
 def expand_inputs(items: Iterable[str], suffixes: tuple[str, ...]) -> list[tuple[Path, Path | None]]:
@@ -37,6 +58,10 @@ def expand_inputs(items: Iterable[str], suffixes: tuple[str, ...]) -> list[tuple
     found: list[tuple[Path, Path | None]] = []
     for item in items:
         path = Path(item)
+        if remote.is_url(item):
+            raise InputNotFoundError(f"input {item} is a URL; expected a local file, folder or pattern. mcz "
+                                     "writes to URLs but reads from local paths: mount the store, or copy the "
+                                     "files here first")
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and _matches(p, suffixes))
             if not files:
@@ -65,26 +90,31 @@ def plan_jobs(
     name_for: Callable[[Path], str],
 ) -> list[Job]:
     """Decide every output path before any work starts (and refuse clashes)."""
+    if remote.is_url(output):
+        remote.filesystem(str(output))  # a protocol fsspec cannot serve fails here, before any work
     single = len(inputs) == 1 and inputs[0][1] is None
-    if output is not None and single and not output.endswith(("/", "\\")) and not Path(output).is_dir():
-        return [Job(inputs[0][0], Path(output))]
-    out_dir = Path(output) if output is not None else None
+    if output is not None and single and not is_folder(output):
+        return [job_for(inputs[0][0], output)]
     jobs = []
     for src, root in inputs:
-        rel = src.parent.relative_to(root) if root is not None and out_dir is not None else Path()
-        folder = (out_dir / rel) if out_dir is not None else src.parent
-        jobs.append(Job(src, folder / name_for(src)))
+        if output is None:
+            jobs.append(Job(src, src.parent / name_for(src)))
+            continue
+        rel = src.parent.relative_to(root) if root is not None else Path()
+        inside = remote.join(output, *rel.parts, name_for(src)) if remote.is_url(output) \
+            else str(Path(output) / rel / name_for(src))
+        jobs.append(job_for(src, inside))
     _refuse_clashes(jobs)
     return jobs
 
 
 def _refuse_clashes(jobs: list[Job]) -> None:
-    seen: dict[Path | None, Path] = {}
+    seen: dict[str | Path, Path] = {}
     for job in jobs:
-        key = job.dst.resolve() if job.dst else None
+        key = job.url if job.url is not None else job.dst.resolve()
         if key in seen:
             raise UsageError(
-                f"{seen[key]} and {job.src} would both be written to {job.dst}; "
+                f"{seen[key]} and {job.src} would both be written to {job.output}; "
                 "give them separate output folders"
             )
         seen[key] = job.src
@@ -104,11 +134,13 @@ class Result:
 
 
 class _InWorker:
-    """``work`` as a worker runs it: the output folder made first, the source hashed for a manifest."""
+    """``work`` as a worker runs it: the output folder made first (a URL's output staged locally and
+    uploaded), the source hashed for a manifest."""
 
-    def __init__(self, work: Callable[[Job], Result], hash_source: bool) -> None:
+    def __init__(self, work: Callable[[Job], Result], hash_source: bool, overwrite: bool = False) -> None:
         self.work = work
         self.hash_source = hash_source
+        self.overwrite = overwrite
 
     def setup(self) -> None:
         """The wrapped work's ``setup``, if it has one."""
@@ -117,19 +149,33 @@ class _InWorker:
             setup()
 
     def __call__(self, job: Job) -> Result:
-        if job.dst is not None:
+        if job.url is not None:
+            result = self._to_url(job, job.url)
+        else:
             job.dst.parent.mkdir(parents=True, exist_ok=True)
-        result = self.work(job)
+            result = self.work(job)
         if self.hash_source:
             from mcz.executors.manifest import sha256_of
 
             result.sha256 = sha256_of(job.src)
         return result
 
+    def _to_url(self, job: Job, url: str) -> Result:
+        """Code into a temporary folder made here (a Ray worker may be on another node), upload, delete."""
+        remote.check_new(url, self.overwrite)  # cheap, before the coding; the upload checks again
+        with tempfile.TemporaryDirectory(prefix="mcz-stage-") as folder:
+            staged = dataclasses.replace(job, dst=Path(folder) / job.dst.name)
+            result = self.work(staged)
+            remote.upload(staged.dst, url, overwrite=self.overwrite)
+        result.record["output"] = url
+        # The work names its output in its lines (a series' guideline warning): name the URL, not the stage.
+        result.messages = [line.replace(str(staged.dst), url) for line in result.messages]
+        return result
+
 
 def run_jobs(
     jobs: list[Job], work: Callable[[Job], Result], executor: Executor, quiet: bool,
-    manifest: Manifest | None = None, adopt: Callable[[Job], dict] | None = None,
+    manifest: Manifest | None = None, adopt: Callable[[Job], dict] | None = None, overwrite: bool = False,
 ) -> tuple[ExitCode, dict[Path, dict]]:
     """Run ``work`` on every job through ``executor``; report failures; return the exit code and results.
 
@@ -150,6 +196,8 @@ def run_jobs(
         With a manifest: ``adopt(job) -> record`` for a job whose output exists but which the
         manifest does not list (a run killed between the output's rename and the manifest's
         flush); outputs are written atomically, so such an output is complete.
+    overwrite : bool
+        ``--force``: replace existing outputs at URLs (``work`` checks local outputs itself).
 
     Returns
     -------
@@ -180,7 +228,7 @@ def run_jobs(
             bar.advance(task)
 
         try:
-            executor.run(_InWorker(work, manifest is not None), todo, done)
+            executor.run(_InWorker(work, manifest is not None, overwrite), todo, done)
         finally:
             if manifest is not None:
                 manifest.compact()
@@ -188,15 +236,18 @@ def run_jobs(
 
 
 def _resume(jobs: list[Job], manifest: Manifest, adopt: Callable[[Job], dict] | None, engine: str) -> list[Job]:
-    """The jobs still to run: those the manifest does not list as done (same size, output present)."""
+    """The jobs still to run: those the manifest does not list as done (same size, output present).
+
+    An output at a URL is looked up there, one request per file listed as done.
+    """
     done = manifest.read()
     todo: list[Job] = []
     for job in jobs:
         row = done.get(str(job.src))
         if row is not None and row.status == "ok" and row.size == job.src.stat().st_size \
-                and row.output and Path(row.output).exists():
+                and row.output and remote.exists(row.output):
             continue
-        if row is None and done and adopt is not None and job.dst is not None and job.dst.exists():
+        if row is None and done and adopt is not None and remote.exists(job.output):
             manifest.add(_adopted(job, adopt, engine))
             continue
         todo.append(job)
@@ -223,7 +274,7 @@ def _row(job: Job, outcome: Outcome, engine: str) -> Row:
     return Row(
         source=str(job.src), size=job.src.stat().st_size if job.src.exists() else -1,
         sha256=outcome.value.sha256 if outcome.ok else None,
-        output=str(record.get("output", job.dst)) if outcome.ok else None,
+        output=str(record.get("output", job.output)) if outcome.ok else None,
         bpp=record.get("bpp"), ratio=record.get("compression_ratio"),
         psnr=float("inf") if psnr == "inf" else psnr,
         status="ok" if outcome.ok else "failed", error=None if outcome.ok else str(outcome.error),
@@ -235,7 +286,7 @@ def print_summary(jobs: list[Job], summary: Mapping[Path, str]) -> None:
     """``SRC -> DST: LINE`` for every job that has a summary line."""
     for job in jobs:
         if job.src in summary:
-            print(f"{job.src} -> {job.dst}: {summary[job.src]}")
+            print(f"{job.src} -> {job.output}: {summary[job.src]}")
 
 
 def _batch_code(jobs: list[Job], failures: list[tuple[Job, McZError]]) -> ExitCode:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mcz import __version__, profiling
+from mcz import __version__, profiling, remote
 from mcz.cli import batch
 from mcz.cli.bench import add_parser as _add_bench
 from mcz.cli.gpu import add_parser as _add_engine
@@ -37,7 +37,8 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="files, folders (recursive) or glob patterns; '-' reads one image from stdin")
-    p.add_argument("-o", "--output", help="output .mcz file (one input; '-' for stdout) or folder (several)")
+    p.add_argument("-o", "--output", help="output .mcz file (one input; '-' for stdout) or folder (several); "
+                   "a local path or an fsspec URL (s3://bucket/key, gs://..., file://...; docs/ray.md)")
     p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
     _add_quality_or_target(p)
     p.add_argument("--lossless", action="store_true",
@@ -95,7 +96,8 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help=".mcz files, folders (recursive) or glob patterns; '-' reads one .mcz file from stdin")
-    p.add_argument("-o", "--output", help="output file (one input; '-' for stdout, with --to) or folder (several)")
+    p.add_argument("-o", "--output", help="output file (one input; '-' for stdout, with --to) or folder (several); "
+                   "a local path or an fsspec URL (s3://bucket/key, gs://..., file://...; docs/ray.md)")
     p.add_argument("--to", choices=WRITE_FORMATS, help="output format (default: the source's format)")
     p.add_argument(
         "--transfer-syntax", choices=("explicit", "j2k-lossless", "jpegls-lossless", "rle"), default=None,
@@ -133,7 +135,8 @@ def _add_batch_flags(p: argparse.ArgumentParser) -> None:
                    help="--engine ray: GPUs reserved per actor (fractions share a GPU)")
     p.add_argument("--manifest", default=None, metavar="DIR",
                    help="resumable Parquet manifest folder: files it lists as done are skipped, failed ones "
-                   "retried (default with --engine ray and an output folder: OUTPUT/.mcz-manifest; '' for none)")
+                   "retried (default with --engine ray and a local output folder: OUTPUT/.mcz-manifest; none for "
+                   "an output URL; '' for none)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads per file (default: torch's setting; the thread count never changes "
                    "what a file decodes to beyond its recorded tolerance)")
@@ -271,7 +274,8 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
                                   **options)
         return batch.Result(_result(job.src, dst, dst, summary.get(job.src)), lines)
 
-    return _run_batch(jobs, work, args, adopt=lambda job: _result(job.src, job.dst, job.dst, "adopted"))
+    return _run_batch(jobs, work, args,
+                      adopt=lambda job: _result(job.src, job.output, remote.read_bytes(job.output), "adopted"))
 
 
 def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], batch.Result], args: argparse.Namespace,
@@ -283,7 +287,8 @@ def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], batch.Result],
                       if v is not None}
     executor = get_executor(args.engine, args.jobs, **engine_options)
     manifest = _manifest(args)
-    code, results = batch.run_jobs(jobs, work, executor, args.quiet, manifest=manifest, adopt=adopt)
+    code, results = batch.run_jobs(jobs, work, executor, args.quiet, manifest=manifest, adopt=adopt,
+                                   overwrite=args.force)
     for job in jobs:
         if job.src in results:
             print(json.dumps(results[job.src]) if args.json else _result_line(results[job.src]))
@@ -291,13 +296,20 @@ def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], batch.Result],
 
 
 def _manifest(args: argparse.Namespace):
-    """The resumable manifest: --manifest, else with --engine ray ``<output folder>/.mcz-manifest``."""
+    """The resumable manifest: --manifest, else with --engine ray ``<output folder>/.mcz-manifest``.
+
+    The manifest is a local folder: an output at a URL gets none unless --manifest names one.
+    """
     from mcz.executors.manifest import Manifest
 
     if args.manifest == "":
         return None
     if args.manifest:
         return Manifest(args.manifest)
+    if args.engine == "ray" and remote.is_url(args.output):
+        print(f"mcz: no manifest: the output {args.output} is a URL and the manifest a local folder; "
+              "pass --manifest DIR to make this job resumable", file=sys.stderr)
+        return None
     if args.engine == "ray" and args.output and Path(args.output).is_dir():
         return Manifest(Path(args.output) / ".mcz-manifest")
     return None
@@ -389,7 +401,10 @@ def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
     dst = args.output or "-"
     if dst != "-":
         _check_encode_output(dst)
-        _check_new(Path(dst), args.force)
+        if remote.is_url(dst):
+            remote.check_new(dst, args.force)
+        else:
+            _check_new(Path(dst), args.force)
     outcome = api.encode_with_report(image, **options)
     api.report_outcome(outcome, _reporter(Path(args.inputs[0])))
     if dst == "-":
@@ -398,7 +413,10 @@ def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
         return ExitCode.OK
     from mcz.fsutil import atomic_write_bytes
 
-    atomic_write_bytes(Path(dst), outcome.data, overwrite=args.force)
+    if remote.is_url(dst):
+        remote.write_bytes(dst, outcome.data, overwrite=args.force)
+    else:
+        atomic_write_bytes(Path(dst), outcome.data, overwrite=args.force)
     _print_result(args, _result(args.inputs[0], dst, outcome.data, None))
     return ExitCode.OK
 
@@ -409,11 +427,11 @@ def _print_result(args: argparse.Namespace, result: dict) -> None:
 
 def _check_encode_output(output: str) -> None:
     """One encoded file must go to a .mcz path (or a folder): ``-o y.png`` is refused before any work."""
-    path = Path(output)
-    if output.endswith(".mcz") or output.endswith(("/", "\\")) or path.is_dir() or not path.suffix:
+    suffix = Path(remote.name(output)).suffix
+    if output.endswith(".mcz") or not suffix or batch.is_folder(output):
         return
-    raise UsageError(f"-o {output}: an encoded file is a .mcz file, and this output ends in {path.suffix!r}; "
-                     f"expected a path ending in .mcz (e.g. -o {path.with_suffix('.mcz')}) or a folder. "
+    raise UsageError(f"-o {output}: an encoded file is a .mcz file, and this output ends in {suffix!r}; "
+                     f"expected a path ending in .mcz (e.g. -o {output[: -len(suffix)]}.mcz) or a folder. "
                      "To write an image, use `mcz decode`")
 
 
@@ -440,8 +458,8 @@ def _plan_encode(firsts: list, output: str | None, series_names: dict[Path, str]
 
     if len(firsts) == 1 and output is not None:
         _check_encode_output(output)
-    if len(firsts) == 1 and output is not None and output.endswith(".mcz") and not Path(output).is_dir():
-        return [batch.Job(firsts[0][0], Path(output))]
+    if len(firsts) == 1 and output is not None and output.endswith(".mcz") and not batch.is_folder(output):
+        return [batch.job_for(firsts[0][0], output)]
     return batch.plan_jobs(firsts, output, name_for)
 
 
@@ -504,7 +522,7 @@ def _run_decode(args: argparse.Namespace) -> ExitCode:
         extra, messages = _decode_report(args, job.src, report)
         return batch.Result({**_result(job.src, dst, job.src, None), **extra}, messages)
 
-    return _run_batch(jobs, work, args, adopt=lambda job: _result(job.src, job.dst, job.src, "adopted"))
+    return _run_batch(jobs, work, args, adopt=lambda job: _result(job.src, job.output, job.src, "adopted"))
 
 
 def _decode_report(args: argparse.Namespace, src: Path | str,
@@ -537,20 +555,33 @@ def _decode_stdio(args: argparse.Namespace) -> ExitCode:
     with tempfile.TemporaryDirectory() as folder:
         src = Path(folder) / "stdin.mcz"
         src.write_bytes(raw)
-        target = Path(folder) / f"out.{args.to}" if dst == "-" else Path(dst)
+        target = Path(folder) / f"out.{args.to}" if dst == "-" else _local_target(dst, Path(folder), args.force)
         with profiling.recording() as report:
-            written = api.decode_file(src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
-                                      transfer_syntax=args.transfer_syntax, backend=args.backend,
-                                      threads=args.threads, decoder=args.decoder)
+            written: Path | str = api.decode_file(
+                src, target, to=args.to, overwrite=args.force, verify=not args.no_verify,
+                transfer_syntax=args.transfer_syntax, backend=args.backend, threads=args.threads,
+                decoder=args.decoder)
         extra, messages = _decode_report(args, args.inputs[0], report)
         for line in messages:
             print(line, file=sys.stderr)
         if dst == "-":
-            sys.stdout.buffer.write(written.read_bytes())
+            sys.stdout.buffer.write(Path(written).read_bytes())
             sys.stdout.buffer.flush()
             return ExitCode.OK
+        if remote.is_url(dst):
+            written = remote.upload(written, dst, overwrite=args.force)
     _print_result(args, {**_result(args.inputs[0], written, raw, None), **extra})
     return ExitCode.OK
+
+
+def _local_target(dst: str, folder: Path, force: bool) -> Path:
+    """Where one decoded file is written: ``dst``, or for a URL a file of its name in ``folder`` (then uploaded)."""
+    if not remote.is_url(dst):
+        return Path(dst)
+    remote.check_new(dst, force)  # before decoding; the upload checks again
+    stage = folder / "out"
+    stage.mkdir()
+    return stage / remote.name(dst)
 
 
 def _run_info(args: argparse.Namespace) -> ExitCode:

@@ -136,3 +136,28 @@ def test_unreachable_cluster_is_a_usage_error(ray_cluster):
     assert executor.workers == 1 and "ray (1 actor)" == executor.describe()
     with pytest.raises(McZError, match="CPUs"):
         RayExecutor(None, cpus_per_worker=64)
+
+
+def test_ray_encodes_to_a_url_with_the_local_bytes_and_resumes_from_a_manifest(ray_cluster, image_folder, tmp_path,
+                                                                              capsys):
+    pytest.importorskip("fsspec", reason="URL outputs need fsspec (mcz[ray])")
+    from mcz.executors.manifest import Manifest
+
+    local, out = tmp_path / "local", tmp_path / "out"
+    assert main(["encode", str(image_folder), "-o", str(local), "--quiet"]) == ExitCode.OK
+    # file:// goes through fsspec as s3:// does: each actor codes into its own temporary folder, then uploads.
+    argv = ["encode", str(image_folder), "-o", out.as_uri(), "--engine", "ray", "-j", "2", "--quiet"]
+    assert main(argv) == ExitCode.OK
+    assert "pass --manifest DIR to make this job resumable" in capsys.readouterr().err  # a URL gets none by default
+    assert _tree(out) == _tree(local) and len(_tree(out)) == 3
+    for p in out.rglob("*.mcz"):
+        p.unlink()
+
+    argv += ["--manifest", str(tmp_path / "manifest")]
+    assert main(argv) == ExitCode.OK and _tree(out) == _tree(local)
+    rows = Manifest(tmp_path / "manifest").read()
+    assert {r.output for r in rows.values()} == {f"{out.as_uri()}/{name}" for name in _tree(local)}
+    assert all(r.status == "ok" and r.engine == "ray" for r in rows.values())
+    capsys.readouterr()
+    assert main(argv) == ExitCode.OK
+    assert "3 of 3 files already done" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def _add_encode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="files, folders (recursive) or glob patterns; '-' reads one image from stdin")
     p.add_argument("-o", "--output", help="output .mcz file (one input; '-' for stdout) or folder (several); "
-                   "a local path or an fsspec URL (s3://bucket/key, gs://..., file://...; docs/ray.md)")
+                   "a local path or an fsspec URL (s3://bucket/key, gs://..., file://...; docs/scale.md)")
     p.add_argument("-m", "--model", default=None, help="model id (see `mcz models`); default: cae-compact up to 8 bits, cae-compact-ctmr above")
     _add_quality_or_target(p)
     p.add_argument("--lossless", action="store_true",
@@ -97,7 +97,7 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help=".mcz files, folders (recursive) or glob patterns; '-' reads one .mcz file from stdin")
     p.add_argument("-o", "--output", help="output file (one input; '-' for stdout, with --to) or folder (several); "
-                   "a local path or an fsspec URL (s3://bucket/key, gs://..., file://...; docs/ray.md)")
+                   "a local path or an fsspec URL (s3://bucket/key, gs://..., file://...; docs/scale.md)")
     p.add_argument("--to", choices=WRITE_FORMATS, help="output format (default: the source's format)")
     p.add_argument(
         "--transfer-syntax", choices=("explicit", "j2k-lossless", "jpegls-lossless", "rle"), default=None,
@@ -127,7 +127,7 @@ def _add_batch_flags(p: argparse.ArgumentParser) -> None:
                    "cluster's CPUs)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="where the files are coded: local (threads in this process, default) or ray "
-                   "(a Ray cluster's actors; mcz[ray], see docs/ray.md)")
+                   "(a Ray cluster's actors; mcz[ray], see docs/scale.md)")
     p.add_argument("--address", default=None,
                    help="--engine ray: the cluster, 'auto' (started here with `ray start`) or ray://HOST:10001 "
                    "(default: start a local cluster)")

@@ -4,7 +4,7 @@ Each actor is one long-lived worker process that receives ``work`` once, calls i
 ``setup()`` once (load the model), then codes the items it is sent.  The driver keeps
 ``2 x workers`` items in flight and hands outcomes to ``done`` as they arrive, so a
 manifest and the progress bar stay in the driver.  Why actors and not Ray Data: see
-docs/ray.md.
+docs/scale.md.
 """
 
 from __future__ import annotations

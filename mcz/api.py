@@ -1,25 +1,45 @@
 """The public Python API: encode, decode, inspect, and list models.
 
-Nothing here imports torch at module level; only :func:`encode` and the decoders
-load the codec engine.
+Importing this module loads the codec engine and the DICOM rules, but not torch, pydicom or
+the codec libraries: a family with networks imports torch when it codes, and files are read
+by :mod:`mcz.io` on demand.  ``import mcz`` alone loads none of it (:mod:`mcz` is a lazy facade).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mcz import container, metrics
+from mcz import container, metrics, profiling, search
+from mcz.codec import engine, header_checks, nearlossless, realistic, registry, tiling, zoo
+from mcz.codec.nearlossless import check_max_error
+from mcz.codec.realistic import available_decoders
+from mcz.codec.threads import check_threads
+from mcz.dicom import encoding, guard
+from mcz.dicom.decoding import derive
+from mcz.dicom.derived import holds_series
+from mcz.dicom.guard import GuidelineWarning, RatioPolicy
+from mcz.dicom.guidelines import guideline_for_image
+from mcz.dicom.output import check_transfer_syntax, write_dicom
+from mcz.dicom.profile import check_mode
+from mcz.dicom.series import SeriesImage, read_series, write_series
 from mcz.errors import InputNotFoundError, UsageError
 from mcz.fsutil import atomic_write_bytes
+from mcz.gan.labelling import mark_image
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage, from_array, from_frames, read_image, write_image
+from mcz.io.dispatch import output_format
+from mcz.io.nifti import mark_lossy
+from mcz.io.sniff import SUFFIX_FORMAT, image_suffix
+from mcz.metadata import NIFTI, nifti_affine
+from mcz.ratecontrol import Trials, attach, select
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.search import Notice, Outcome
@@ -128,30 +148,21 @@ def _as_image(image: ImageLike, **intensity: Any) -> MedicalImage:
     raise UsageError(f"cannot encode a {type(image).__name__}; expected a numpy array, a MedicalImage or a path")
 
 
-def encode(
-    image: ImageLike,
-    /,
-    *,
-    model: str | None = None,
-    quality: int | None = None,
-    target: Target | None = None,
-    bits_stored: int | None = None,
-    signed: bool | None = None,
-    keep_metadata: bool = True,
-    metadata: str | None = None,
-    max_ratio: float | str | None = None,
-    strict: bool = False,
-    new_series: bool = False,
-    progress: Callable[[int], None] | None = None,
-    threads: int | None = None,
-    max_error: int | None = None,
-) -> bytes:
-    """Encode an image or volume into ``.mcz`` bytes.
+@dataclass(frozen=True, kw_only=True)
+class EncodeOptions:
+    """How to encode: every option of :func:`encode`, :func:`encode_with_report`, :func:`encode_file`
+    and :func:`encode_series`, checked once, when the options are made.
+
+    Those functions take an ``EncodeOptions``, keywords naming its fields, or both (the keywords
+    override the object's fields)::
+
+        options = mcz.EncodeOptions(model="wavelet-ctx", quality=30, metadata="minimal")
+        mcz.encode(image, options)
+        mcz.encode(image, options, quality=32)   # the same options, another quality
+        mcz.encode(image, quality=30)            # keywords alone
 
     Parameters
     ----------
-    image : numpy.ndarray, MedicalImage or path
-        A 2-D image, a stack (frames, rows, columns), or a DICOM/NIfTI/PNG/TIFF/NPY file.
     model : str, optional
         Registered model id (``mcz models``); default :func:`default_model`.
     quality : int, optional
@@ -163,14 +174,13 @@ def encode(
         it is searched per image (:mod:`mcz.ratecontrol`).  A missed target warns.
     bits_stored, signed : optional
         Value domain of an integer array (default: the smallest standard depth that
-        holds its values; never taken from the dtype alone).
-    keep_metadata : bool
-        False is the same as ``metadata="none"``.
-    metadata : str, optional
+        holds its values; never taken from the dtype alone).  A file declares its own.
+    metadata : str
         ``"keep"`` (default) the source's header (DICOM without pixels, NIfTI
         header), ``"minimal"`` only what rebuilds a valid image, with new UIDs and
         no patient or study identity (a de-identification aid, not a
-        de-identifier: see :mod:`mcz.dicom.profile`), ``"none"`` nothing.
+        de-identifier: see :mod:`mcz.dicom.profile`), ``"none"`` nothing.  As a keyword,
+        ``keep_metadata=False`` is an older spelling of ``metadata="none"``.
     max_ratio : float or "auto", optional
         Cap on the achieved compression ratio: a number, or ``"auto"`` for the
         guideline of the image's modality and body part (:mod:`mcz.dicom.guard`).
@@ -187,44 +197,118 @@ def encode(
     max_error : int, optional
         Lossless (0) or near-lossless coding instead of a lossy model: every decoded
         pixel differs from the source by at most ``max_error`` stored units
-        (:mod:`mcz.codec.nearlossless`).  Excludes ``model``, ``quality`` and ``target``.
+        (:mod:`mcz.codec.nearlossless`).  Excludes ``model``, ``quality`` and ``target``
+        (``model="nearlossless", quality=K`` is another spelling of ``max_error=K``).
+
+    Raises
+    ------
+    UsageError
+        An option of the wrong type or out of its range, or options that exclude each other.
+    """
+
+    model: str | None = None
+    quality: int | None = None
+    target: Target | None = None
+    bits_stored: int | None = None
+    signed: bool | None = None
+    metadata: str = "keep"
+    max_ratio: float | str | None = None
+    strict: bool = False
+    new_series: bool = False
+    progress: Callable[[int], None] | None = None
+    threads: int | None = None
+    max_error: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.quality is not None and self.target is not None:
+            raise UsageError("quality and target were both given; give one (a target chooses the quality)")
+        check_threads(self.threads)
+        _check_arguments(self.quality, self.bits_stored, self.signed)
+        RatioPolicy(self.max_ratio, self.strict)  # refuses a bad max_ratio
+        if self.bound is not None:
+            _check_bounded_options(self)
+            check_max_error(self.bound)
+        check_mode(self.metadata)
+
+    @property
+    def policy(self) -> RatioPolicy:
+        """The ratio guard's policy (``max_ratio`` and ``strict``)."""
+        return RatioPolicy(self.max_ratio, self.strict)
+
+    @property
+    def bound(self) -> int | None:
+        """The near-lossless bound K, or None for lossy coding (``model="nearlossless", quality=K`` included)."""
+        if self.model == "nearlossless" and self.max_error is None and self.target is None:
+            return 0 if self.quality is None else self.quality
+        return self.max_error
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The option names, in order (every keyword the encode functions accept besides their own)."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def merge(cls, options: EncodeOptions | None, keywords: dict[str, Any]) -> EncodeOptions:
+        """``options`` (default: all defaults) with the fields named in ``keywords`` replaced.
+
+        ``metadata=None`` means the default, and ``keep_metadata=False`` means ``metadata="none"``
+        unless ``metadata`` is given too (the keywords :func:`encode` has always taken).
+
+        Raises
+        ------
+        UsageError
+            A keyword that names no option, or an option :class:`EncodeOptions` refuses.
+        """
+        if options is not None and not isinstance(options, EncodeOptions):
+            raise UsageError(f"options is a {type(options).__name__}; expected an mcz.EncodeOptions or None")
+        changes = dict(keywords)
+        keep = changes.pop("keep_metadata", True)
+        if changes.get("metadata", "") is None:
+            del changes["metadata"]
+        if not keep and "metadata" not in changes:
+            changes["metadata"] = "none"
+        unknown = sorted(set(changes) - set(cls.names()))
+        if unknown:
+            raise UsageError(
+                f"unknown encode option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; expected "
+                f"{', '.join(cls.names())} (or keep_metadata); see mcz.EncodeOptions"
+            )
+        return dataclasses.replace(options or cls(), **changes)
+
+
+def encode(image: ImageLike, options: EncodeOptions | None = None, /, **keywords: Any) -> bytes:
+    """Encode an image or volume into ``.mcz`` bytes.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, MedicalImage or path
+        A 2-D image, a stack (frames, rows, columns), or a DICOM/NIfTI/PNG/TIFF/NPY file.
+    options : EncodeOptions, optional
+        How to encode (model, quality or target, metadata, ratio cap, ...; see :class:`EncodeOptions`).
+    **keywords
+        Fields of :class:`EncodeOptions`, overriding those of ``options``.
 
     Returns
     -------
     bytes
         The complete ``.mcz`` file.
 
+    Raises
+    ------
+    UsageError
+        A keyword that names no option, or an option :class:`EncodeOptions` refuses.
+
     Warns
     -----
     GuidelineWarning
         The achieved ratio exceeds the guideline, or no quality meets the cap.
     """
-    outcome = encode_with_report(
-        image, model=model, quality=quality, target=target, bits_stored=bits_stored, signed=signed,
-        metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
-        new_series=new_series, progress=progress, threads=threads, max_error=max_error,
-    )
+    outcome = _encode(image, EncodeOptions.merge(options, keywords))
     report_outcome(outcome, None)
     return outcome.data
 
 
-def encode_with_report(
-    image: ImageLike,
-    /,
-    *,
-    model: str | None = None,
-    quality: int | None = None,
-    target: Target | None = None,
-    bits_stored: int | None = None,
-    signed: bool | None = None,
-    metadata: str = "keep",
-    max_ratio: float | str | None = None,
-    strict: bool = False,
-    new_series: bool = False,
-    progress: Callable[[int], None] | None = None,
-    threads: int | None = None,
-    max_error: int | None = None,
-) -> Outcome:
+def encode_with_report(image: ImageLike, options: EncodeOptions | None = None, /, **keywords: Any) -> Outcome:
     """:func:`encode`, returning the guard's :class:`~mcz.search.Outcome`.
 
     The outcome holds the bytes, the quality used (the one chosen for a cap), the
@@ -232,44 +316,48 @@ def encode_with_report(
     the notices (warnings and the chosen quality) instead of emitting them.  With
     a ``target`` it is a :class:`~mcz.ratecontrol.TargetedOutcome` whose ``rate``
     holds the chosen quality, the target and the achieved bpp, ratio and PSNR.
+    ``options`` and ``keywords`` are as in :func:`encode`.
     """
-    from mcz.codec import engine
-    from mcz.dicom import encoding, guard
-    from mcz.dicom.guidelines import guideline_for_image
-    from mcz.ratecontrol import Trials, attach, select
+    return _encode(image, EncodeOptions.merge(options, keywords))
 
-    if quality is not None and target is not None:
-        raise UsageError("quality and target were both given; give one (a target chooses the quality)")
-    engine.check_threads(threads)
-    _check_arguments(quality, bits_stored, signed)
-    img = _as_image(image, bits_stored=bits_stored, signed=signed)
+
+def _encode(image: ImageLike, options: EncodeOptions) -> Outcome:
+    """The encode pipeline behind every encode function: ``image`` coded with ``options``."""
+    img = _as_image(image, bits_stored=options.bits_stored, signed=options.signed)
     _check_geometry(img)
-    policy = guard.RatioPolicy(max_ratio, strict)
-    if model == "nearlossless" and max_error is None and target is None:  # -m nearlossless -q K is --max-error K
-        model, max_error, quality = None, 0 if quality is None else quality, None
-    if max_error is not None:
-        _check_bounded_options(model, quality, target)
-        return _encode_bounded(img, max_error, metadata, policy, new_series, progress)
-    codec = engine.load_codec(model or default_model(img.intensity))
-    blobs, record = encoding.prepare(img, metadata, codec.spec.family, new_series)
+    if options.bound is not None:
+        return _encode_bounded(img, options.bound, options)
+    return _encode_lossy(img, options)
+
+
+def _encode_lossy(img: MedicalImage, options: EncodeOptions) -> Outcome:
+    """A lossy model at a quality: the one given, the one a target needs, then the ratio guard's."""
+    codec = engine.load_codec(options.model or default_model(img.intensity))
+    blobs, record = encoding.prepare(img, options.metadata, codec.spec.family, options.new_series)
     pixels = img.rows * img.columns * img.frames
 
     def encode_at(q: int) -> bytes:
-        return engine.encode_image(img, codec, quality=q, metadata=blobs, progress=progress, threads=threads,
-                                   extra=encoding.record_extra(record))
+        return engine.encode_image(img, codec, quality=q, metadata=blobs, progress=options.progress,
+                                   threads=options.threads, extra=encoding.record_extra(record))
 
     def ratio_of(data: bytes) -> float:
         return metrics.compression_ratio(len(data), pixels, img.intensity.bits_stored, img.intensity.dtype)
 
     trials = Trials(img, codec, encode_at)  # each quality is encoded once
+    target = options.target
     searched = select(trials, target).quality if target is not None else None
+    quality = options.quality
     start = searched if searched is not None else codec.spec.default_quality if quality is None else quality
     top = codec.spec.quality_range[1]
-    outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_image(img), policy)
+    outcome = guard.encode_guarded(trials.encode, ratio_of, start, top, guideline_for_image(img), options.policy)
     return attach(outcome, trials, target, searched)
 
 
-def _check_bounded_options(model: str | None, quality: int | None, target: Target | None) -> None:
+def _check_bounded_options(options: EncodeOptions) -> None:
+    """``max_error`` (or ``model="nearlossless"``) comes alone: no lossy model, quality or target."""
+    model, quality, target = options.model, options.quality, options.target
+    if options.max_error is None:  # model="nearlossless", quality=K: K is the bound
+        model, quality = None, None
     given = [name for name, value in (("model", model), ("quality", quality), ("target", target)) if value is not None]
     if given and given != ["model"] or model not in (None, "nearlossless"):
         raise UsageError(
@@ -278,22 +366,15 @@ def _check_bounded_options(model: str | None, quality: int | None, target: Targe
         )
 
 
-def _encode_bounded(img: MedicalImage, max_error: int, metadata: str, policy: Any, new_series: bool,
-                    progress: Callable[[int], None] | None) -> Outcome:
+def _encode_bounded(img: MedicalImage, k: int, options: EncodeOptions) -> Outcome:
     """Lossless/near-lossless encoding (:mod:`mcz.codec.nearlossless`); the ratio guard skips K = 0."""
-    from mcz import search
-    from mcz.codec import nearlossless
-    from mcz.dicom import encoding, guard
-    from mcz.dicom.guidelines import guideline_for_image
-
-    k = nearlossless.check_max_error(max_error)
-    blobs, record = encoding.prepare(img, metadata, nearlossless.CODEC_ID, new_series)
-    data = nearlossless.encode_image(img, k, blobs, progress, extra=encoding.record_extra(record))
+    blobs, record = encoding.prepare(img, options.metadata, nearlossless.CODEC_ID, options.new_series)
+    data = nearlossless.encode_image(img, k, blobs, options.progress, extra=encoding.record_extra(record))
     ratio = metrics.compression_ratio(len(data), img.rows * img.columns * img.frames, img.intensity.bits_stored,
                                       img.intensity.dtype)
     if k == 0:  # lossless: no guideline limits a lossless ratio
         return search.Outcome(data, 0, ratio, None, None, ((0, ratio),), ())
-    return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_image(img), policy)
+    return guard.encode_guarded(lambda _: data, lambda _: ratio, k, k, guideline_for_image(img), options.policy)
 
 
 def _is_int(value: object) -> bool:
@@ -332,8 +413,6 @@ def _check_geometry(img: MedicalImage) -> None:
 
 def report_outcome(outcome: Outcome, report: Report | None) -> None:
     """Hand every notice to ``report``; without one, warnings become :class:`GuidelineWarning`."""
-    from mcz.dicom.guard import GuidelineWarning
-
     for notice in outcome.notices:
         if report is not None:
             report(notice)
@@ -376,10 +455,6 @@ def _decode(
     threads: int | None = None,
     decoder: str = "mse",
 ) -> MedicalImage:
-    from mcz.codec import realistic
-    from mcz.dicom.decoding import derive
-    from mcz.metadata import NIFTI
-
     header = parsed.header
     pixels = realistic.decode_pixels(parsed, decoder, verify=verify, progress=progress, backend=backend,
                                      threads=threads)
@@ -397,8 +472,6 @@ def _decode(
     )
     image = derive(image, parsed, file_bytes, make_missing=make_missing)
     if decoder == "realistic":  # a GAN preview: labelled wherever the pixels go
-        from mcz.gan.labelling import mark_image
-
         return mark_image(image, realistic.decoder_id(parsed, decoder))
     image.decoder, image.decoder_id = "mse", header.codec_id
     return image
@@ -406,8 +479,6 @@ def _decode(
 
 def _nifti_marked(block: bytes, header: container.Header, file_bytes: int) -> bytes:
     """The source's NIfTI header with ``descrip`` stating the coding (lossy, or its error bound)."""
-    from mcz.io.nifti import mark_lossy
-
     stored = header.rows * header.columns * header.frames * (1 if header.bits_stored <= 8 else 2)
     ratio = stored / max(file_bytes, 1)
     if header.codec_id == "nearlossless":
@@ -417,8 +488,6 @@ def _nifti_marked(block: bytes, header: container.Header, file_bytes: int) -> by
 
 
 def _affine(blob: bytes | None) -> np.ndarray | None:
-    from mcz.metadata import nifti_affine
-
     return nifti_affine(blob) if blob else None
 
 
@@ -472,8 +541,6 @@ def decode(
 
 def _decode_frames(raw: bytes, frames: Sequence[int], verify: bool, backend: str, threads: int | None,
                    decoder: str = "mse") -> np.ndarray:
-    from mcz.codec import realistic
-
     parsed = container.read_container(raw)
     pixels = realistic.decode_pixels(parsed, decoder, verify=verify, backend=backend, threads=threads, frames=frames)
     return pixels if parsed.header.layout == "frames-first" else pixels.transpose(1, 2, 0)
@@ -506,8 +573,6 @@ def read_info(data_or_path: DataLike) -> FileInfo:
         The file holds another number of tiles than its header needs, or its compression ratio
         exceeds :data:`SUSPICIOUS_RATIO`.
     """
-    from mcz.codec import header_checks, tiling
-
     data = _read_bytes(data_or_path)
     chunks = container.list_chunks(data)
     header = container.read_header(data)
@@ -528,17 +593,14 @@ def read_info(data_or_path: DataLike) -> FileInfo:
 
 
 def _decoders(header: container.Header) -> list[dict[str, Any]]:
-    from mcz.codec.realistic import available_decoders
-
     return available_decoders(header) if header.codec_id in _learned_ids() else [
         {"decoder": "mse", "id": header.codec_id, "default": True, "pixels_checked": True,
          "label": "the model's own decoder"}]
 
 
 def _learned_ids() -> set[str]:
-    from mcz.codec import registry
-
-    return {s.id for s in registry.registered() if s.family in ("hyperprior", "factorized")}
+    # The families a realistic decoder can exist for (mcz.codec.realistic): a fine-tuned synthesis or a post-filter.
+    return {s.id for s in registry.registered() if s.family in ("hyperprior", "factorized", "wavelet")}
 
 
 def _warn_if_suspicious(header: container.Header, chunks: list[container.ChunkInfo], per_frame: int,
@@ -570,35 +632,38 @@ def default_output(src: Path, suffix: str) -> Path:
 def encode_file(
     src: str | os.PathLike,
     dst: str | os.PathLike | None = None,
+    options: EncodeOptions | None = None,
     *,
-    model: str | None = None,
-    quality: int | None = None,
-    target: Target | None = None,
     overwrite: bool = False,
     grey: bool = False,
-    keep_metadata: bool = True,
-    metadata: str | None = None,
-    max_ratio: float | str | None = None,
-    strict: bool = False,
-    new_series: bool = False,
     report: Report | None = None,
-    progress: Callable[[int], None] | None = None,
-    threads: int | None = None,
-    max_error: int | None = None,
+    **keywords: Any,
 ) -> Path:
     """Encode one image file to a ``.mcz`` file (atomic write, no silent overwrite).
 
-    ``metadata``, ``max_ratio``, ``strict``, ``new_series``, ``threads`` and ``max_error`` are as in
-    :func:`encode`; ``report`` receives every :class:`~mcz.search.Notice`
-    (default: warnings are emitted as :class:`~mcz.dicom.guard.GuidelineWarning`).
+    Parameters
+    ----------
+    src, dst : path
+        The image file, and the ``.mcz`` file to write (default: ``src`` with the suffix ``.mcz``).
+    options : EncodeOptions, optional
+        How to encode; ``keywords`` (fields of :class:`EncodeOptions`) override its fields.
+    overwrite : bool
+        Replace an existing ``dst``.
+    grey : bool
+        Convert a colour image to grey (ITU-R 601 luma).
+    report : callable, optional
+        Receives every :class:`~mcz.search.Notice` (default: warnings are emitted as
+        :class:`~mcz.dicom.guard.GuidelineWarning`).
+
+    Returns
+    -------
+    Path
+        ``dst``.
     """
+    opts = EncodeOptions.merge(options, keywords)  # refused options fail before the file is read
     src = Path(src)
     dst = Path(dst) if dst is not None else default_output(src, "mcz")
-    outcome = encode_with_report(
-        read_image(src, grey=grey), model=model, quality=quality, target=target,
-        metadata=metadata or ("keep" if keep_metadata else "none"), max_ratio=max_ratio, strict=strict,
-        new_series=new_series, progress=progress, threads=threads, max_error=max_error,
-    )
+    outcome = _encode(read_image(src, grey=grey), opts)
     report_outcome(outcome, report)
     return atomic_write_bytes(dst, outcome.data, overwrite=overwrite)
 
@@ -606,18 +671,11 @@ def encode_file(
 def encode_series(
     files: Sequence[str | os.PathLike],
     dst: str | os.PathLike,
+    options: EncodeOptions | None = None,
     *,
-    model: str | None = None,
-    quality: int | None = None,
-    target: Target | None = None,
     overwrite: bool = False,
-    metadata: str = "keep",
-    max_ratio: float | str | None = None,
-    strict: bool = False,
-    new_series: bool = False,
     report: Report | None = None,
-    threads: int | None = None,
-    max_error: int | None = None,
+    **keywords: Any,
 ) -> Path:
     """Encode the DICOM slices of one series into one ``.mcz`` file.
 
@@ -626,13 +684,9 @@ def encode_series(
     --to dcm`` gives back the same set of files (:mod:`mcz.dicom.series`).
     Other parameters are as in :func:`encode_file`.
     """
-    from mcz.dicom.series import read_series
-
+    opts = EncodeOptions.merge(options, keywords)
     image = read_series([Path(f) for f in files])
-    outcome = encode_with_report(
-        image, model=model, quality=quality, target=target, metadata=metadata, max_ratio=max_ratio,
-        strict=strict, new_series=new_series, threads=threads, max_error=max_error,
-    )
+    outcome = _encode(image, opts)
     report_outcome(outcome, report)
     return atomic_write_bytes(Path(dst), outcome.data, overwrite=overwrite)
 
@@ -658,11 +712,6 @@ def decode_file(
     :mod:`mcz.dicom.output`).  A series decodes to a folder with one DICOM file
     per slice (``dst`` names the folder), or to one volume in other formats.
     """
-    from mcz import profiling
-    from mcz.dicom.output import check_transfer_syntax, write_dicom
-    from mcz.dicom.series import SeriesImage, write_series
-    from mcz.io.dispatch import output_format
-
     src = Path(src)
     with profiling.stage("read"):
         raw = _read_bytes(src)
@@ -687,9 +736,6 @@ def decode_file(
 
 def _series_folder_format(dst: Path, header: container.Header) -> str | None:
     """``"dcm"`` for a series from DICOM written to a path without an image suffix (a folder), else None."""
-    from mcz.dicom.derived import holds_series
-    from mcz.io.sniff import SUFFIX_FORMAT, image_suffix
-
     series = holds_series(header.extra, header.frames) and header.extra.get("source_format") == "dicom"
     return "dcm" if series and image_suffix(dst) not in SUFFIX_FORMAT else None
 
@@ -706,8 +752,6 @@ def decoded_output(src: str | os.PathLike, fmt: str, data: DataLike | container.
 
     ``data``: the file's bytes or parsed header, where the caller has them (else ``src`` is read).
     """
-    from mcz.dicom.derived import holds_series
-
     src = Path(src)
     if isinstance(data, container.Header):
         header = data
@@ -720,8 +764,6 @@ def decoded_output(src: str | os.PathLike, fmt: str, data: DataLike | container.
 
 def list_models() -> list[ModelInfo]:
     """Every registered model, with the manifest entry of its weights where installed."""
-    from mcz.codec import registry, zoo
-
     installed = {str(raw["id"]): (raw, folder, origin) for raw, folder, origin in zoo.installed_entries()}
     out = []
     for spec in registry.registered():

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+import mcz
 from mcz import metrics
 from mcz.baselines.matching import code_at_size
 from mcz.baselines.standard import JPEG2000
 from mcz.errors import InputNotFoundError, require
+from mcz.fsutil import atomic_path
 from mcz.io import MedicalImage, read_image
 
 #: Bundled images tried in order: pydicom-data's head CT, then pydicom's own small CT.
@@ -37,7 +39,7 @@ class Row:
 
 def bundled_image() -> Path:
     """The first of :data:`DEFAULT_IMAGES` installed locally (never downloads)."""
-    from pydicom.data import get_testdata_file
+    from pydicom.data import get_testdata_file  # lazy: keeps pydicom out of import mcz.demo
 
     for name in DEFAULT_IMAGES:
         path = get_testdata_file(name, download=False)
@@ -67,7 +69,6 @@ def run(image_path: Path | None = None, model: str | None = None, out: Path = Pa
     Warnings of the encoder (e.g. the radiology ratio guideline) are appended to ``notes``.
     """
     notes = [] if notes is None else notes
-    import mcz
 
     path = image_path or bundled_image()
     image = read_image(path)
@@ -89,12 +90,10 @@ def figure(image: MedicalImage, decoded: np.ndarray, j2k: np.ndarray, rows: list
            overwrite: bool) -> Path:
     """Original | mcz | JPEG 2000 on top, absolute error maps below (first frame)."""
     require("matplotlib", "bench")
-    import matplotlib
+    import matplotlib  # lazy: optional extra mcz[bench] (matplotlib)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mcz.fsutil import atomic_path
+    import matplotlib.pyplot as plt  # lazy: optional extra mcz[bench] (matplotlib)
 
     ref = image.pixels[0].astype(np.float64)
     lo, hi = np.percentile(ref, [0.5, 99.5])

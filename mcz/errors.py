@@ -9,6 +9,7 @@ expected, what to do.
 from __future__ import annotations
 
 import enum
+import importlib
 
 
 class ExitCode(enum.IntEnum):
@@ -122,8 +123,6 @@ def require(module: str, extra: str):
     module
         The imported module.
     """
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment

@@ -83,7 +83,7 @@ def unpack_dicom_slices(blob: bytes, expected: int) -> list:
 
 def dicom_bytes(dataset) -> bytes:
     """A pydicom data set as bytes, written as it is (:func:`unpack_dicom` reads it back)."""
-    from pydicom import dcmwrite
+    from pydicom import dcmwrite  # lazy: keeps pydicom out of import mcz.metadata
 
     buffer = _io.BytesIO()
     dcmwrite(buffer, dataset, enforce_file_format=False)
@@ -92,6 +92,7 @@ def dicom_bytes(dataset) -> bytes:
 
 def unpack_dicom(blob: bytes):
     """Read back a dataset stored by :func:`pack_metadata`."""
+    # lazy: keeps pydicom out of import mcz.metadata
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
@@ -103,7 +104,7 @@ def unpack_dicom(blob: bytes):
 
 def nifti_affine(blob: bytes) -> np.ndarray:
     """The best affine of a stored NIfTI header block."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: keeps nibabel out of import mcz.metadata
 
     try:
         header = nib.Nifti1Header(blob) if len(blob) == 348 else nib.Nifti2Header(blob)

@@ -56,7 +56,7 @@ def psnr(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:
 
 def ssim(reference: np.ndarray, test: np.ndarray, data_range: float) -> float:
     """Mean SSIM of 2-D frames (scikit-image, Gaussian window) with an explicit data range."""
-    from skimage.metrics import structural_similarity
+    from skimage.metrics import structural_similarity  # lazy: keeps skimage out of import mcz.metrics
 
     ref = np.asarray(reference, np.float64).reshape(-1, *reference.shape[-2:])
     out = np.asarray(test, np.float64).reshape(ref.shape)

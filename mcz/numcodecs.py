@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+import mcz
 from mcz.errors import UsageError, require
 
 _numcodecs = require("numcodecs", "zarr")
@@ -58,8 +59,6 @@ class Mcz(Codec):
 
     def encode(self, buf: Any) -> bytes:
         """Code one chunk (2-D, or frames x rows x columns) into ``.mcz`` bytes."""
-        import mcz
-
         array = ensure_ndarray(buf)
         if array.ndim < 2:
             raise UsageError(f"mcz codes images; this chunk has shape {array.shape}. Use chunks of at "
@@ -69,8 +68,6 @@ class Mcz(Codec):
 
     def decode(self, buf: Any, out: Any = None) -> np.ndarray:
         """Decode ``.mcz`` bytes (any buffer) to the chunk's array, into ``out`` if given."""
-        import mcz
-
         return ndarray_copy(mcz.decode(ensure_ndarray(buf).view(np.uint8), threads=self.threads), out)
 
     def get_config(self) -> dict[str, Any]:

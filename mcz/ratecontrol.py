@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mcz import metrics
+from mcz.codec import engine
 from mcz.search import Notice, Outcome, bisect_quality
 from mcz.errors import UsageError
 
@@ -189,8 +190,6 @@ class Trials:
         return int(lo), int(hi)
 
     def _plain_encode(self, quality: int) -> bytes:
-        from mcz.codec import engine
-
         return engine.encode_image(self.image, self.codec, quality=quality)
 
     def encode(self, quality: int) -> bytes:
@@ -214,8 +213,6 @@ class Trials:
 
     def psnr(self, quality: int) -> float:
         """PSNR in dB of the decoded file at ``quality``, with the image's data range."""
-        from mcz.codec import engine
-
         if quality not in self._psnr:
             decoded = engine.decode_bytes(self.encode(quality), verify=False, codec=self.codec)
             self._psnr[quality] = metrics.psnr(self.image.pixels, decoded, self.image.intensity.data_range)

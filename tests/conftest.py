@@ -23,16 +23,12 @@ def seeded_zoo(tmp_path_factory, monkeypatch):
     entries = {mid: write_checkpoint(folder, mid) for mid in ("cae-seed", "cae-compact")}
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(folder))
     yield folder, entries
-    from mcz.codec import engine
-
-    engine.load_codec.cache_clear()
 
 
 @pytest.fixture
 def learned_zoo(tmp_path_factory, monkeypatch):
     """MCZ_CHECKPOINTS with seeded, finalised tiny factorized and hyperprior models (tests.zoo.TINY_LEARNED)."""
     pytest.importorskip("compressai")
-    from mcz.codec import engine
     from tests.zoo import TINY_LEARNED, write_checkpoint
 
     folder = tmp_path_factory.mktemp("learned-zoo")
@@ -40,7 +36,6 @@ def learned_zoo(tmp_path_factory, monkeypatch):
         write_checkpoint(folder, spec.id, seed=3)
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(folder))
     yield folder
-    engine.load_codec.cache_clear()
 
 
 # --- real test images of the codec and benchmark tests (pydicom's own files and pydicom-data) ---

@@ -35,7 +35,6 @@ def codec(tmp_path_factory):
         patch.setenv("MCZ_CHECKPOINTS", str(folder))
         write_checkpoint(folder, MODEL)
         yield engine.load_codec(MODEL)
-    engine.load_codec.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from mcz.codec import engine, registry, zoo
+from mcz.codec import registry, zoo
 from mcz.codec.families import model_family_for
 
 
@@ -53,5 +53,4 @@ def write_checkpoint(folder: Path, model_id: str, seed: int = 0) -> dict:
     data = json.loads(manifest.read_text()) if manifest.exists() else {"format": 1, "models": []}
     data["models"] = [m for m in data["models"] if m["id"] != model_id] + [entry]
     manifest.write_text(json.dumps(data, indent=2))
-    engine.load_codec.cache_clear()
     return entry

@@ -17,7 +17,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mcz import __version__, api
 from mcz.baselines.contract import BaselineCodec, Settings
+from mcz.codec import engine, zoo
+from mcz.codec.families import family_for
+from mcz.io import from_array
 
 MCZ_PREFIX = "mcz:"
 #: Qualities swept by default for a family without its own sweep, inside each model's own range.
@@ -54,8 +58,6 @@ def mcz_codec(model_id: str) -> BaselineCodec:
     ModelError
         Unknown model or no installed weights.
     """
-    from mcz.codec import engine, zoo
-
     entry = zoo.find_checkpoint(model_id)
     codec = engine.load_codec(model_id)  # verify and load the weights now, not inside the first timed encode
     spec, family = entry.spec, codec.family
@@ -77,8 +79,6 @@ def mcz_codec(model_id: str) -> BaselineCodec:
 
 def _settings(spec) -> Settings:
     """A model's quality as a benchmark setting: its range, default and its family's meaning."""
-    from mcz.codec.families import family_for
-
     lo, hi = spec.quality_range
     meaning = family_for(spec).quality_meaning
     return Settings(lo, hi, spec.default_quality, f"mcz quality: {meaning} ({spec.family})", integer=True)
@@ -109,10 +109,7 @@ def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> Baseli
         Setting = quality (in the family's meaning), integer;
         version = the weights' sha256 (of their ``torch.save`` bytes).
     """
-    import torch
-
-    from mcz.codec import engine, zoo
-    from mcz.io import from_array
+    import torch  # lazy: keeps torch out of import mcz.baselines.mcz_codec
 
     spec = zoo.find_checkpoint(base_id).spec
     buf = io.BytesIO()
@@ -145,9 +142,6 @@ def weights_codec(base_id: str, state: dict, *, name: str, notes: str) -> Baseli
 
 def _mcz_encoder(model_id: str) -> Callable[[np.ndarray, int, float], bytes]:
     def encode(frame: np.ndarray, bits: int, quality: float) -> bytes:
-        from mcz import api
-        from mcz.io import from_array
-
         image = from_array(frame, bits_stored=bits, signed=False)
         return api.encode(image, model=model_id, quality=int(quality), metadata="none")
 
@@ -155,15 +149,11 @@ def _mcz_encoder(model_id: str) -> Callable[[np.ndarray, int, float], bytes]:
 
 
 def _mcz_decode(data: bytes, _bits: int | None) -> np.ndarray:
-    from mcz import api
-
     return api.decode(data)  # verify=True: a digest mismatch fails the cell
 
 
 def _mcz_version(sha256: str) -> str:
-    import torch
-
-    from mcz import __version__
+    import torch  # lazy: keeps torch out of import mcz.baselines.mcz_codec
 
     return f"mcz {__version__}; weights sha256 {sha256[:12]}; torch {torch.__version__}"
 
@@ -175,8 +165,6 @@ def is_mcz(codec: BaselineCodec) -> bool:
 
 def installed_mcz_codecs() -> list[BaselineCodec]:
     """:func:`mcz_codec` of every model with installed weights, by id; warns when there is none."""
-    from mcz.codec import zoo
-
     ids = sorted(zoo.available_ids())
     if not ids:
         warnings.warn(

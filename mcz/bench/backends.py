@@ -16,6 +16,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+import mcz
+from mcz.baselines.contract import coding_bits, to_unsigned
+from mcz.baselines.standard import JPEG2000
+from mcz.bench.sets import load_frames
+from mcz.codec import engine
+from mcz.container import read_container
 from mcz.errors import BackendUnavailableError, UsageError
 
 COLUMNS = ("image", "frame", "rows", "columns", "codec", "backend", "encode_ms", "decode_ms", "bytes",
@@ -35,11 +41,6 @@ def median_ms(run: Callable[[], object], repeats: int) -> float:
 
 def _frame_rows(image_id: str, index: int, frame: np.ndarray, bits: int, models: Sequence[str],
                 backends: Sequence[str], repeats: int) -> list[dict]:
-    import mcz
-    from mcz.baselines.standard import JPEG2000
-    from mcz.codec import engine
-    from mcz.container import read_container
-
     base = {"image": image_id, "frame": index, "rows": frame.shape[0], "columns": frame.shape[1]}
     j2k = JPEG2000.encode(frame, bits)
     j2k_decode = median_ms(lambda: JPEG2000.decode(j2k, bits), repeats)
@@ -76,9 +77,6 @@ def time_backends(images, models: Sequence[str], backends: Sequence[str], repeat
     max_frames, crop : int, optional
         As in :func:`mcz.bench.sets.load_frames`.
     """
-    from mcz.baselines.contract import coding_bits, to_unsigned
-    from mcz.bench.sets import load_frames
-
     rows: list[dict] = []
     for image in images:
         frames = load_frames(image, max_frames, crop)

@@ -109,7 +109,7 @@ def _curve(rate, psnr, name: str, method: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _interpolant(x: np.ndarray, y: np.ndarray, method: str):
     """Callable with ``.integrate(a, b)`` / ``__call__`` through the points."""
-    from scipy.interpolate import PchipInterpolator
+    from scipy.interpolate import PchipInterpolator  # lazy: keeps scipy out of import mcz.bench.bdrate
 
     if method == "pchip":
         return PchipInterpolator(x, y, extrapolate=False)

@@ -8,9 +8,11 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mcz import __version__
 from mcz.errors import UsageError
 from mcz.fsutil import atomic_write_bytes
 
@@ -37,8 +39,6 @@ _DISTRIBUTIONS = (
 
 
 def _version(distribution: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(distribution)
     except PackageNotFoundError:
@@ -49,8 +49,6 @@ def environment(
     options: RunOptions, stats: RunStats, images: Sequence[BenchImage], argv: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """The record of one invocation: versions, codecs and their settings, machine, counts."""
-    from mcz import __version__
-
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -68,6 +68,7 @@ def ms_ssim(reference: np.ndarray, test: np.ndarray, data_range: float) -> tuple
     if side < MS_SSIM_MIN_SIDE:
         return math.nan, f"frame side {side} < {MS_SSIM_MIN_SIDE} px, the minimum for 5-scale MS-SSIM"
     try:
+        # optional: the extra mcz[train] (pytorch-msssim, on torch); without it the score is NaN with a note
         import torch
         from pytorch_msssim import ms_ssim as _ms_ssim
     except ImportError:

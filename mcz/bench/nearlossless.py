@@ -29,6 +29,7 @@ from mcz.baselines.contract import coding_bits, from_unsigned, to_unsigned
 from mcz.baselines.standard import get_codec
 from mcz.bench.sets import BenchImage, load_frames
 from mcz.codec import nearlossless
+from mcz.codec.engine import decode_bytes
 from mcz.intensity import Intensity
 from mcz.io import MedicalImage
 
@@ -71,8 +72,6 @@ def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
 
 
 def _mcz(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Callable[[bytes], np.ndarray]]:
-    from mcz.codec.engine import decode_bytes
-
     image = MedicalImage(frame[None], intensity, "array", frame.shape, "frames-first")
     return nearlossless.encode_image(image, k), lambda data: decode_bytes(data)[0]
 
@@ -90,7 +89,7 @@ def _standard(name: str, setting: float | None) -> Coder:
 
 
 def _quant_jxl(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Callable[[bytes], np.ndarray]]:
-    import imagecodecs
+    import imagecodecs  # lazy: keeps imagecodecs out of import mcz.bench.nearlossless
 
     x = frame.astype(np.int64)
     low, high = int(x.min()), int(x.max())
@@ -99,7 +98,7 @@ def _quant_jxl(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, 
 
 
 def _jxl_e9(frame: np.ndarray, intensity: Intensity, k: int) -> tuple[bytes, Callable[[bytes], np.ndarray]]:
-    import imagecodecs
+    import imagecodecs  # lazy: keeps imagecodecs out of import mcz.bench.nearlossless
 
     x = frame.astype(np.int64)
     low = int(x.min())

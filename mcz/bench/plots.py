@@ -50,10 +50,10 @@ def mean_curves(points: Sequence[Point], metric: str) -> dict[str, list[tuple[fl
 
 
 def _figure(curves: dict[str, list[tuple[float, float, int]]], title: str, ylabel: str):
-    import matplotlib
+    import matplotlib  # lazy: optional extra mcz[bench] (matplotlib)
 
     matplotlib.use("Agg")  # files only; never a window
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: optional extra mcz[bench] (matplotlib)
 
     fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
     for codec, curve in curves.items():
@@ -92,7 +92,7 @@ def plot_rd(rows: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
     list of pathlib.Path
         ``<set>-<bits>bit-<metric>.png`` and ``.svg`` for every group with a lossy codec.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: optional extra mcz[bench] (matplotlib)
 
     groups: dict[tuple[str, int], list[Point]] = defaultdict(list)
     for p in image_points(rows):

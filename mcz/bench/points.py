@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mcz import metrics
+from mcz.baselines.standard import STANDARD_CODECS
 
 @dataclass(frozen=True)
 class Point:
@@ -85,8 +86,6 @@ def pareto(points: Iterable[Point]) -> tuple[np.ndarray, np.ndarray]:
 
 def codecs_in(rows: Iterable[dict[str, Any]]) -> list[str]:
     """Codec names in registry order (:data:`~mcz.baselines.standard.STANDARD_CODECS`), then the others by name."""
-    from mcz.baselines.standard import STANDARD_CODECS
-
     order = {name: i for i, name in enumerate(STANDARD_CODECS)}
     names = {r["codec"] for r in rows}
     return sorted(names, key=lambda n: (n not in order, order.get(n, 0), n))

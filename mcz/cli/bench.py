@@ -7,13 +7,16 @@ Building the parser imports nothing heavy (no numpy, torch or imagecodecs);
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as _dt
+import io
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 from mcz.errors import ExitCode, OutputError, UsageError
+from mcz.fsutil import atomic_write_bytes
 
 #: Codecs of ``--quick``: one of each standard lossy family the README compares against (JPEG 2000,
 #: AVIF, JPEG, JPEG-XL, WebP, JPEG-LS near-lossless; HTJ2K is JPEG 2000's faster coder) and every mcz model.
@@ -70,11 +73,9 @@ def _names(text: str) -> tuple[str, ...]:
 
 def _run_backends(args: argparse.Namespace) -> ExitCode:
     """``mcz bench --backend ...``: per-backend encode/decode times beside JPEG 2000 (mcz.bench.backends)."""
-    import csv
-
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.bench import backends
     from mcz.codec.engine import BACKENDS
-    from mcz.fsutil import atomic_write_bytes
 
     unknown = [b for b in args.backend if b not in (*BACKENDS, "auto")]
     if unknown:
@@ -85,7 +86,6 @@ def _run_backends(args: argparse.Namespace) -> ExitCode:
                                   crop=args.crop)
     out = _out_dir(args)
     out.mkdir(parents=True, exist_ok=True)
-    import io
 
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=backends.COLUMNS)
@@ -176,9 +176,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(e.g. 0,1,2,4,8): mcz --max-error K, JPEG-LS NEAR=K, quantise+JPEG-XL, and JPEG 2000 / JPEG-XL "
         "lossless at 0, with the measured max error; writes OUT/nearlossless.csv and nearlossless.md",
     )
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.cli.downstream import add_arguments as _downstream_arguments
 
     _downstream_arguments(p)
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.cli.hallucination import add_arguments as _hallucination_arguments
 
     _hallucination_arguments(p)
@@ -186,7 +188,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _images(args: argparse.Namespace) -> list[Any]:
-    from mcz.bench import sets
+    from mcz.bench import sets  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     if args.inputs:
         return sets.resolve(args.inputs, args.limit)
@@ -201,7 +203,7 @@ def _images(args: argparse.Namespace) -> list[Any]:
 
 
 def _out_dir(args: argparse.Namespace) -> Path:
-    from mcz.bench import report
+    from mcz.bench import report  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     if args.out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -219,6 +221,7 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 def run_options(args: argparse.Namespace) -> Any:
     """The :class:`~mcz.bench.runner.RunOptions` of parsed ``mcz bench`` arguments (``--quick`` presets)."""
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.baselines.resolve import resolve_codecs
     from mcz.bench import runner
 
@@ -244,14 +247,17 @@ def run_bench(args: argparse.Namespace) -> ExitCode:
     ExitCode
         ``OK``, or ``PARTIAL_BATCH`` when some cells failed (listed in failures.csv and summary.md).
     """
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.bench import report, runner
     from mcz.bench.environment import append_environment, environment
 
     if getattr(args, "downstream", False):
+        # lazy: off the start-up path of the mcz command (mcz.cli.main)
         from mcz.cli.downstream import run_downstream
 
         return run_downstream(args)
     if getattr(args, "hallucination", False):
+        # lazy: off the start-up path of the mcz command (mcz.cli.main)
         from mcz.cli.hallucination import run_hallucination
 
         return run_hallucination(args)
@@ -293,7 +299,7 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 def _run_near_lossless(args: argparse.Namespace) -> ExitCode:
     """``mcz bench --max-error K,...``: the lossless/near-lossless table (:mod:`mcz.bench.nearlossless`)."""
-    from mcz.bench import nearlossless
+    from mcz.bench import nearlossless  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -68,6 +68,7 @@ def _expand_codecs(names) -> tuple[str, ...]:
     out: list[str] = []
     for name in names:
         if name == "mcz":
+            # lazy: the mcz command builds its parser from this module: no numpy (mcz.codec.zoo)
             from mcz.codec import zoo
 
             out += [f"mcz:{i}" for i in sorted(zoo.available_ids())]
@@ -77,6 +78,7 @@ def _expand_codecs(names) -> tuple[str, ...]:
 
 
 def config_from(args: argparse.Namespace):
+    # lazy: the mcz command builds its parser from this module: no numpy, torch (mcz.downstream.run)
     from mcz.downstream import run
 
     base = run.QUICK if args.quick else run.FULL
@@ -120,6 +122,7 @@ def config_from(args: argparse.Namespace):
 
 def run_downstream(args: argparse.Namespace) -> ExitCode:
     """Run (or resume) the downstream diagnosis and write its reports."""
+    # lazy: the mcz command builds its parser from this module: no numpy, torch (mcz.downstream.run)
     from mcz.downstream import run
 
     cfg = config_from(args)

@@ -37,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> ExitCode:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.codec import engine
     from mcz.codec.gpu import engines
 
@@ -51,6 +52,7 @@ def _run_build(args: argparse.Namespace) -> ExitCode:
 
 
 def _run_status(args: argparse.Namespace) -> ExitCode:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.codec.gpu import device, engines, select
 
     cuda, trt = device.probe_cuda(), device.probe_tensorrt()

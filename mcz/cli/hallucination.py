@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_hallucination(args: argparse.Namespace) -> ExitCode:
     """Run the safeguards and say whether the PSNR bound held and blobs stayed within the references'."""
+    # lazy: the mcz command builds its parser from this module: no numpy (mcz.hallucination.report)
     from mcz.hallucination.report import run
 
     out = Path(args.out) if getattr(args, "out", None) else DEFAULT_OUT

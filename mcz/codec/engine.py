@@ -18,11 +18,9 @@ This module does not import torch; a family with networks loads it when it codes
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,9 +28,11 @@ import numpy as np
 from mcz import digests, profiling
 from mcz.codec import header_checks, padding, pixelcheck, registry, tiling, zoo
 from mcz.codec.gpu import tolerance
-from mcz.codec.families import Coding, ModelFamily, StandaloneFamily, TileDecoder, family_for, model_family_for
+from mcz.codec.families import Coding, ModelFamily, StandaloneFamily, TileDecoder, family_for
 from mcz.codec.latents import LatentDigest
 from mcz.codec.registry import ModelSpec
+# Codec and codec_from_state were defined here before the zoo loaded models: still importable from here.
+from mcz.codec.zoo import Codec, codec_from_state  # noqa: F401
 # check_threads and torch_threads were defined here before mcz.codec.threads: still importable from here.
 from mcz.codec.threads import check_threads, torch_threads  # noqa: F401
 from mcz.container import Container, Header, Tile, read_container, write_container
@@ -49,45 +49,19 @@ BACKENDS = ("torch", "onnxruntime", "cuda", "tensorrt", "tensorrt-fp32")
 CODEC_THREADS = 1
 
 
-@dataclass(frozen=True)
-class Codec:
-    """A model ready to code: its spec, its model (as its family built it) and its weights' hash."""
-
-    spec: ModelSpec
-    model: Any
-    checkpoint_sha256: str
-
-    @property
-    def family(self) -> ModelFamily:
-        """The family that codes with this model."""
-        return model_family_for(self.spec)
-
-
-def codec_from_state(spec: ModelSpec, state: dict[str, Any], sha256: str) -> Codec:
-    """Build a codec from weights already in memory (used by training and tests)."""
-    return Codec(spec, model_family_for(spec).load(spec, state), sha256)
-
-
 def load_codec(model_id: str, sha256: str | None = None) -> Codec:
-    """Load a model from the checkpoint zoo (verified by sha256).
+    """Load a model from the default zoo, verified by sha256 (:meth:`mcz.codec.zoo.Zoo.load`).
 
     The checkpoint is looked up on every call (the folders in force, ``MCZ_CHECKPOINTS``
     included, decide which file an id names); the loaded model is cached per checkpoint file
     and sha256, so a changed search path or a new checkpoint is never answered from the cache.
     """
-    entry = zoo.find_checkpoint(model_id, sha256)
-    return _load_entry(str(entry.path), entry.sha256, model_id)
+    return zoo.default_zoo().load(model_id, sha256)
 
 
-@functools.lru_cache(maxsize=8)
-def _load_entry(path: str, sha256: str, model_id: str) -> Codec:
-    entry = zoo.find_checkpoint(model_id, sha256)
-    weights = model_family_for(entry.spec).read_weights(entry)
-    return codec_from_state(entry.spec, weights, entry.sha256)
-
-
-#: Tests and long-lived processes may drop every loaded model.
-load_codec.cache_clear = _load_entry.cache_clear  # type: ignore[attr-defined]
+# Callers written before the zoo cleared this cache; its key is the weights file and sha256, so
+# nothing needs to any more: it only frees the loaded models' memory.
+load_codec.cache_clear = zoo.default_zoo().clear  # type: ignore[attr-defined]
 
 
 def digest(pixels: np.ndarray) -> str:

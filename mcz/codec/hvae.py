@@ -101,6 +101,7 @@ class HierarchicalVAE(nn.Module):
                  lmbda: float = 0.01, peak: float = 255.0) -> None:
         super().__init__()
         import_compressai()
+        # lazy: optional extra mcz[entropy] (compressai)
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
         w4, w8, w16 = widths
@@ -189,6 +190,7 @@ class HierarchicalVAE(nn.Module):
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
         """Load weights, resizing the entropy models' table buffers to the stored tables."""
+        # lazy: optional extra mcz[entropy] (compressai)
         from compressai.models.utils import update_registered_buffers
 
         names = ["_quantized_cdf", "_offset", "_cdf_length"]

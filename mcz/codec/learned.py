@@ -25,6 +25,7 @@ is fixed-point, scales are table indices and means are multiples of 1/8.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -54,11 +55,10 @@ def import_compressai() -> None:
     CompressAI decorates functions with ``torch.jit.script``, which PyTorch now
     deprecates; the warning would otherwise reach every ``mcz`` command's stderr.
     """
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         require("compressai", "entropy")
+        # lazy: optional extra mcz[entropy] (compressai), imported once here without its FutureWarning
         import compressai.entropy_models  # noqa: F401
         import compressai.layers  # noqa: F401
         import compressai.models.utils  # noqa: F401
@@ -84,7 +84,7 @@ def analysis(widths: Sequence[int], m: int) -> nn.Sequential:
     GMAC for a 512x512 tile with widths (32, 48, 64), inside the encoder's time budget.
     """
     import_compressai()
-    from compressai.layers import GDN
+    from compressai.layers import GDN  # lazy: optional extra mcz[entropy] (compressai)
 
     layers: list[nn.Module] = []
     cin = 1
@@ -106,7 +106,7 @@ def _subpixel(cin: int, cout: int) -> nn.Sequential:
 def synthesis(widths: Sequence[int], m: int) -> nn.Sequential:
     """g_s: m -> 1 channel in four x2 sub-pixel stages, inverse GDN between stages."""
     import_compressai()
-    from compressai.layers import GDN
+    from compressai.layers import GDN  # lazy: optional extra mcz[entropy] (compressai)
 
     layers: list[nn.Module] = []
     cin = m
@@ -164,6 +164,7 @@ class LearnedCodec(nn.Module):
                  lambdas: Sequence[float], peak: float = 255.0, nh: int = 48, hyperprior: bool = True) -> None:
         super().__init__()
         import_compressai()
+        # lazy: optional extra mcz[entropy] (compressai)
         from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 
         self.hyperprior, self.peak, self.m = hyperprior, float(peak), int(m)
@@ -253,6 +254,7 @@ class LearnedCodec(nn.Module):
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
         """Load weights, resizing the entropy models' table buffers to the stored tables."""
+        # lazy: optional extra mcz[entropy] (compressai)
         from compressai.models.utils import update_registered_buffers
 
         names = ["_quantized_cdf", "_offset", "_cdf_length"]

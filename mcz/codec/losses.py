@@ -21,7 +21,7 @@ def distortion(x_hat: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "bce":
         return F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x)
     if kind == "ms-ssim":
-        from pytorch_msssim import ms_ssim
+        from pytorch_msssim import ms_ssim  # lazy: optional extra mcz[train] (pytorch_msssim)
 
         return 1 - ms_ssim(x_hat, x, data_range=1.0, size_average=True)
     raise ValueError(f"unknown loss {kind!r}; choose from {LOSSES}")

@@ -51,10 +51,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcz import digests
+from mcz.codec import engine
+from mcz.codec.families import wavelet
+from mcz.codec.wavelet import tiles
 from mcz.container import Container, Header, Tile, write_container
-from mcz.errors import ChecksumError, FormatError, MissingDependencyError, UnsupportedError, UsageError
+from mcz.errors import (
+    ChecksumError, FormatError, MissingDependencyError, ModelError, UnsupportedError, UsageError,
+)
 from mcz.intensity import Intensity, from_unit, to_unit
 from mcz.io import MedicalImage
+from mcz.io.codestream import jpegxl_size
 
 #: Registered codec id (and family) of near-lossless files.
 CODEC_ID = "nearlossless"
@@ -123,7 +129,7 @@ def quantise(residual: np.ndarray, k: int) -> np.ndarray:
 
 def _jxl() -> types.ModuleType:
     try:
-        import imagecodecs
+        import imagecodecs  # lazy: keeps imagecodecs out of import mcz.codec.nearlossless
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise MissingDependencyError(
             f"near-lossless coding needs imagecodecs with JPEG-XL ({exc}); install it: pip install imagecodecs"
@@ -165,9 +171,6 @@ def _window(low: int, high: int, intensity: Intensity) -> Intensity:
 
 def _wavelet_base(x: np.ndarray, f: int, low: int, high: int, intensity: Intensity, codec: object) -> tuple[Tile, np.ndarray]:
     """Code frame ``x`` with the base model; returns its tile and exact reconstruction (int64)."""
-    from mcz.codec.families import wavelet
-    from mcz.codec.wavelet import tiles
-
     window = _window(low, high, intensity)
     scale = wavelet.range_per_unit(intensity.bits_stored, window)
     unit = np.ascontiguousarray(to_unit(x, window), np.float32)
@@ -280,9 +283,6 @@ def encode_image(
 
 def _base_codec() -> object | None:
     """The base model, or None where its weights are not installed (then no frame uses a base)."""
-    from mcz.codec import engine
-    from mcz.errors import ModelError
-
     try:
         return engine.load_codec(BASE_MODEL)
     except ModelError:
@@ -300,8 +300,6 @@ def _verify_bound(pixels: np.ndarray, recon: np.ndarray, k: int) -> int:
 
 
 def _header(image: MedicalImage, k: int, recon: np.ndarray, measured: int, based: int, codec: object | None) -> Header:
-    from mcz.codec import engine
-
     extra: dict = {**engine.image_extra(image), "max_error": k, "measured_max_error": measured,
                    "base": {"model": BASE_MODEL if based else None, "quality": BASE_QUALITY if based else None,
                             "frames": based}}
@@ -362,8 +360,6 @@ def _split_base(tile: Tile) -> tuple[bytes, Tile]:
 
 
 def _decode_q(tile: Tile, code: bytes, shape: tuple[int, int]) -> np.ndarray:
-    from mcz.io.codestream import jpegxl_size
-
     declared = jpegxl_size(code)
     if declared != shape:  # before libjxl allocates what a crafted stream claims
         raise FormatError(
@@ -400,9 +396,6 @@ def _decode_frame(header: Header, tiles: dict, f: int, intensity: Intensity, cod
 
 def _decode_base(tile: Tile, shape: tuple[int, int], low: int, high: int, intensity: Intensity,
                  codec: object) -> np.ndarray:
-    from mcz.codec.families import wavelet
-    from mcz.codec.wavelet import tiles
-
     window = _window(low, high, intensity)
     scale = wavelet.range_per_unit(intensity.bits_stored, window)
     recon, _ = tiles.decode_tile(wavelet.tables(codec), tile, shape, BASE_QUALITY, scale)
@@ -412,7 +405,6 @@ def _decode_base(tile: Tile, shape: tuple[int, int], low: int, high: int, intens
 def _decode_codec(header: Header) -> object | None:
     if digests.same_weights(NO_WEIGHTS, header.checkpoint_sha256):
         return None
-    from mcz.codec import engine
 
     return engine.load_codec(BASE_MODEL, header.checkpoint_sha256)
 
@@ -435,8 +427,6 @@ def decode_container(
     FormatError
         A malformed tile.
     """
-    from mcz.codec import engine
-
     header = container.header
     check_max_error(header.quality)
     tiles = _tiles_of(container)

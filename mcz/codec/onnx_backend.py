@@ -24,6 +24,7 @@ from torch import nn
 
 from mcz.codec.fixedpoint import Float32Exact
 from mcz.errors import require
+from mcz.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from mcz.codec.learned import HyperSynthesis
@@ -68,8 +69,6 @@ def export_graphs(codec) -> dict[str, bytes]:
 
 def write_export(codec, folder: Path) -> list[Path]:
     """Write the ONNX graphs and a ``model.json`` (id, weights sha256) into ``folder``."""
-    from mcz.fsutil import atomic_write_bytes
-
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in export_graphs(codec).items():
@@ -87,7 +86,7 @@ class OnnxBackend:
 
     def __init__(self, graphs: dict[str, bytes], threads: int = 2) -> None:
         require("onnxruntime", "export")
-        import onnxruntime as ort
+        import onnxruntime as ort  # lazy: optional extra mcz[export] (onnxruntime)
 
         def session(data: bytes, optimise: bool):
             options = ort.SessionOptions()

@@ -13,6 +13,7 @@ import copy
 
 import numpy as np
 
+from mcz.codec import engine
 from mcz.container import read_container
 from mcz.errors import UsageError
 
@@ -25,8 +26,6 @@ def decode_progressive(data: bytes, groups: int, threads: int | None = None) -> 
     UsageError
         The file is not an ``hvae`` file, or ``groups`` is not in 1..(groups coded in the file).
     """
-    from mcz.codec import engine
-
     container = read_container(data)
     header = container.header
     codec = engine.load_codec(header.codec_id, header.checkpoint_sha256)

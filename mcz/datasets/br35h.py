@@ -53,14 +53,14 @@ def items() -> list[Item]:
 
 def load_grey(name: str) -> np.ndarray:
     """One image as 8-bit grey (ITU-R 601 luma; exact for grey stored as RGB)."""
-    from PIL import Image
+    from PIL import Image  # lazy: keeps PIL out of import mcz.datasets.br35h
 
     with Image.open(root() / name) as image:
         return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
 def _thumbnail(grey: np.ndarray, size: int = 64) -> np.ndarray:
-    from PIL import Image
+    from PIL import Image  # lazy: keeps PIL out of import mcz.datasets.br35h
 
     small = np.asarray(
         Image.fromarray(grey).resize((size, size), Image.Resampling.BILINEAR), np.float64

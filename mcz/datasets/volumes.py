@@ -58,7 +58,7 @@ MR_RANGE = (0, 4095)
 
 
 def _nrrd(name: str, value_range: tuple[int, int]) -> MedicalImage:
-    import nrrd
+    import nrrd  # lazy: optional extra mcz[data] (nrrd)
 
     data, _ = nrrd.read(str(_need(data_root() / "pyradiomics" / f"{name}_image.nrrd", "pyradiomics")))
     # NRRD volumes are (x, y, z): code the z slices, transposed to (rows, columns).

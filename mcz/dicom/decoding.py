@@ -13,11 +13,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcz import metrics
+from mcz.codec import registry
 from mcz.container import Container, Header
 from mcz.dicom.derived import EXTRA_KEY, DerivedInfo
 from mcz.dicom.lossy import LossyStep, mark_lossy, method_term
 from mcz.dicom.series import SeriesImage
+from mcz.errors import McZError
 from mcz.io import MedicalImage
+from mcz.io.dicom import new_secondary_capture
 from mcz.metadata import DICOM, DICOM_SLICES, unpack_dicom, unpack_dicom_slices
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,9 +80,6 @@ def derive(
 
 
 def _fallback_method(codec_id: str) -> str:
-    from mcz.codec import registry
-    from mcz.errors import McZError
-
     try:
         return method_term(registry.get_spec(codec_id).family)
     except McZError:
@@ -103,8 +103,6 @@ def _frame(image: MedicalImage, index: int) -> MedicalImage:
 
 
 def _secondary_capture(image: MedicalImage) -> pydicom.Dataset:
-    from mcz.io.dicom import new_secondary_capture
-
     return new_secondary_capture(image)
 
 

@@ -34,6 +34,7 @@ define it (a Standard Extended SOP Class, as validators warn):
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,7 +97,7 @@ def record_derivation(
 def _record_at_top_level(
     ds: pydicom.Dataset, description: str, code: pydicom.Dataset, source: SourceReference | None
 ) -> None:
-    from pydicom.sequence import Sequence
+    from pydicom.sequence import Sequence  # lazy: keeps pydicom out of import mcz.dicom.derivation
 
     previous = str(ds.get("DerivationDescription") or "").strip()
     text = f"{previous}; {description}" if previous else description
@@ -110,8 +111,7 @@ def _record_at_top_level(
 def _record_in_functional_groups(
     ds: pydicom.Dataset, description: str, code: pydicom.Dataset, source: SourceReference
 ) -> None:
-    import copy
-
+    # lazy: keeps pydicom out of import mcz.dicom.derivation
     from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
 
@@ -135,6 +135,7 @@ def _record_in_functional_groups(
 
 
 def _source_item(source: SourceReference, frame: int | None) -> pydicom.Dataset:
+    # lazy: keeps pydicom out of import mcz.dicom.derivation
     from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
 
@@ -151,6 +152,7 @@ def _source_item(source: SourceReference, frame: int | None) -> pydicom.Dataset:
 
 def _add_evidence(ds: pydicom.Dataset, source: SourceReference) -> None:
     """List ``source`` in Source Image Evidence Sequence, merged into its study's and series' items."""
+    # lazy: keeps pydicom out of import mcz.dicom.derivation
     from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
 

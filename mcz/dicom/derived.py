@@ -57,7 +57,7 @@ class DerivedInfo:
         names: list[str | None] | None = None,
     ) -> DerivedInfo:
         """Mint the UIDs of ``instances`` derived instances (and of a new series if asked)."""
-        from pydicom.uid import generate_uid
+        from pydicom.uid import generate_uid  # lazy: keeps pydicom out of import mcz.dicom.derived
 
         return cls(
             metadata=metadata,
@@ -98,7 +98,7 @@ class DerivedInfo:
         -------
         DerivedInfo
         """
-        from pydicom.uid import generate_uid
+        from pydicom.uid import generate_uid  # lazy: keeps pydicom out of import mcz.dicom.derived
 
         record = extra.get(EXTRA_KEY)
         record = record if isinstance(record, dict) else {}

@@ -125,6 +125,7 @@ def _attribute_types(sop_class_uid: str) -> dict[tuple[str, ...], str] | None:
     if modules is None:
         return None
     require("highdicom", "dicom")
+    # lazy: optional extra mcz[dicom] (highdicom)
     from highdicom._standard_utils import get_module_attribute_map
 
     order = (*REQUIRED_TYPES, "3")
@@ -143,6 +144,7 @@ def _attribute_types(sop_class_uid: str) -> dict[tuple[str, ...], str] | None:
 def _iod_modules() -> dict[str, tuple[tuple[str, str, str], ...]]:
     """SOP Class UID -> ((module key, usage, information entity), ...)."""
     require("highdicom", "dicom")
+    # lazy: optional extra mcz[dicom] (highdicom)
     from highdicom._standard_utils import get_iod_module_map, get_sop_class_iod_map
 
     iods = get_iod_module_map()
@@ -157,6 +159,7 @@ def _iod_modules() -> dict[str, tuple[tuple[str, str, str], ...]]:
 def _module_attributes() -> dict[str, tuple[tuple[str, str], ...]]:
     """Module key -> ((keyword, type), ...) of its top-level attributes."""
     require("highdicom", "dicom")
+    # lazy: optional extra mcz[dicom] (highdicom)
     from highdicom._standard_utils import get_module_attribute_map
 
     return {

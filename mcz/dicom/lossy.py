@@ -150,7 +150,7 @@ def _append(ds: pydicom.Dataset, keyword: str, value: Any) -> None:
 
 def _ds_ratio(ratio: float) -> str:
     """The ratio as a DS value (at most 16 characters)."""
-    from pydicom.valuerep import format_number_as_ds
+    from pydicom.valuerep import format_number_as_ds  # lazy: keeps pydicom out of import mcz.dicom.lossy
 
     return format_number_as_ds(round(float(ratio), 2))
 
@@ -170,7 +170,7 @@ def _set_derived_type(ds: pydicom.Dataset) -> None:
 
 
 def _lossy_compression_code() -> pydicom.Dataset:
-    from pydicom.dataset import Dataset
+    from pydicom.dataset import Dataset  # lazy: keeps pydicom out of import mcz.dicom.lossy
 
     code = Dataset()
     code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "113040", "DCM", "Lossy Compression"

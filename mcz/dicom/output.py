@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from mcz.errors import MissingDependencyError, OutputError, UsageError
 from mcz.fsutil import atomic_path
+from mcz.io.dicom import dicom_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     import pydicom
@@ -64,8 +65,6 @@ def dataset_in_syntax(image: MedicalImage, transfer_syntax: str = "explicit") ->
     MissingDependencyError
         The encoder plugin for ``transfer_syntax`` is not installed.
     """
-    from mcz.io.dicom import dicom_dataset
-
     uid = check_transfer_syntax(transfer_syntax)
     ds = dicom_dataset(image)
     if transfer_syntax == "explicit":
@@ -78,7 +77,7 @@ def dataset_in_syntax(image: MedicalImage, transfer_syntax: str = "explicit") ->
 
 
 def _check_encoder(name: str, uid: str) -> None:
-    from pydicom.pixels import get_encoder
+    from pydicom.pixels import get_encoder  # lazy: keeps pydicom out of import mcz.dicom.output
 
     encoder = get_encoder(uid)
     if not encoder.is_available:
@@ -113,7 +112,7 @@ def write_dicom(
     -------
     pathlib.Path
     """
-    import pydicom
+    import pydicom  # lazy: keeps pydicom out of import mcz.dicom.output
 
     target = Path(path)
     ds = dataset_in_syntax(image, transfer_syntax)  # before touching the disk: errors leave nothing

@@ -123,7 +123,7 @@ class UidMap:
 
     def __call__(self, old: str | None) -> str:
         """The new UID standing for ``old`` (a fresh one for a missing ``old``)."""
-        from pydicom.uid import generate_uid
+        from pydicom.uid import generate_uid  # lazy: keeps pydicom out of import mcz.dicom.profile
 
         if not old:
             return generate_uid()
@@ -178,6 +178,7 @@ def minimal_dataset(ds: pydicom.Dataset, uids: UidMap) -> pydicom.Dataset:
     MissingDependencyError
         highdicom (the ``dicom`` extra), whose IOD tables say what is required, is not installed.
     """
+    # lazy: keeps pydicom out of import mcz.dicom.profile
     from pydicom.dataset import Dataset, FileMetaDataset
 
     types = attribute_types(str(ds.get("SOPClassUID", ""))) or {}
@@ -205,7 +206,7 @@ def _add_required(
     out: pydicom.Dataset, ds: pydicom.Dataset, types: dict[tuple[str, ...], str], uids: UidMap
 ) -> None:
     """Add the source's IOD-required top-level attributes that ``out`` lacks, by the profile's rule."""
-    from pydicom.datadict import dictionary_VR
+    from pydicom.datadict import dictionary_VR  # lazy: keeps pydicom out of import mcz.dicom.profile
 
     present = frozenset(element.keyword for element in ds if element.keyword)
     for need in requirements(str(ds.get("SOPClassUID", "")), present) or ():
@@ -228,7 +229,7 @@ def _minimal_element(
     The rule of the module docstring, by the attribute's type in the IOD at that
     depth (Type 3 where the tables do not list it, e.g. retired or private).
     """
-    from pydicom.sequence import Sequence
+    from pydicom.sequence import Sequence  # lazy: keeps pydicom out of import mcz.dicom.profile
 
     if element.tag.is_private:
         return None
@@ -272,6 +273,7 @@ def _scrub(items: pydicom.Sequence, path: tuple[str, ...], types: dict[tuple[str
 
 
 def _empty(keyword: str, vr: str) -> pydicom.DataElement:
+    # lazy: keeps pydicom out of import mcz.dicom.profile
     from pydicom.datadict import tag_for_keyword
     from pydicom.dataelem import DataElement
     from pydicom.sequence import Sequence
@@ -290,6 +292,7 @@ def _dummy(vr: str) -> str:
 
 def _new_uids(value, uids: UidMap):
     """Instance UIDs replaced (consistently, through ``uids``); standard UIDs (1.2.840.10008...) kept."""
+    # lazy: keeps pydicom out of import mcz.dicom.profile
     from pydicom.multival import MultiValue
     from pydicom.uid import UID
 

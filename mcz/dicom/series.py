@@ -23,10 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mcz.dicom.output import write_dicom
 from mcz.io.dicom_safety import check_pixel_budget, header_int, is_valid_uid, safe_file_name
 from mcz.errors import OutputError, UnsupportedError
 from mcz.intensity import intensity_for
 from mcz.io import MedicalImage, read_image
+from mcz.io.dicom import dicom_rescale
+from mcz.io.sniff import sniff
 
 if TYPE_CHECKING:  # pragma: no cover
     import pydicom
@@ -75,9 +78,7 @@ def group_files(inputs: Iterable[Input]) -> list[list[Input]]:
 
 def _series_uid(path: Path) -> str | None:
     """The Series Instance UID of a single-frame DICOM file, else None."""
-    import pydicom
-
-    from mcz.io.sniff import sniff
+    import pydicom  # lazy: keeps pydicom out of import mcz.dicom.series
 
     try:
         if sniff(path) != "dicom":
@@ -113,7 +114,7 @@ def read_series(paths: list[Path]) -> SeriesImage:
     UnsupportedError
         The slices differ in size, pixel type or photometric interpretation.
     """
-    import pydicom
+    import pydicom  # lazy: keeps pydicom out of import mcz.dicom.series
 
     heads = [(pydicom.dcmread(p, stop_before_pixels=True), p) for p in paths]
     heads.sort(key=lambda pair: _slice_key(*pair))
@@ -191,8 +192,6 @@ def output_names(headers: list[pydicom.Dataset | None], names: tuple | None) -> 
 
 def slice_image(image: SeriesImage, index: int) -> MedicalImage:
     """Frame ``index`` as a one-slice image with its own header and rescale."""
-    from mcz.io.dicom import dicom_rescale
-
     header = image.slice_headers[index]
     intensity = image.intensity
     if header is not None:
@@ -223,8 +222,6 @@ def write_series(
     pathlib.Path
         ``folder``.
     """
-    from mcz.dicom.output import write_dicom
-
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputError(

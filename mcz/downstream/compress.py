@@ -12,6 +12,7 @@ where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -20,8 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mcz import metrics
 from mcz.baselines.contract import BaselineCodec
+from mcz.baselines.matching import match_ratio
+from mcz.baselines.resolve import resolve_codecs
 from mcz.fsutil import atomic_path
+from mcz.io import from_array
 
 FIELDS = ("achieved", "nbytes", "setting", "psnr", "reached")
 
@@ -57,8 +62,6 @@ class Decoded:
 
 def resolve(name: str) -> BaselineCodec:
     """A codec by bench name (``jpeg``, ``j2k``, ``mcz:cae-compact``, ...)."""
-    from mcz.baselines.resolve import resolve_codecs
-
     return resolve_codecs([name])[0]
 
 
@@ -73,10 +76,6 @@ def cell_path(cache: Path, codec: str, target: float, names: Sequence[str], sour
 
 
 def _code_one(codec: BaselineCodec, frame: np.ndarray, target: float) -> tuple[np.ndarray, dict]:
-    from mcz import metrics
-    from mcz.baselines.matching import match_ratio
-    from mcz.io import from_array
-
     intensity = from_array(frame, bits_stored=8).intensity
     m = match_ratio(codec, frame, intensity, float(target))
     decoded = codec.decode(m.data, 8)
@@ -148,8 +147,6 @@ def memoised(codec: BaselineCodec) -> BaselineCodec:
     (mcz has only 8 qualities); the codestreams are deterministic, so they are
     computed once.  The numbers are those of the plain codec.
     """
-    import dataclasses
-
     seen: dict[tuple[str, int, float], bytes] = {}
     inner = codec.encoder
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mcz.datasets import br35h
+from mcz.datasets.br35h import load_grey
 from mcz.errors import UsageError
 from mcz.fsutil import atomic_path
 
@@ -34,8 +36,6 @@ class Sample:
 def samples(split: str, payload: dict | None = None) -> list[Sample]:
     """Images of one split of the committed split file, in its order."""
     if payload is None:
-        from mcz.datasets import br35h
-
         payload = br35h.splits()
     if split not in payload["splits"]:
         raise UsageError(f"found split {split!r}; expected one of {', '.join(payload['splits'])}")
@@ -88,7 +88,7 @@ def check_disjoint(parts: dict[str, Sequence[Sample]]) -> None:
 
 def resize_grey(grey: np.ndarray, size: int) -> np.ndarray:
     """8-bit grey resized to ``size x size`` (PIL Lanczos)."""
-    from PIL import Image
+    from PIL import Image  # lazy: keeps PIL out of import mcz.downstream.data
 
     return np.asarray(
         Image.fromarray(np.asarray(grey, np.uint8)).resize((size, size), Image.Resampling.LANCZOS), np.uint8
@@ -103,8 +103,6 @@ def load_frames(
 ) -> np.ndarray:
     """``(N, source, source)`` uint8 originals, cached per image list in ``cache`` (npy)."""
     if loader is None:
-        from mcz.datasets.br35h import load_grey
-
         loader = load_grey
     key = hashlib.sha256(("\n".join(s.name for s in items) + f"|{source}").encode()).hexdigest()[:16]
     path = None if cache is None else Path(cache) / f"frames-{source}-{key}.npy"
@@ -124,6 +122,7 @@ def load_frames(
 
 def to_tensor(frames: np.ndarray, resolution: int):
     """uint8 ``(N, S, S)`` -> float32 torch ``(N, 1, r, r)`` in [0, 1] (antialiased bilinear)."""
+    # lazy: keeps torch out of import mcz.downstream.data
     import torch
     import torch.nn.functional as F
 

@@ -59,7 +59,7 @@ def _ratio(num: float, den: float) -> float:
 
 def auroc(y_true: Labels, score: Scores) -> float:
     """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties); NaN with one class only."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # lazy: keeps scipy out of import mcz.downstream.metrics
 
     y, s = _labels(y_true, score)
     pos, neg = int(y.sum()), int((1 - y).sum())
@@ -172,6 +172,7 @@ def tango_interval(b: int, c: int, n: int, level: float = 0.95) -> tuple[float, 
     tuple of float
         ``(low, high)`` within ``[-1, 1]``.
     """
+    # lazy: keeps scipy out of import mcz.downstream.metrics
     from scipy.optimize import brentq
     from scipy.stats import norm
 

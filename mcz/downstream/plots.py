@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 DPI = 80
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # lazy: optional extra mcz[bench] (matplotlib)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: optional extra mcz[bench] (matplotlib)
 
     return plt
 
@@ -41,7 +43,6 @@ def _baseline(summary: dict, classifier: str) -> float | None:
 
 def draw(summary: dict, folder: Path) -> list[Path]:
     plt = _plt()
-    import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []

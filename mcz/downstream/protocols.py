@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from mcz.downstream import classifiers
 from mcz.downstream.data import to_tensor
@@ -57,9 +59,6 @@ def train(
     With one view this is plain training; with several, each epoch shows every
     image once, at a view drawn uniformly (protocol c).
     """
-    import torch
-    import torch.nn.functional as F
-
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     dev = torch.device(config.device)
@@ -93,8 +92,6 @@ def train(
 
 def predict(model, inputs, batch_size: int = 128) -> np.ndarray:
     """P(tumour) for each prepared input."""
-    import torch
-
     out = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):

@@ -28,6 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from mcz.downstream import plots
+from mcz.downstream.metrics import tango_interval
 from mcz.fsutil import atomic_write_bytes
 
 RESULTS, TABLE = "results.json", "results.md"
@@ -97,8 +99,6 @@ def qualification(cells: list[dict]) -> dict[str, dict]:
 
 def _smallest_tango_low(n: int) -> float:
     """Tango's lower bound with no image changing its decision: the best any cell of ``n`` images can get."""
-    from mcz.downstream.metrics import tango_interval
-
     return tango_interval(0, 0, n)[0] if n else float("nan")
 
 
@@ -266,7 +266,5 @@ def write(out: Path, plot: bool = True) -> dict:
     atomic_write_bytes(out / RESULTS, (json.dumps(summary, indent=1) + "\n").encode(), overwrite=True)
     atomic_write_bytes(out / TABLE, markdown(summary, config).encode(), overwrite=True)
     if plot and summary["cells"]:
-        from mcz.downstream import plots
-
         plots.draw(summary, out / "plots")
     return summary

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import sys
 import time
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from mcz.bench.sweeps import PAPER_RATIOS
-from mcz.downstream import classifiers, compress, data, metrics, protocols
+from mcz.downstream import classifiers, compress, data, metrics, protocols, report, taskaware
 from mcz.errors import UsageError
 from mcz.fsutil import atomic_write_bytes
 
@@ -182,8 +184,6 @@ class Run:
     # --- classifiers ------------------------------------------------------------------------------
     def model(self, classifier: str, views: Sequence[tuple[str, float]]):
         """The classifier trained on the training images seen through ``views`` (cached on disk)."""
-        import torch
-
         tc = self.config.train_config(classifier)
         key = _key(tc.to_dict(), [list(v) for v in views], [s.name for s in self.train], self.config.source)
         if key in self._models:
@@ -199,7 +199,6 @@ class Run:
             model = protocols.train(tc, inputs, [s.label for s in self.train], progress=self.log)
             self.log(f"trained {classifier} on {views} in {time.time() - t:.0f} s")
             path.parent.mkdir(parents=True, exist_ok=True)
-            import io
 
             buf = io.BytesIO()
             torch.save(model.state_dict(), buf)
@@ -287,8 +286,6 @@ class Run:
                     self.evaluate(protocol, classifier, views, codec, r, baseline)
 
     def run_task_aware(self, classifier: str) -> None:
-        from mcz.downstream import taskaware
-
         base = next((c for c in self.config.codecs if c.startswith("mcz:")), None)
         if base is None:
             self.log("task-aware codec skipped: no mcz:<model> among the codecs")
@@ -318,10 +315,6 @@ def run(
     loader: Callable[[str], np.ndarray] | None = None,
 ) -> dict:
     """Run (or resume) every cell of ``config`` into ``out`` and write the reports; returns the summary."""
-    import torch
-
-    from mcz.downstream import report
-
     for p in config.protocols:
         if p not in protocols.PROTOCOLS:
             raise UsageError(f"found protocol {p!r}; expected a, b or c")

@@ -23,9 +23,14 @@ import io
 from collections.abc import Callable
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from mcz.baselines.contract import BaselineCodec
 from mcz.baselines.mcz_codec import MCZ_PREFIX, weights_codec
+from mcz.codec import zoo
+from mcz.codec.families import model_family_for
 from mcz.downstream import classifiers
 from mcz.fsutil import atomic_write_bytes
 
@@ -39,8 +44,6 @@ def name_of(base: str) -> str:
 
 
 def _features(trunk, x) -> list:
-    from torch import nn
-
     out = []
     for layer in trunk:
         x = layer(x)
@@ -61,12 +64,6 @@ def finetune(
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Fine-tuned state dict of ``base_id`` (see the module docstring)."""
-    import torch
-    import torch.nn.functional as F
-
-    from mcz.codec import zoo
-    from mcz.codec.families import model_family_for
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     entry = zoo.find_checkpoint(base_id)
@@ -124,8 +121,6 @@ def task_aware_codec(
     base_id: str, classifier, train_frames: np.ndarray, config, log: Callable[[str], None] | None = None
 ) -> BaselineCodec:
     """Fine-tune (or load the cached fine-tune of) ``base_id`` and wrap it as a bench codec."""
-    import torch
-
     key = hashlib.sha256(
         repr(
             (

@@ -53,7 +53,7 @@ def declared_size(fragment: bytes) -> tuple[int, int] | None:
 
 def frame_sizes(pixel_data: bytes) -> Iterator[tuple[int, int]]:
     """The declared ``(rows, columns)`` of every fragment of encapsulated pixel data that starts a stream."""
-    from pydicom.encaps import generate_fragments
+    from pydicom.encaps import generate_fragments  # lazy: keeps pydicom out of import mcz.io.codestream
 
     for fragment in generate_fragments(pixel_data):
         size = declared_size(bytes(fragment[:_SCAN_LIMIT]))

@@ -52,7 +52,7 @@ _PIXEL_TAGS = (0x7FE00001, 0x7FE00002, 0x7FE00008, 0x7FE00009, 0x7FE00010, 0xFFF
 
 def read_dicom(path: Path, grey: bool) -> MedicalImage:
     """Read a DICOM file with pydicom (``grey`` as in :func:`~mcz.io.read_image`)."""
-    import pydicom
+    import pydicom  # lazy: keeps pydicom out of import mcz.cli.main
 
     head = read_head(path)
     preamble = head[128:132] == b"DICM"
@@ -81,6 +81,7 @@ def read_dicom(path: Path, grey: bool) -> MedicalImage:
 
 def _ensure_transfer_syntax(ds: pydicom.Dataset) -> None:
     """Give a data set read without file meta the transfer syntax it was read with."""
+    # lazy: keeps pydicom out of import mcz.cli.main
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
@@ -109,6 +110,7 @@ def _check_pixel_size(ds: pydicom.Dataset, path: Path) -> None:
     A compressed (or lying) file can announce far more pixels than it holds, and
     decoders allocate the announced array first.
     """
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.io.dicom_safety import check_pixel_budget, header_int
 
     check_pixel_budget(
@@ -126,6 +128,7 @@ def _check_codestreams(ds: pydicom.Dataset, path: Path) -> None:
 
     The decoder plugins allocate the size a JPEG/JPEG 2000 stream declares, not the header's.
     """
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.io.dicom_safety import header_int
     from mcz.io.codestream import frame_sizes
 
@@ -149,7 +152,7 @@ def _check_codestreams(ds: pydicom.Dataset, path: Path) -> None:
 
 
 def _check_decoder(ds: pydicom.Dataset, path: Path) -> None:
-    from pydicom.pixels import get_decoder
+    from pydicom.pixels import get_decoder  # lazy: keeps pydicom out of import mcz.cli.main
 
     syntax = ds.file_meta.TransferSyntaxUID
     try:
@@ -225,7 +228,7 @@ def _dicom_grey(arr: np.ndarray, ds: pydicom.Dataset, photometric: str) -> np.nd
     if photometric in PHOTOMETRICS:
         return arr
     if photometric == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
+        from pydicom.pixels import apply_color_lut  # lazy: keeps pydicom out of import mcz.cli.main
 
         arr = apply_color_lut(arr, ds)
     return luma(arr)
@@ -320,7 +323,7 @@ def _strip_pixel_data(ds: pydicom.Dataset) -> pydicom.Dataset:
 
 def dicom_writer(image: MedicalImage, fmt: str) -> Writer:
     """The :data:`~mcz.io.Writer` of ``image`` as a DICOM file, checked before anything is written."""
-    import pydicom
+    import pydicom  # lazy: keeps pydicom out of import mcz.cli.main
 
     ds = _dicom_dataset(image)
     return lambda f: pydicom.dcmwrite(f, ds, enforce_file_format=True)
@@ -405,6 +408,7 @@ def _to_little_endian(ds: pydicom.Dataset) -> None:
 
 
 def _new_secondary_capture(image: MedicalImage) -> pydicom.Dataset:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.io.dicom_capture import secondary_capture
 
     return secondary_capture(image)
@@ -470,7 +474,7 @@ def _set_rescale(ds: pydicom.Dataset, it: Intensity) -> None:
 
 
 def _ds_text(value: float) -> str:
-    from pydicom.valuerep import format_number_as_ds
+    from pydicom.valuerep import format_number_as_ds  # lazy: keeps pydicom out of import mcz.cli.main
 
     return (
         str(int(value))
@@ -480,6 +484,7 @@ def _ds_text(value: float) -> str:
 
 
 def _set_file_meta(ds: pydicom.Dataset) -> None:
+    # lazy: keeps pydicom out of import mcz.cli.main
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import (
         PYDICOM_IMPLEMENTATION_UID,

@@ -40,6 +40,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mcz.errors import require
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,9 +89,8 @@ def secondary_capture(image: MedicalImage) -> pydicom.Dataset:
 
 
 def _highdicom_header(image: MedicalImage) -> pydicom.Dataset:
-    import numpy as np
-
     require("highdicom", "dicom")
+    # lazy: keeps highdicom, pydicom out of import mcz.io.dicom_capture
     from highdicom.sc import SCImage
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import generate_uid
@@ -128,7 +129,7 @@ def _multi_frame(ds: pydicom.Dataset, image: MedicalImage) -> None:
     from pydicom.uid import (
         MultiFrameGrayscaleByteSecondaryCaptureImageStorage,
         MultiFrameGrayscaleWordSecondaryCaptureImageStorage,
-    )
+    )  # lazy: keeps pydicom out of import mcz.io.dicom_capture
 
     it, dtype = image.intensity, image.pixels.dtype
     byte = dtype.itemsize == 1

@@ -46,6 +46,7 @@ def is_valid_uid(value: Any) -> bool:
         True for PS3.5 section 9.1 UIDs: components of digits without leading zeros
         (``"0"`` itself allowed), single dots between them, at most 64 characters.
     """
+    # lazy: keeps pydicom out of import mcz.io.dicom_safety
     from pydicom.config import IGNORE
     from pydicom.uid import UID
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def read_nifti(path: Path, grey: bool) -> MedicalImage:
     """Read a NIfTI-1 or NIfTI-2 file, gzipped or not (``grey`` as in :func:`~mcz.io.read_image`)."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: keeps nibabel out of import mcz.cli.main
 
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
@@ -70,7 +70,7 @@ def _structured_to_grey(arr: np.ndarray, grey: bool, path: Path) -> np.ndarray:
 
 def nifti_writer(image: MedicalImage, fmt: str) -> Writer:
     """The :data:`~mcz.io.Writer` of ``image`` as NIfTI (``fmt`` ``"nii.gz"`` gzips it)."""
-    import nibabel as nib
+    import nibabel as nib  # lazy: keeps nibabel out of import mcz.cli.main
 
     if image.layout == "frames-last":
         data = image.source_array()
@@ -98,7 +98,7 @@ def mark_lossy(block: bytes, text: str) -> bytes:
 
     NIfTI has no lossy flag like DICOM's (0028,2110); ``descrip`` is where tools and people look.
     """
-    import nibabel as nib
+    import nibabel as nib  # lazy: keeps nibabel out of import mcz.cli.main
 
     klass = nib.Nifti2Image if len(block) == 540 else nib.Nifti1Image
     header = klass.header_class(binaryblock=bytes(block))

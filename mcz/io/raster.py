@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _read_pillow(path: Path, grey: bool, kind: str) -> MedicalImage:
-    from PIL import Image
+    from PIL import Image  # lazy: keeps PIL out of import mcz.cli.main
 
     head = read_head(path)
     # Pillow reads 16-bit colour PNG as 8-bit; refuse rather than silently drop bits.
@@ -83,7 +83,7 @@ def read_jpeg(path: Path, grey: bool) -> MedicalImage:
 
 def read_tiff(path: Path, grey: bool) -> MedicalImage:
     """Read a TIFF file through tifffile (``grey`` as in :func:`~mcz.io.read_image`)."""
-    import tifffile
+    import tifffile  # lazy: keeps tifffile out of import mcz.cli.main
 
     with tifffile.TiffFile(path) as tif:
         if not tif.series:
@@ -132,7 +132,7 @@ def _apply_palette(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
 
 
 def _tiff_samples(arr: np.ndarray, photometric: Any, grey: bool, path: Path) -> np.ndarray:
-    import tifffile
+    import tifffile  # lazy: keeps tifffile out of import mcz.cli.main
 
     samples = arr.shape[-1]
     if samples == 1:
@@ -169,7 +169,7 @@ def png_writer(image: MedicalImage, fmt: str) -> Writer:
         )
 
     def write(f: BinaryIO) -> None:
-        from PIL import Image
+        from PIL import Image  # lazy: keeps PIL out of import mcz.cli.main
 
         Image.fromarray(image.pixels[0]).save(f, format="PNG")
 
@@ -182,7 +182,7 @@ def tiff_writer(image: MedicalImage, fmt: str) -> Writer:
     photometric = "miniswhite" if image.intensity.photometric == "MONOCHROME1" else "minisblack"
 
     def write(f: BinaryIO) -> None:
-        import tifffile
+        import tifffile  # lazy: keeps tifffile out of import mcz.cli.main
 
         tifffile.imwrite(f, data, photometric=photometric)
 

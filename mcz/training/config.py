@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mcz.errors import UsageError
+
 
 @dataclass
 class TrainConfig:
@@ -48,8 +50,6 @@ def parse_duration(text: str) -> float:
     UsageError
         Anything else, or a duration that is not positive.
     """
-    from mcz.errors import UsageError
-
     units = {"s": 1.0, "m": 60.0, "h": 3600.0}
     body, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
     try:

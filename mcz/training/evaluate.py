@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from mcz import metrics
+from mcz.baselines.matching import code_at_size
+from mcz.baselines.standard import JPEG2000
 from mcz.codec import engine
 from mcz.io import MedicalImage
 
@@ -36,9 +38,6 @@ class Scores:
 
 def evaluate(codec: engine.Codec, images: Iterable[MedicalImage], quality: int | None = None) -> Scores:
     """Encode, decode and score every image with ``codec`` and with JPEG 2000 at the same size."""
-    from mcz.baselines.matching import code_at_size
-    from mcz.baselines.standard import JPEG2000
-
     rows = []
     for image in images:
         data = engine.encode_image(image, codec, quality=quality)

@@ -11,9 +11,13 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from mcz.codec import zoo
+from mcz.codec import engine, zoo
+from mcz.codec.families import model_family_for
 from mcz.codec.registry import ModelSpec
 from mcz.fsutil import atomic_write_bytes
+from mcz.training.evaluate import evaluate
+from mcz.training.sources import describe
+from mcz.training.state import load_state
 
 
 def export_weights(
@@ -82,17 +86,26 @@ def update_manifest(folder: Path, entry: dict[str, Any], keep_previous: bool = F
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), overwrite=True)
 
 
+def provenance(meta: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's record of how the weights were made."""
+    config = meta["config"]
+    return {
+        **describe(config["data"]),
+        "data": config["data"],
+        "recipe": {k: config.get(k) for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed",
+                                              "init", "rate_weight")},
+        "steps": meta["step"],
+        "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),
+        "machine": meta.get("machine", "unknown"),
+    }
+
+
 def export_run(run: Path, folder: Path, evaluate_on: list | None = None, half: bool = True) -> dict[str, Any]:
     """Export the weights of a training run's saved state, measured on ``evaluate_on``.
 
     The metrics are taken with the exported (fp16-rounded) weights, through the
     real codec, and stored in the manifest entry as ``validation``.
     """
-    from mcz.codec import engine
-    from mcz.codec.families import model_family_for
-    from mcz.training.run import provenance
-    from mcz.training.state import load_state
-
     meta = json.loads((Path(run) / "state.json").read_text())
     spec = ModelSpec.from_dict(meta["spec"])
     family = model_family_for(spec)
@@ -101,8 +114,6 @@ def export_run(run: Path, folder: Path, evaluate_on: list | None = None, half: b
     family.finalise(model)  # e.g. learned entropy models: freeze tables and fixed-point layers
     entry = export_weights(model, spec, folder, provenance(meta), half=half)
     if evaluate_on:
-        from mcz.training.evaluate import evaluate
-
         weights = zoo.load_state_dict(zoo.CheckpointEntry(spec, folder / entry["file"], entry["sha256"], entry))
         scores = evaluate(engine.codec_from_state(spec, weights, entry["sha256"]), evaluate_on)
         entry["validation"] = scores.to_dict()

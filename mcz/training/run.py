@@ -15,13 +15,14 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from mcz.codec import zoo
 from mcz.codec.families import family_for
 from mcz.codec.registry import ModelSpec, get_spec, registered_ids
-from mcz.errors import UsageError
+from mcz.errors import ModelError, UsageError
 from mcz.training.config import TrainConfig, parse_duration
 from mcz.training.bank import CentreCrops, RandomPatches
 from mcz.training.export import export_run
-from mcz.training.sources import describe, evaluation_images, load_bank
+from mcz.training.sources import evaluation_images, load_bank
 from mcz.training.state import has_state, load_state, save_state
 from mcz.training.system import CodecSystem
 
@@ -144,9 +145,6 @@ def _init_from_zoo(system: CodecSystem, model_id: str) -> None:
     (:meth:`~mcz.codec.families.base.ModelFamily.transferable_from`: a learned family
     takes the other's transforms and gains).
     """
-    from mcz.codec import zoo
-    from mcz.errors import ModelError
-
     entry = zoo.find_checkpoint(model_id)
     rd_keys = ("lambdas", "peak", "nh")
     ours = {k: v for k, v in system.spec.config.items() if k not in rd_keys}
@@ -175,20 +173,6 @@ def _world_size(config: TrainConfig) -> int:
 
 def _devices(devices: str) -> int | str:
     return int(devices) if devices.isdigit() else devices
-
-
-def provenance(meta: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's record of how the weights were made."""
-    config = meta["config"]
-    return {
-        **describe(config["data"]),
-        "data": config["data"],
-        "recipe": {k: config.get(k) for k in ("loss", "lr", "schedule", "warmup", "batch_size", "patch", "bits", "seed",
-                                              "init", "rate_weight")},
-        "steps": meta["step"],
-        "train_seconds": meta.get("seconds_total", meta.get("seconds_this_run")),
-        "machine": meta.get("machine", "unknown"),
-    }
 
 
 #: The trainer of each kind of :attr:`~mcz.codec.families.base.Family.training`.

@@ -7,6 +7,7 @@ from pathlib import Path
 from mcz.datasets import br35h, volumes
 from mcz.datasets.splits import split_groups
 from mcz.errors import InputNotFoundError, UsageError
+from mcz.io import from_array, read_image
 from mcz.io.sniff import IMAGE_SUFFIXES
 from mcz.training.bank import BankImage
 
@@ -63,8 +64,6 @@ def folder_split(folder: Path, split: str) -> list[Path]:
 
 
 def _folder_bank(folder: Path, split: str, limit: int | None) -> list[BankImage]:
-    from mcz.io import read_image
-
     bank = []
     for path in folder_split(folder, split)[:limit]:
         bank += _frames(read_image(path, grey=True))
@@ -79,8 +78,6 @@ def _frames(image) -> list[BankImage]:
 
 def evaluation_images(data: str, split: str, limit: int | None = None) -> list:
     """Whole images (not patches) of a split, as :class:`~mcz.io.MedicalImage`, for codec metrics."""
-    from mcz.io import from_array, read_image
-
     if data == "br35h":
         return [from_array(br35h.load_grey(n), bits_stored=8) for n in br35h.splits()["splits"][split][:limit]]
     if data == "ctmr":

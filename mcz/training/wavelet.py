@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mcz.codec import engine
 from mcz.codec.registry import ModelSpec
 from mcz.codec.wavelet import fit
 from mcz.codec.wavelet.frames import UnitFrame
@@ -42,8 +43,6 @@ def unit_frames(bank: list[BankImage], data: str, bits: int | None) -> list[Unit
 
 def _start(model_id: str) -> WaveletModel:
     """A copy of the installed weights of ``model_id`` (``--init``, else the model named by ``--model``)."""
-    from mcz.codec import engine
-
     model = WaveletModel()
     arrays = engine.load_codec(model_id).model.state_dict()  # the coding form: NumPy arrays
     model.load_state_dict({name: torch.from_numpy(array) for name, array in arrays.items()})
@@ -69,7 +68,7 @@ def train_wavelet(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
     fit.fit(model, frames, qualities, rounds=rounds, log=history.append)
     # Then the wavelet-packet children's own classes, on the refitted model (docs/wavelet.md).
     fit.fit_packet_classes(model, frames, qualities, rounds=max(1, rounds - 1), log=history.append)
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # lazy: keeps safetensors out of import mcz.training.wavelet
 
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
     meta = {"step": rounds, "config": {**vars(config), "rounds": rounds}, "metrics": {"fit": history[-1] if history else ""},
@@ -82,6 +81,7 @@ def train_wavelet(config: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
 
 
 def _export(model: WaveletModel, spec: ModelSpec, config: TrainConfig, meta: dict, frames: int) -> dict:
+    # lazy: keeps safetensors (mcz.training.export) out of import mcz.training.wavelet
     from mcz.training.export import export_weights
 
     provenance = {

@@ -99,7 +99,6 @@ def test_missing_tiles_are_a_format_error(seeded_zoo):
 def test_missing_weights_name_the_model_and_the_way_out(monkeypatch, tmp_path):
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": []}))
-    engine.load_codec.cache_clear()
     monkeypatch.setattr("mcz.codec.zoo._PACKAGE_DIR", tmp_path / "nowhere")
     (tmp_path / "nowhere").mkdir()
     monkeypatch.chdir(tmp_path / "nowhere")  # no ./checkpoints
@@ -116,7 +115,6 @@ def test_corrupt_weights_file_is_refused(seeded_zoo):
     raw = bytearray(path.read_bytes())
     raw[-1] ^= 0xFF
     path.write_bytes(bytes(raw))
-    engine.load_codec.cache_clear()
     with pytest.raises(ModelError, match="sha256"):
         mcz.encode(np.zeros((32, 32), np.uint8), model="cae-compact")
 

@@ -159,7 +159,7 @@ def raw_family() -> Iterator[registry.ModelSpec]:
     spec = registry.register(registry.ModelSpec(id="test-raw", family="test-raw", config={},
                                                 default_quality=1, quality_range=(1, 1), tile=64))
     yield spec
-    del registry._REGISTRY[spec.id]
+    registry.DEFAULT.unregister(spec.id)
     del family_register._FAMILIES[_RawFamily.name]
 
 

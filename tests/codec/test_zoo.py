@@ -77,12 +77,10 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
     from pydicom.data import get_testdata_file
 
     import mcz
-    from mcz.codec import engine
     from mcz.io import read_image
     from mcz.metrics import psnr
 
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(REPO / "checkpoints"))
-    engine.load_codec.cache_clear()
     ct = read_image(get_testdata_file("CT_small.dcm", download=False)).pixels[0].astype(np.float64)
     bits = entry["bits_stored"]
     image = np.rint((ct - ct.min()) / (ct.max() - ct.min()) * (2**bits - 1)).astype(np.uint8 if bits <= 8 else np.uint16)
@@ -95,7 +93,6 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
 
     write_checkpoint(tmp_path, entry["id"])
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
-    engine.load_codec.cache_clear()
     if entry["family"] == "wavelet":
         # The transform is fixed; what is learned is the context model, the quantiser's
         # choices and the reconstruction offsets. So at the shipped file's size the fitted model
@@ -119,7 +116,6 @@ def test_every_shipped_model_codes_a_real_image_at_its_stated_bits(entry, monkey
     else:
         untrained = psnr(image, mcz.decode(mcz.encode(image, model=entry["id"], bits_stored=bits)), 2**bits - 1)
         assert shipped > max(15.0, untrained + 6.0), (shipped, untrained)
-    engine.load_codec.cache_clear()
 
 
 def test_changing_the_checkpoint_folders_loads_the_other_weights(monkeypatch, tmp_path):
@@ -139,3 +135,40 @@ def test_changing_the_checkpoint_folders_loads_the_other_weights(monkeypatch, tm
     assert engine.load_codec("cae-compact").checkpoint_sha256 == sha_b
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(first))
     assert engine.load_codec("cae-compact") is engine.load_codec("cae-compact")  # still cached
+
+
+def _renamed(folder: Path, old: str, new: str) -> None:
+    """List ``folder``'s weights of ``old`` under the id ``new`` too (a model only that folder defines)."""
+    manifest = json.loads((folder / zoo.MANIFEST_NAME).read_text())
+    manifest["models"].append({**next(m for m in manifest["models"] if m["id"] == old), "id": new})
+    (folder / zoo.MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+def test_a_zoo_of_its_own_shares_no_folder_spec_or_loaded_model(tmp_path):
+    import numpy as np
+
+    from mcz.codec import engine, registry
+    from mcz.io import from_array
+    from tests.zoo import write_checkpoint
+
+    sha = write_checkpoint(tmp_path, "cae-compact", seed=5)["sha256"]
+    _renamed(tmp_path, "cae-compact", "cae-compact-own")
+    own = zoo.Zoo([tmp_path])
+    codec = own.load("cae-compact")
+    assert codec.checkpoint_sha256 == sha and own.load("cae-compact") is codec  # cached in this zoo
+    assert zoo.Zoo([tmp_path]).load("cae-compact") is not codec  # another zoo, another cache
+    assert own.available_ids() == {"cae-compact", "cae-compact-own"}
+    assert "cae-compact-own" in own.registry and "cae-compact-own" not in registry.registered_ids()
+    assert [origin for _, origin in own.sources()] == ["folder"]
+    image = from_array(np.random.default_rng(0).integers(0, 256, (32, 32)).astype(np.uint8))
+    data = engine.encode_image(image, own.load("cae-compact-own"))
+    assert engine.decode_bytes(data, codec=own.load("cae-compact-own")).shape == (1, 32, 32)
+    own.clear()
+    assert own.load("cae-compact") is not codec
+
+
+def test_a_zoo_without_the_weights_says_where_it_searched(tmp_path):
+    with pytest.raises(zoo.ModelError, match="no checkpoint folder with a manifest.json"):
+        zoo.Zoo([tmp_path / "empty"]).load("cae-compact")
+    with pytest.raises(zoo.ModelError, match="unknown model id 'nope'"):
+        zoo.Zoo([]).find("nope")

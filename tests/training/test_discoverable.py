@@ -12,7 +12,7 @@ pytest.importorskip("lightning")
 
 import mcz  # noqa: E402
 from mcz.cli.main import main  # noqa: E402
-from mcz.codec import engine, zoo  # noqa: E402
+from mcz.codec import zoo  # noqa: E402
 from mcz.errors import ModelError  # noqa: E402
 from mcz.io import from_array, write_image  # noqa: E402
 
@@ -28,9 +28,7 @@ def bare_home(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    engine.load_codec.cache_clear()
     yield home
-    engine.load_codec.cache_clear()
 
 
 def _images(folder):
@@ -59,7 +57,6 @@ def test_trained_model_round_trip_without_environment_variables(bare_home, tmp_p
     sha = json.loads((user / "manifest.json").read_text())["models"][0]["sha256"]
     # Another machine without the weights: the error names them and how to install them.
     shutil.move(str(user), str(tmp_path / "elsewhere"))
-    engine.load_codec.cache_clear()
     with pytest.raises(ModelError, match=rf"sha256 {sha[:16]}.*copy the weights file cae-compact-mymod-{sha[:8]}"):
         mcz.decode(data)
 
@@ -68,7 +65,6 @@ def test_checkpoints_in_the_working_directory_are_searched(bare_home, seeded_zoo
     folder, _ = seeded_zoo
     monkeypatch.delenv("MCZ_CHECKPOINTS")
     shutil.copytree(folder, "checkpoints")
-    engine.load_codec.cache_clear()
     sources = dict((origin, path) for path, origin in zoo.checkpoint_sources())
     assert "./checkpoints" in sources
     assert zoo.find_checkpoint("cae-seed").path.parent.resolve() == (sources["./checkpoints"]).resolve()
@@ -89,5 +85,4 @@ def test_a_file_finds_its_own_weights_when_another_folder_has_other_weights_unde
     other.mkdir()
     write_checkpoint(other, "cae-compact", seed=99)  # same id, other weights, searched first
     monkeypatch.setenv("MCZ_CHECKPOINTS", f"{other}{__import__('os').pathsep}{folder}")
-    engine.load_codec.cache_clear()
     assert mcz.decode(data).shape == (32, 32)

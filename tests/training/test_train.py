@@ -27,14 +27,12 @@ def test_two_step_training_exports_weights_that_load_and_round_trip(tiny_folder,
     assert zoo.sha256_file(out / entry["file"]) == entry["sha256"]
     assert entry["steps"] == 2 and entry["recipe"]["patch"] == 32 and entry["weights_dtype"] == "float16"
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(out))
-    engine.load_codec.cache_clear()
     image = np.random.default_rng(1).integers(0, 4096, (2, 50, 60)).astype(np.uint16)
     decoded = mcz.decode(mcz.encode(image, model="cae-compact-test", bits_stored=12))
     assert decoded.shape == image.shape and decoded.dtype == np.uint16 and decoded.max() <= 4095
     # A second run resumes from the saved state: the step count continues.
     assert main(argv) == 0
     assert json.loads((run / "state.json").read_text())["step"] == 4
-    engine.load_codec.cache_clear()
 
 
 def test_a_new_run_can_start_from_installed_weights(seeded_zoo, tiny_folder, tmp_path):
@@ -53,7 +51,6 @@ def test_a_new_run_can_start_from_installed_weights(seeded_zoo, tiny_folder, tmp
     start = load_file(str(folder / entries["cae-compact"]["file"]))
     end = load_file(str(out / entry["file"]))
     assert all(torch.allclose(start[k].half().float(), end[k].float()) for k in start)
-    engine.load_codec.cache_clear()
 
 
 def test_a_learned_entropy_model_trains_exports_exact_tables_and_codes(tiny_folder, tmp_path, monkeypatch):
@@ -76,11 +73,9 @@ def test_a_learned_entropy_model_trains_exports_exact_tables_and_codes(tiny_fold
     assert str(tensors["h_s.scale.multiplier"].dtype) == "torch.float32"
     assert str(tensors["g_s.0.0.weight"].dtype) == "torch.float16"
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(out))
-    engine.load_codec.cache_clear()
     image = np.random.default_rng(1).integers(0, 4096, (70, 90)).astype(np.uint16)
     decoded = mcz.decode(mcz.encode(image, model=spec.id, bits_stored=12, quality=3))
     assert decoded.shape == image.shape and decoded.max() <= 4095
-    engine.load_codec.cache_clear()
 
 
 def test_a_factorized_model_can_borrow_a_hyperprior_s_transforms(learned_zoo, tiny_folder, tmp_path):
@@ -100,7 +95,6 @@ def test_a_factorized_model_can_borrow_a_hyperprior_s_transforms(learned_zoo, ti
     end = load_file(str(out / entry["file"]))
     assert torch.allclose(start["g_a.0.weight"].half().float(), end["g_a.0.weight"].float())
     assert "z_model._quantized_cdf" not in end  # a factorized model has no hyper latent
-    engine.load_codec.cache_clear()
 
 
 def test_cae_training_with_an_entropy_regulariser_logs_its_rate(tiny_folder, tmp_path):
@@ -142,7 +136,6 @@ def test_wavelet_training_refits_the_installed_model_on_a_new_folder(tiny_folder
     assert zoo.sha256_file(out / entry["file"]) == entry["sha256"]
     shipped = engine.load_codec("wavelet-ctx").model.state_dict()
     monkeypatch.setenv("MCZ_CHECKPOINTS", str(out))
-    engine.load_codec.cache_clear()
     fitted = engine.load_codec("wavelet-ctx-pngs").model
     assert isinstance(fitted, WaveletWeights)
     assert not np.array_equal(fitted.arrays["weights"], shipped["weights"])
@@ -150,7 +143,6 @@ def test_wavelet_training_refits_the_installed_model_on_a_new_folder(tiny_folder
     image = np.random.default_rng(1).integers(0, 4096, (50, 60)).astype(np.uint16)
     decoded = mcz.decode(mcz.encode(image, model="wavelet-ctx-pngs", bits_stored=12, quality=60))
     assert decoded.dtype == np.uint16 and np.abs(decoded.astype(int) - image).max() <= 2
-    engine.load_codec.cache_clear()
 
 
 def test_a_time_budget_stops_training_and_saves_a_resumable_state(tiny_folder, tmp_path):

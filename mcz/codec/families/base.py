@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from mcz.codec import pixelcheck
+from mcz.codec.threads import torch_threads
 from mcz.errors import ModelError, UsageError
 
 if TYPE_CHECKING:
@@ -170,6 +172,7 @@ class ModelFamily(Family):
 
     def read_weights(self, entry: CheckpointEntry) -> dict[str, Any]:
         """Verify and read a checkpoint's weights (torch tensors)."""
+        # lazy: import cycle codec.zoo -> codec.families -> codec.families.base
         from mcz.codec import zoo
 
         return zoo.load_state_dict(entry)
@@ -194,8 +197,6 @@ class ModelFamily(Family):
         """The runtime one encode or decode runs in: ``threads`` torch threads, no autograd."""
         import torch  # here: only families with networks load torch
 
-        from mcz.codec.threads import torch_threads
-
         with torch_threads(threads), torch.inference_mode():
             yield
 
@@ -207,7 +208,6 @@ class ModelFamily(Family):
         """``extra`` entries of the pixel-check policy: none for the exact one (what a reader assumes)."""
         if self.exact:
             return {}
-        from mcz.codec import pixelcheck
 
         return {"pixel_check": pixelcheck.record(recon, window, exact=False)}
 

@@ -33,6 +33,7 @@ class CaeFamily(ModelFamily):
         return str(config.get("channels"))
 
     def build(self, config: dict) -> Any:
+        # lazy: keeps torch (mcz.codec.cae) out of import mcz.codec.families.cae
         from mcz.codec.cae import CAE
 
         return CAE(**config)
@@ -41,11 +42,13 @@ class CaeFamily(ModelFamily):
         return {"method": "minmax", "bits": quality, "rounding": spec.rounding, "backend": "brotli"}
 
     def tile_encoder(self, coding: Coding) -> TileEncoder:
+        # lazy: keeps brotli, torch (mcz.codec.cae_coding) out of import mcz.codec.families.cae
         from mcz.codec import cae_coding
 
         return cae_coding.tile_encoder(coding.codec.model, coding.quality, coding.codec.spec.rounding)
 
     def tile_decoder(self, coding: Coding) -> TileDecoder:
+        # lazy: keeps brotli, torch (mcz.codec.cae_coding) out of import mcz.codec.families.cae
         from mcz.codec import cae_coding
 
         latent = (coding.codec.spec.config["channels"][-1], self.downsampling(coding.codec.spec.config))

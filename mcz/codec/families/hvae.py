@@ -36,6 +36,7 @@ class HvaeFamily(ModelFamily):
         return f"hierarchical VAE, widths {config.get('widths')}, latent groups {config.get('latents')}"
 
     def build(self, config: dict) -> Any:
+        # lazy: keeps torch (mcz.codec.hvae) out of import mcz.codec.families.hvae
         from mcz.codec.hvae import HierarchicalVAE
 
         return HierarchicalVAE(**config)
@@ -47,11 +48,13 @@ class HvaeFamily(ModelFamily):
         return {"method": "quantised-posterior", "groups": quality, "entropy_model": "hvae", "backend": "rans"}
 
     def tile_encoder(self, coding: Coding) -> TileEncoder:
+        # lazy: keeps torch (mcz.codec.hvae_coding) out of import mcz.codec.families.hvae
         from mcz.codec import hvae_coding
 
         return hvae_coding.tile_encoder(coding.codec.model, coding.quality)
 
     def tile_decoder(self, coding: Coding) -> TileDecoder:
+        # lazy: keeps torch (mcz.codec.hvae_coding) out of import mcz.codec.families.hvae
         from mcz.codec import hvae_coding
 
         # A progressive decode (mcz.codec.progressive) sets how many groups to use on its model copy.
@@ -66,9 +69,10 @@ class HvaeFamily(ModelFamily):
         return out["loss"]
 
     def validation_step(self, system: Any, batch: Any) -> None:
-        import torch
+        import torch  # lazy: keeps torch out of import mcz.codec.families.hvae
 
         out = system.model(batch)
+        # lazy: keeps torch (mcz.codec.learned) out of import mcz.codec.families.hvae
         from mcz.codec.learned import bits_per_pixel
 
         mse = torch.mean((out["x_hat"].clamp(0, 1) - batch) ** 2)

@@ -43,6 +43,7 @@ class LearnedFamily(ModelFamily):
         return f"g_a {config['analysis_widths']}, g_s {config['synthesis_widths']}, m {config['m']}"
 
     def build(self, config: dict) -> Any:
+        # lazy: keeps torch (mcz.codec.learned) out of import mcz.codec.families.learned
         from mcz.codec.learned import LearnedCodec
 
         return LearnedCodec(**config, hyperprior=self.hyperprior)
@@ -54,27 +55,32 @@ class LearnedFamily(ModelFamily):
         return {"method": "gain-units", "level": quality, "entropy_model": self.name, "backend": "rans"}
 
     def tile_encoder(self, coding: Coding) -> TileEncoder:
+        # lazy: keeps torch (mcz.codec.learned_coding) out of import mcz.codec.families.learned
         from mcz.codec import learned_coding
 
         return learned_coding.tile_encoder(coding.codec.model, coding.quality - 1)
 
     def tile_decoder(self, coding: Coding) -> TileDecoder:
+        # lazy: keeps torch (mcz.codec.learned_coding) out of import mcz.codec.families.learned
         from mcz.codec import learned_coding
 
         nets: learned_coding.Backend
         if coding.backend == "onnxruntime":
+            # lazy: keeps torch (mcz.codec.onnx_backend) out of import mcz.codec.families.learned
             from mcz.codec.onnx_backend import onnx_backend
 
             nets = onnx_backend(coding.codec)
         elif coding.backend in ("cuda", "tensorrt", "tensorrt-fp32"):
-            from mcz.codec.gpu.backends import gpu_backend
+            # lazy: the registry imports every family module; the GPU modules load for a GPU decode
+            from mcz.codec.gpu import backends as gpu_backends
 
-            nets = gpu_backend(coding.codec, coding.backend)
+            nets = gpu_backends.gpu_backend(coding.codec, coding.backend)
         else:
             nets = learned_coding.TorchBackend(coding.codec.model)
         return learned_coding.LearnedDecoder(coding.codec.model, nets, coding.quality - 1)
 
     def export_onnx(self, codec: Codec, folder: Path) -> list[Path]:
+        # lazy: keeps torch (mcz.codec.onnx_backend) out of import mcz.codec.families.learned
         from mcz.codec.onnx_backend import write_export
 
         return write_export(codec, folder)

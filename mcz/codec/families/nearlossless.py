@@ -38,6 +38,7 @@ class NearLosslessFamily(StandaloneFamily):
 
     def decode_container(self, container: Container, *, verify: bool, progress: Callable[[int], None] | None,
                          frames: Sequence[int] | None) -> np.ndarray:
+        # lazy: import cycle codec.nearlossless -> engine -> registry -> families.nearlossless
         from mcz.codec import nearlossless
 
         return nearlossless.decode_container(container, verify=verify, progress=progress, frames=frames)

@@ -19,6 +19,7 @@ import torch
 
 from mcz.codec.learned import bits_per_pixel
 from mcz.codec.losses import distortion, psnr_unit
+from mcz.errors import require
 
 
 def quantise_like_codec(y: torch.Tensor, bits: int, rounding: str) -> torch.Tensor:
@@ -34,10 +35,8 @@ def quantise_like_codec(y: torch.Tensor, bits: int, rounding: str) -> torch.Tens
 
 def symbol_density(channels: int) -> torch.nn.Module:
     """A factorized density over ``channels`` latent channels (the CAE's entropy regulariser)."""
-    from mcz.errors import require
-
     require("compressai", "entropy")
-    from compressai.entropy_models import EntropyBottleneck
+    from compressai.entropy_models import EntropyBottleneck  # lazy: optional extra mcz[entropy] (compressai)
 
     return EntropyBottleneck(channels)
 

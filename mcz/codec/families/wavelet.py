@@ -89,17 +89,20 @@ class WaveletFamily(ModelFamily):
 
     def build(self, config: dict) -> Any:
         """The form that is fitted: a torch module of the model's buffers (imports torch)."""
+        # lazy: keeps torch (mcz.codec.wavelet.module) out of import mcz.codec.families.wavelet
         from mcz.codec.wavelet.module import WaveletModel
 
         return WaveletModel(**config)
 
     def read_weights(self, entry: CheckpointEntry) -> dict[str, Any]:
+        # lazy: import cycle codec.zoo -> codec.registry -> codec.families.wavelet
         from mcz.codec import zoo
 
         return zoo.load_arrays(entry)  # NumPy: coding never needs torch
 
     def load(self, spec: ModelSpec, state: dict[str, Any]) -> Any:
         """The coding form of ``state`` (NumPy or torch arrays), a ``WaveletWeights``."""
+        # lazy: the registry imports every family module; the wavelet coder loads when a model codes
         from mcz.codec.wavelet.model import WaveletWeights
 
         return WaveletWeights.from_state(state, spec.config, spec.id)
@@ -114,6 +117,7 @@ class WaveletFamily(ModelFamily):
                 "entropy_model": "wavelet-context", "backend": "rans"}
 
     def tile_encoder(self, coding: Coding) -> TileEncoder:
+        # lazy: the registry imports every family module; the wavelet coder loads when a model codes
         from mcz.codec.wavelet import tiles
 
         t, quality = tables(coding.codec), coding.quality
@@ -142,6 +146,7 @@ class _WaveletDecoder(TileDecoder):
         self.tables, self.quality, self.scale, self.span = t, quality, scale, span
 
     def symbols(self, chunk: Tile, box: TileBox, latents: LatentDigest) -> np.ndarray:
+        # lazy: the registry imports every family module; the wavelet coder loads when a model codes
         from mcz.codec.wavelet import tiles
 
         shape = (box.padded_rows, box.padded_columns)

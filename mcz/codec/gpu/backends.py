@@ -17,10 +17,14 @@ FP32 CPU reference instead, and counted in :attr:`GpuBackend.fallbacks`.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from mcz.codec.gpu import device, engines
+from mcz.errors import ModelError
 
 #: Runs one batch: float32 (N, m, h, w) -> float32 (N, 1, 16h, 16w).
 BatchRunner = Callable[[np.ndarray], np.ndarray]
@@ -43,6 +47,7 @@ class GpuBackend:
     """
 
     def __init__(self, model, runner: BatchRunner, max_batch: int, name: str) -> None:
+        # lazy: keeps torch (mcz.codec.learned_coding) out of import mcz.codec.gpu.backends
         from mcz.codec.learned_coding import TorchBackend
 
         self.model, self.runner, self.max_batch, self.name = model, runner, int(max_batch), name
@@ -52,7 +57,7 @@ class GpuBackend:
 
     def hyper_synthesis(self, z_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The fixed-point hyper-synthesis, on the CPU (its integers decide the entropy decoding)."""
-        import torch
+        import torch  # lazy: keeps torch out of import mcz.codec.gpu.backends
 
         with torch.inference_mode():
             return self._cpu.hyper_synthesis(z_hat)
@@ -71,7 +76,7 @@ class GpuBackend:
         return out
 
     def _fallback(self, y: np.ndarray) -> np.ndarray:
-        import torch
+        import torch  # lazy: keeps torch out of import mcz.codec.gpu.backends
 
         self.fallbacks += 1
         with torch.inference_mode():
@@ -80,9 +85,7 @@ class GpuBackend:
 
 def cuda_runner(g_s) -> BatchRunner:
     """A :data:`BatchRunner` of a copy of ``g_s`` on the current CUDA device, FP32, TF32 off."""
-    import copy
-
-    import torch
+    import torch  # lazy: keeps torch out of import mcz.codec.gpu.backends
 
     net = copy.deepcopy(g_s).float().cuda().eval()
 
@@ -96,13 +99,11 @@ def cuda_runner(g_s) -> BatchRunner:
 
 def tensorrt_runner(trt, engine_bytes: bytes) -> BatchRunner:
     """A :data:`BatchRunner` of a serialised TensorRT engine (tensors in torch's CUDA memory)."""
-    import torch
+    import torch  # lazy: keeps torch out of import mcz.codec.gpu.backends
 
     logger = trt.Logger(trt.Logger.WARNING)
     engine = trt.Runtime(logger).deserialize_cuda_engine(engine_bytes)
     if engine is None:
-        from mcz.errors import ModelError
-
         raise ModelError("TensorRT could not load the cached engine (built by another TensorRT or GPU?); "
                          "rebuild it with `mcz engine build MODEL --rebuild`")
     context = engine.create_execution_context()
@@ -130,8 +131,6 @@ def gpu_backend(codec, backend: str) -> GpuBackend:
     BackendUnavailableError
         No CUDA device, or (tensorrt) no TensorRT.
     """
-    from mcz.codec.gpu import device, engines
-
     if backend == "cuda":
         device.require_cuda()
         return GpuBackend(codec.model, cuda_runner(codec.model.g_s), engines.DEFAULT_MAX_BATCH, backend)

@@ -43,7 +43,7 @@ class Probe:
 def probe_cuda() -> Probe:
     """Whether torch can run on a CUDA device here, and which device (or why not)."""
     try:
-        import torch
+        import torch  # lazy: keeps torch out of import mcz.codec.gpu.device; a probe reports its absence
     except ImportError:
         return Probe(False, "torch is not installed")
     if torch.version.cuda is None:
@@ -69,7 +69,7 @@ def probe_tensorrt() -> Probe:
 def current_gpu() -> Gpu:
     """The current CUDA device (BackendUnavailableError if there is none)."""
     require_cuda()
-    import torch
+    import torch  # lazy: keeps torch out of import mcz.codec.gpu.device
 
     index = torch.cuda.current_device()
     props = torch.cuda.get_device_properties(index)

@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import cast
 
+from mcz.codec.gpu import device, graphs
 from mcz.errors import ModelError, UsageError
+from mcz.fsutil import atomic_write_bytes
 
 #: Largest tile the default profile covers (the learned models code 512 x 512 tiles).
 DEFAULT_MAX_SIZE = (512, 512)
@@ -174,9 +176,6 @@ def build_engine(codec, precision: str = "fp16", max_size: tuple[int, int] = DEF
     (Path, bool)
         The engine file and whether it was built now (False: found in the cache).
     """
-    from mcz.fsutil import atomic_write_bytes
-    from mcz.codec.gpu import device, graphs
-
     if not codec.family.onnx_export:
         raise UsageError(f"model {codec.spec.id!r} is of the {codec.spec.family} family, which has no synthesis "
                          "network to build an engine for; engines exist for the factorized and hyperprior families")

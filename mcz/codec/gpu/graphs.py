@@ -20,6 +20,7 @@ reasoning above puts them, and the graph has no dependency beyond torch and onnx
 
 from __future__ import annotations
 
+import copy
 import io
 from typing import Literal
 
@@ -52,8 +53,7 @@ def synthesis_module(g_s, precision: str):
     torch.nn.Module
         FP32 in and out either way; the caller's ``g_s`` is not modified (fp16 works on a copy).
     """
-    import copy
-
+    # lazy: keeps compressai, torch out of import mcz.codec.gpu.graphs
     import torch
     from compressai.layers import GDN
     from torch import nn
@@ -94,7 +94,7 @@ def export_synthesis(g_s, m: int, precision: str = "fp32") -> bytes:
     (PyTorch runs FP16 convolutions there), so the export needs no GPU.
     """
     require("onnx", "export")
-    import torch
+    import torch  # lazy: keeps torch out of import mcz.codec.gpu.graphs
 
     module = synthesis_module(g_s, precision)
     buffer = io.BytesIO()

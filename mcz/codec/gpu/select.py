@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mcz.codec.gpu import device
 from mcz.codec.gpu.backends import GPU_BACKENDS
 
 AUTO = "auto"
@@ -33,8 +34,6 @@ def choose(backends: tuple[str, ...], family: str) -> Choice:
     family : str
         The family's name, for the reason.
     """
-    from mcz.codec.gpu import device
-
     reference = backends[0]
     if not any(b in GPU_BACKENDS for b in backends):
         return Choice(reference, f"the {family} family has no GPU backend; decoding on the CPU ({reference})")

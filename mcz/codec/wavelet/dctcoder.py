@@ -32,7 +32,7 @@ import zlib
 import numpy as np
 
 from mcz.codec import native, rans
-from mcz.codec.wavelet import blockdct
+from mcz.codec.wavelet import blockdct, coder
 from mcz.container import Tile
 from mcz.errors import FormatError
 
@@ -162,8 +162,6 @@ MAX_SPACING = 1e9
 def _dequantise(t, k: np.ndarray, index: np.ndarray, shift: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     """Coefficients in steps: lattice frequencies k * spacing, other AC with the learned reconstruction
     offsets of each symbol's table (``index``, ``shift``: (64, blocks)), the DC as is."""
-    from mcz.codec.wavelet import coder
-
     flat = k.reshape(-1, _FREQS)
     out = flat.astype(np.float64)
     for f in range(1, _FREQS):
@@ -212,8 +210,6 @@ def _choose_grouped(t, columns: np.ndarray, ctx: np.ndarray) -> np.ndarray:
 
 def _rdo(t, u: np.ndarray, k: np.ndarray, choice: np.ndarray) -> np.ndarray:
     """Rate-distortion choice of every AC symbol under its frequency's table (DC stays rounded)."""
-    from mcz.codec.wavelet import coder
-
     flat_u, flat_k = u.reshape(-1, _FREQS), k.reshape(-1, _FREQS).copy()
     for f in range(1, _FREQS):
         index, shift = int(choice[f, 0]), int(choice[f, 1])
@@ -276,8 +272,6 @@ def encode(t, unit: np.ndarray, step: float, frame: int, index: int,
 
     ``u`` may hold the tile's :func:`coefficients` already computed.
     """
-    from mcz.codec.wavelet import coder
-
     k, spacing = _quantise(t, coefficients(unit, step) if u is None else u)
     columns = _columns(k)
     ctx = contexts(columns)
@@ -305,8 +299,6 @@ def encode(t, unit: np.ndarray, step: float, frame: int, index: int,
 
 def decode(t, chunk: Tile, shape: tuple[int, int], step: float) -> tuple[np.ndarray, list]:
     """Reconstruct a block-mode tile (unit window) and return its symbols."""
-    from mcz.codec.wavelet import coder
-
     length, choice, spacing = _side(t, chunk)
     down, across = blockdct.grid(*shape)
     blocks = down * across

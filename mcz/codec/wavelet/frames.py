@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcz.datasets import br35h, volumes
+
 
 @dataclass(frozen=True)
 class UnitFrame:
@@ -49,8 +51,6 @@ def _volume_frames(name: str, image, count: int) -> list[UnitFrame]:
 
 def br35h_frames(split: str, limit: int) -> list[UnitFrame]:
     """Grey Br35H images of a split (8-bit, R = 255)."""
-    from mcz.datasets import br35h
-
     out = []
     for name in br35h.splits()["splits"][split][:limit]:
         px = br35h.load_grey(name).astype(np.float64)
@@ -62,7 +62,5 @@ def br35h_frames(split: str, limit: int) -> list[UnitFrame]:
 
 def ctmr_frames(split: str, per_volume: int) -> list[UnitFrame]:
     """Evenly spaced slices of the CT/MR volumes of a split (12-bit ranges, R = 4095)."""
-    from mcz.datasets import volumes
-
     names = volumes.CTMR_SPLITS[split]
     return [f for n in names for f in _volume_frames(f"ctmr/{n}", volumes.load_volume(n), per_volume)]

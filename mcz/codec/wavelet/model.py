@@ -183,6 +183,7 @@ class Tables:
 def __getattr__(name: str) -> Any:
     # WaveletModel is a torch module: imported on first use, so that coding never loads torch.
     if name == "WaveletModel":
+        # lazy: keeps torch out of import mcz.codec.wavelet.model (wavelet.module imports this one)
         from mcz.codec.wavelet.module import WaveletModel
 
         return WaveletModel

@@ -62,7 +62,7 @@ def candidates(step_stored: float) -> list[int]:
 
 def _jxl() -> types.ModuleType:
     try:
-        import imagecodecs
+        import imagecodecs  # lazy: keeps imagecodecs out of import mcz.codec.wavelet.pixel
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise MissingDependencyError(
             f"this file's high-rate tiles are JPEG-XL coded, which needs imagecodecs ({exc}); "

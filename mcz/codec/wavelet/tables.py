@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mcz.codec import native
+
 #: Fixed-point unit of context sums and scales (scale 1.0 == 2**FRAC_BITS).
 FRAC_BITS = 12
 #: rANS probability precision of CompressAI's coder.
@@ -55,8 +57,6 @@ def build_cdfs(scales: np.ndarray, rho: float, width_factor: float = 12.0) -> tu
     bits : float32 array (scales, max_length - 1)
         Code length in bits of each symbol (for the encoder's rate-distortion choice).
     """
-    from mcz.codec import native
-
     pmf_to_quantized_cdf = native.extension("_CXX").pmf_to_quantized_cdf
 
     rows, lengths, offsets = [], [], []

@@ -1,5 +1,12 @@
 """Decoding a file with a realistic (GAN) decoder instead of its model's MSE synthesis.
 
+Two kinds, one per family shape: for the learned-entropy families the realistic decoder is
+a fine-tuned copy of the synthesis ``g_s`` (HiFiC); for the wavelet family, whose decoder
+is an exact inverse transform with nothing to fine-tune, it is a residual post-filter on
+the MSE decoder's pixels (:mod:`mcz.codec.postfilter`), zero at initialisation, behind a
+blob guard that blends the MSE pixels back over any spot the MSE image lacks
+(:mod:`mcz.codec.blobguard`).
+
 The file is the base model's, unchanged: the same latent is entropy-decoded and its
 digest checked exactly (before the synthesis runs, as for every learned file); only the
 synthesis differs (``g_s_real`` of :mod:`mcz.gan`).  Its pixels differ from the encoder's
@@ -48,13 +55,80 @@ def realistic_codec(model_id: str, sha256: str) -> Any:
 
     base = engine.load_codec(model_id, sha256)
     if base.spec.family not in ("hyperprior", "factorized"):
-        raise UsageError(f"model {model_id!r} ({base.spec.family}) has no realistic decoder; only the learned-"
-                         "entropy families (hyperprior, factorized) can have one")
+        raise UsageError(f"model {model_id!r} ({base.spec.family}) has no realistic decoder; the hyperprior and "
+                         "factorized families can have one (a fine-tuned synthesis), and the wavelet family (a "
+                         "post-filter). Decode without --decoder")
     entry = find_decoder(model_id, base.checkpoint_sha256)
     model = copy.copy(base.model)
     model._modules = dict(base.model._modules)  # a new module table: setting g_s leaves the base alone
     model.g_s = load_synthesis(entry, copy.deepcopy(base.model.g_s))
     return engine.Codec(base.spec, model, base.checkpoint_sha256), entry.id
+
+
+#: Families whose realistic decoder is a post-filter on the MSE decoder's pixels (no synthesis network).
+FILTERED_FAMILIES = ("wavelet",)
+
+
+@functools.lru_cache(maxsize=4)
+def realistic_filter(model_id: str, sha256: str) -> tuple[Any, str]:
+    """The verified post-filter of ``model_id`` (weights ``sha256``) and its decoder id.
+
+    Raises
+    ------
+    ModelError
+        No realistic decoder is installed for these base weights, or its weights fail their check.
+    """
+    from mcz.codec.decoders import find_decoder, load_synthesis
+    from mcz.codec.postfilter import PostFilter
+
+    entry = find_decoder(model_id, sha256)
+    network = PostFilter(int(entry.info.get("width", 32)), int(entry.info.get("depth", 4)))
+    return load_synthesis(entry, network), entry.id
+
+
+def _family(header: Any) -> str:
+    from mcz.codec import engine
+
+    return engine.load_codec(header.codec_id, header.checkpoint_sha256).spec.family
+
+
+def realistic_id(model_id: str, sha256: str) -> str:
+    """The id of the realistic decoder installed for ``model_id`` (weights ``sha256``), whatever its kind.
+
+    Raises
+    ------
+    ModelError
+        None is installed for these weights.
+    UsageError
+        The model's family can have none.
+    """
+    from mcz.codec import engine
+
+    if engine.load_codec(model_id, sha256).spec.family in FILTERED_FAMILIES:
+        return realistic_filter(model_id, sha256)[1]
+    return realistic_codec(model_id, sha256)[1]
+
+
+def _filtered(container: Container, pixels: np.ndarray) -> np.ndarray:
+    """``pixels`` (the MSE decoder's, checked) through the file's model's post-filter, frame by frame."""
+    from mcz.codec import engine
+    from mcz.codec.families.wavelet import range_per_unit
+    from mcz.codec.blobguard import guard
+    from mcz.codec.postfilter import apply
+
+    header = container.header
+    network, _ = realistic_filter(header.codec_id, header.checkpoint_sha256)
+    window = engine.window_of(header)
+    # The quantiser step in window units, as the wavelet family sets it (2^(-q/4) of R).
+    step = 2.0 ** (-header.quality / 4) * range_per_unit(header.bits_stored, window)
+    out = np.empty_like(pixels)
+    for i in range(len(pixels)):
+        # The filter's pixels, then the blob guard: no spot the MSE decoder's image lacks (mcz.codec.blobguard).
+        guarded, _ = guard(apply(network, pixels[i], window.low, window.high, step), pixels[i])
+        if np.issubdtype(pixels.dtype, np.integer):
+            guarded = np.rint(guarded)
+        out[i] = np.clip(guarded, window.low, window.high).astype(pixels.dtype)
+    return out
 
 
 def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = True, progress=None,
@@ -76,6 +150,11 @@ def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = 
     if backend != "torch":
         raise UsageError(f"the realistic decoder runs on the torch backend only; found backend {backend!r}")
     header = container.header
+    if _family(header) in FILTERED_FAMILIES:
+        # The MSE decoder's pixels, checked against the file's digests, then filtered.
+        mse = engine.decode_container(container, verify=verify, progress=progress, backend=backend,
+                                      threads=threads, frames=frames)
+        return _filtered(container, mse)
     codec, _ = realistic_codec(header.codec_id, header.checkpoint_sha256)
     if verify:
         # The latent digest covers the symbols, not how the header says to read them (quality,
@@ -89,9 +168,10 @@ def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = 
 
 def decoder_id(container: Container, decoder: str) -> str:
     """The id of what produced the pixels: the model's id (MSE decoder) or the realistic decoder's id."""
+    header = container.header
     if decoder == "mse":
-        return container.header.codec_id
-    return realistic_codec(container.header.codec_id, container.header.checkpoint_sha256)[1]
+        return header.codec_id
+    return realistic_id(header.codec_id, header.checkpoint_sha256)
 
 
 def available_decoders(header: Any) -> list[dict[str, Any]]:

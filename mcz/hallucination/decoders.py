@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: The base model of the realistic decoder, and the decoders compared.
-BASE_MODEL = "hyperprior-compact"
+BASE_MODEL = "wavelet-ctx"
 NAMES = ("mse", "realistic", "j2k")
 
 

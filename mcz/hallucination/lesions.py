@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# One blob detector for the safeguards and the realistic decoder's guard.
+from mcz.codec.blobguard import BLOB_THRESHOLD, blobs, display_range, unmatched  # noqa: F401
+
 #: Diameters (px) and contrasts (fraction of the image's range) of the inserted discs.
 DIAMETERS = (3, 5, 9, 15)
 CONTRASTS = (0.01, 0.02, 0.05)
@@ -88,39 +91,10 @@ def auc(positives: list[float], negatives: list[float]) -> float:
     return float((greater + 0.5 * ties) / (len(pos) * len(neg)))
 
 
-#: LoG detection threshold on images scaled by :func:`display_range` (about a 5 % contrast disc's response).
-BLOB_THRESHOLD = 0.03
-
-
-def display_range(image: np.ndarray) -> float:
-    """The image's range between its 1st and 99.5th percentiles (robust to padding and hot pixels)."""
-    low, high = np.percentile(np.asarray(image, np.float64), [1.0, 99.5])
-    return float(high - low) or 1.0
-
-
-def blobs(image: np.ndarray, value_range: float, threshold: float = BLOB_THRESHOLD) -> np.ndarray:
-    """LoG blobs (row, column, radius) of ``image`` scaled to [0, 1] by ``value_range``; sigma 1-5 px."""
-    from skimage.feature import blob_log
-
-    scaled = (np.asarray(image, np.float64) - float(np.min(image))) / value_range
-    found = blob_log(scaled, min_sigma=1.0, max_sigma=5.0, num_sigma=5, threshold=threshold)
-    if len(found) == 0:
-        return np.zeros((0, 3))
-    found[:, 2] *= np.sqrt(2)  # sigma -> radius
-    return found
-
-
 def new_blobs(original: np.ndarray, decoded: np.ndarray, value_range: float,
               threshold: float = BLOB_THRESHOLD) -> int:
     """Blobs of ``decoded`` with no blob of ``original`` within the larger radius + 2 px."""
-    before, after = blobs(original, value_range, threshold), blobs(decoded, value_range, threshold)
-    if len(after) == 0:
-        return 0
-    if len(before) == 0:
-        return int(len(after))
-    dist = np.hypot(after[:, None, 0] - before[None, :, 0], after[:, None, 1] - before[None, :, 1])
-    reach = np.maximum(after[:, None, 2], before[None, :, 2]) + 2.0
-    return int((~(dist <= reach).any(axis=1)).sum())
+    return int(unmatched(blobs(decoded, value_range, threshold), blobs(original, value_range, threshold)).sum())
 
 
 def place_lesions(image: np.ndarray, rng: np.random.Generator, count: int, margin: int = 24) -> list[Lesion]:

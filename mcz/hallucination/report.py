@@ -39,14 +39,14 @@ class Preset:
 
     images: int          # lesion-free Br35H test images (maps, blobs, lesions)
     lesions: int         # discs per image
-    levels: tuple[int, ...]
+    qualities: tuple[int, ...]
     classifier_train: int  # Br35H train images for the classifier
     classifier_test: int   # Br35H test images for McNemar
     epochs: int
 
 
-QUICK = Preset(images=4, lesions=12, levels=(4,), classifier_train=500, classifier_test=40, epochs=6)
-FULL = Preset(images=20, lesions=12, levels=(2, 4, 6), classifier_train=2101, classifier_test=300, epochs=10)
+QUICK = Preset(images=4, lesions=12, qualities=(8,), classifier_train=500, classifier_test=40, epochs=6)
+FULL = Preset(images=20, lesions=12, qualities=(4, 8, 12), classifier_train=2101, classifier_test=300, epochs=10)
 
 
 def _lesion_free(count: int) -> list[tuple[str, np.ndarray]]:
@@ -76,14 +76,14 @@ def _demo_ct() -> tuple[str, np.ndarray, int]:
     return bundled_image().name, unsigned, coding_bits(image.intensity)
 
 
-def image_safeguards(name: str, frame: np.ndarray, bits: int, level: int) -> tuple[dict[str, Any], Any]:
-    """PSNR bound, component counts and new blobs of one frame at one level; also returns the decodes."""
-    coded = code_frame(frame, bits, level)
+def image_safeguards(name: str, frame: np.ndarray, bits: int, quality: int) -> tuple[dict[str, Any], Any]:
+    """PSNR bound, component counts and new blobs of one frame at one quality; also returns the decodes."""
+    coded = code_frame(frame, bits, quality)
     peak = 2.0**bits - 1
     original = frame.astype(np.float64)
     sigma = maps.noise_sigma(original)
     value_range = lesions.display_range(original)
-    row: dict[str, Any] = {"image": name, "bits": bits, "level": level, "noise_sigma": sigma,
+    row: dict[str, Any] = {"image": name, "bits": bits, "quality": quality, "noise_sigma": sigma,
                            "bytes": coded.nbytes, "bpp": {k: 8 * v / frame.size for k, v in coded.nbytes.items()}}
     row["psnr"] = {k: psnr(original, coded.pixels[k], peak) for k in NAMES}
     row["psnr_drop"] = row["psnr"]["mse"] - row["psnr"]["realistic"]
@@ -94,7 +94,7 @@ def image_safeguards(name: str, frame: np.ndarray, bits: int, level: int) -> tup
     return row, coded
 
 
-def lesion_study(frames: list[tuple[str, np.ndarray]], count: int, level: int, seed: int = 0) -> dict[str, Any]:
+def lesion_study(frames: list[tuple[str, np.ndarray]], count: int, quality: int, seed: int = 0) -> dict[str, Any]:
     """Contrast recovery and matched-filter AUC per decoder (and for the uncoded images, as the ceiling)."""
     rng = np.random.default_rng(seed)
     decoders = ("original", *NAMES)
@@ -110,8 +110,8 @@ def lesion_study(frames: list[tuple[str, np.ndarray]], count: int, level: int, s
         for lesion in placed:
             lesioned = lesions.insert_disc(lesioned, lesion, value_range)
         stored = np.clip(np.rint(lesioned), 0, 255).astype(np.uint8)
-        with_l = {"original": stored.astype(np.float64), **code_frame(stored, 8, level).pixels}
-        without = {"original": clean, **code_frame(frame, 8, level).pixels}
+        with_l = {"original": stored.astype(np.float64), **code_frame(stored, 8, quality).pixels}
+        without = {"original": clean, **code_frame(frame, 8, quality).pixels}
         for lesion in placed:
             for k in decoders:
                 cr = lesions.contrast_recovery(with_l[k], without[k], lesion, value_range)
@@ -120,7 +120,7 @@ def lesion_study(frames: list[tuple[str, np.ndarray]], count: int, level: int, s
                 pos[k].append(lesions.matched_filter_score(with_l[k], lesion))
                 neg[k].append(lesions.matched_filter_score(without[k], lesion))
     return {
-        "images": len(frames), "lesions": len(recovery["original"]), "level": level,
+        "images": len(frames), "lesions": len(recovery["original"]), "quality": quality,
         "diameters_px": list(lesions.DIAMETERS), "contrasts": list(lesions.CONTRASTS),
         "contrast_recovery": {k: float(np.mean(v)) for k, v in recovery.items()},
         "contrast_recovery_by_contrast": {c: {k: float(np.mean(v)) for k, v in d.items()} for c, d in by_contrast.items()},
@@ -128,7 +128,7 @@ def lesion_study(frames: list[tuple[str, np.ndarray]], count: int, level: int, s
     }
 
 
-def downstream(preset: Preset, level: int, log: Callable[[str], None]) -> dict[str, Any]:
+def downstream(preset: Preset, quality: int, log: Callable[[str], None]) -> dict[str, Any]:
     """McNemar flips of a small CNN (trained on originals) between originals and each decoder."""
     from mcz.datasets.br35h import load_grey
     from mcz.downstream import protocols
@@ -142,7 +142,7 @@ def downstream(preset: Preset, level: int, log: Callable[[str], None]) -> dict[s
     originals = np.stack([resize_grey(load_grey(s.name), SIZE) for s in test])
     decoded: dict[str, list[np.ndarray]] = {k: [] for k in NAMES}
     for frame in originals:
-        coded = code_frame(frame, 8, level)
+        coded = code_frame(frame, 8, quality)
         for k in NAMES:
             decoded[k].append(np.clip(np.rint(coded.pixels[k]), 0, 255).astype(np.uint8))
     labels = np.asarray([s.label for s in test])
@@ -152,13 +152,13 @@ def downstream(preset: Preset, level: int, log: Callable[[str], None]) -> dict[s
 
     base = predicted(originals)
     return {"classifier": "smallcnn (64 px, trained from scratch on Br35H originals)", "train_images": len(train),
-            "test_images": len(test), "level": level, "epochs": preset.epochs,
+            "test_images": len(test), "quality": quality, "epochs": preset.epochs,
             "decoders": {k: mcnemar.flips(labels, base, predicted(np.stack(v))) for k, v in decoded.items()}}
 
 
 def run(out: Path, quick: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every safeguard and write ``hallucination.json``, ``hallucination.md`` and the plots into ``out``."""
-    from mcz.codec.realistic import realistic_codec
+    from mcz.codec.realistic import realistic_id
     from mcz.codec import engine
     from mcz.fsutil import atomic_write_bytes
     from mcz.hallucination import plots
@@ -166,20 +166,20 @@ def run(out: Path, quick: bool = True, log: Callable[[str], None] = print) -> di
     preset = QUICK if quick else FULL
     start = time.perf_counter()
     base = engine.load_codec(BASE_MODEL)
-    _, decoder_id = realistic_codec(BASE_MODEL, base.checkpoint_sha256)
+    decoder_id = realistic_id(BASE_MODEL, base.checkpoint_sha256)
     frames = _lesion_free(preset.images)
     ct_name, ct_frame, ct_bits = _demo_ct()
     figures: list[tuple[str, np.ndarray, Any, dict[str, Any]]]  # (name, frame, coded, row)
     rows, figures = [], []
-    for level in preset.levels:
+    for quality in preset.qualities:
         for name, frame, bits in [(n, f, 8) for n, f in frames] + [(ct_name, ct_frame, ct_bits)]:
-            row, coded = image_safeguards(name, frame, bits, level)
+            row, coded = image_safeguards(name, frame, bits, quality)
             rows.append(row)
-            log(f"level {level} {name}: PSNR mse {row['psnr']['mse']:.2f} realistic {row['psnr']['realistic']:.2f} "
+            log(f"quality {quality} {name}: PSNR mse {row['psnr']['mse']:.2f} realistic {row['psnr']['realistic']:.2f} "
                 f"j2k {row['psnr']['j2k']:.2f} dB; H components {row['h_components']}; new blobs {row['new_blobs']}")
-            if level == preset.levels[len(preset.levels) // 2] and len(figures) < 3 and (name == ct_name or len(figures) < 2):
+            if quality == preset.qualities[len(preset.qualities) // 2] and len(figures) < 3 and (name == ct_name or len(figures) < 2):
                 figures.append((name, frame.astype(np.float64), coded, row))
-    mid = preset.levels[len(preset.levels) // 2]
+    mid = preset.qualities[len(preset.qualities) // 2]
     log("lesion study ...")
     study = lesion_study(frames, preset.lesions, mid)
     log("downstream classifier ...")
@@ -217,12 +217,12 @@ def markdown(results: dict[str, Any]) -> str:
         "(OpenJPEG) at the largest codestream within the `.mcz` file's bytes. Generated by "
         f"`mcz bench --hallucination{' --quick' if results['preset'] == 'quick' else ''}` in {results['seconds']} s.", "",
         f"## PSNR bound and hallucination maps ({s['images']} image-rate pairs)", "",
-        "| image | level | bpp mcz / J2K | PSNR MSE | PSNR realistic | PSNR J2K | drop | H comps | error comps MSE / real / J2K | new blobs MSE / real / J2K |",
+        "| image | quality | bpp mcz / J2K | PSNR MSE | PSNR realistic | PSNR J2K | drop | H comps | error comps MSE / real / J2K | new blobs MSE / real / J2K |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
         e, b = r["error_components"], r["new_blobs"]
-        lines.append(f"| {r['image']} | {r['level']} | {r['bpp']['mse']:.3f} / {r['bpp']['j2k']:.3f} | "
+        lines.append(f"| {r['image']} | {r['quality']} | {r['bpp']['mse']:.3f} / {r['bpp']['j2k']:.3f} | "
                      f"{r['psnr']['mse']:.2f} | {r['psnr']['realistic']:.2f} | {r['psnr']['j2k']:.2f} | "
                      f"{r['psnr_drop']:.2f} | {r['h_components']} | {e['mse']} / {e['realistic']} / {e['j2k']} | "
                      f"{b['mse']} / {b['realistic']} / {b['j2k']} |")
@@ -230,7 +230,7 @@ def markdown(results: dict[str, Any]) -> str:
               f"(worst drop {s['worst_psnr_drop_db']:.2f} dB). H-map components in all: {s['h_components_total']}. "
               f"New LoG blobs in all: MSE {s['new_blobs_total']['mse']}, realistic {s['new_blobs_total']['realistic']}, "
               f"JPEG 2000 {s['new_blobs_total']['j2k']}.", "",
-              f"## Lesion insertion ({les['lesions']} discs in {les['images']} lesion-free images, level {les['level']})", "",
+              f"## Lesion insertion ({les['lesions']} discs in {les['images']} lesion-free images, quality {les['quality']})", "",
               "| decoder | contrast recovery | matched-filter AUC |", "|---|---|---|"]
     for k in les["contrast_recovery"]:
         lines.append(f"| {k} | {les['contrast_recovery'][k]:.3f} | {les['matched_filter_auc'][k]:.3f} |")
@@ -240,7 +240,7 @@ def markdown(results: dict[str, Any]) -> str:
     for c, d in sorted(les["contrast_recovery_by_contrast"].items()):
         lines.append(f"| {c} | " + " | ".join(f"{v:.3f}" for v in d.values()) + " |")
     lines += ["", f"## Downstream ({ds['classifier']}; {ds['train_images']} train, {ds['test_images']} test images, "
-              f"level {ds['level']})", "",
+              f"quality {ds['quality']})", "",
               "| decoder | accuracy original | accuracy decoded | flips | correct->wrong | wrong->correct | McNemar p |",
               "|---|---|---|---|---|---|---|"]
     for k, f in ds["decoders"].items():

@@ -55,3 +55,26 @@ def test_a_few_steps_move_g_s_real_and_keep_g_s(tmp_path) -> None:
     loaded = decoders.load_synthesis(found, _Tiny().g_s)
     for k, v in generator.state_dict().items():
         assert torch.equal(loaded.state_dict()[k], v.half().float())
+
+
+def test_a_post_filter_trains_from_the_identity_and_round_trips(tmp_path) -> None:
+    """The wavelet family's realistic decoder: a residual filter conditioned on the MSE decode and the step."""
+    from mcz.codec.postfilter import PostFilter, condition
+    from mcz.gan.train import adversarial
+
+    torch.manual_seed(0)
+    clean = torch.rand(16, 1, 32, 32)
+    decoded = (clean + 0.05 * torch.randn_like(clean)).clamp(0, 1)
+    data = LatentSet(clean, condition(decoded, 2.0**-5), torch.zeros(16, dtype=torch.long))
+    start = PostFilter()
+    assert torch.equal(start(data.latents), decoded)  # zero last layer: the MSE decoder
+    generator, record = adversarial(start, PatchDiscriminator(2, stride=1), data,
+                                    GanConfig(beta=0.05, steps=5, batch_size=4), 255.0, log=lambda m: None)
+    assert record["steps"] == 5 and not torch.equal(generator(data.latents), decoded)
+    scores = validate(None, generator, data, reference=lambda y: y[:, :1])
+    assert np.isfinite(scores["psnr_realistic"]) and scores["crops"] == 16
+    entry = decoders.save_decoder(generator, tmp_path, {"id": "w-realistic", "kind": "realistic",
+                                                         "base": "w", "base_sha256": "cd" * 32})
+    found = decoders.DecoderEntry("w-realistic", "w", "cd" * 32, tmp_path / entry["file"], entry["sha256"], entry)
+    loaded = decoders.load_synthesis(found, PostFilter())
+    assert torch.allclose(loaded(data.latents[:2]), generator(data.latents[:2]), atol=2e-3)

@@ -10,6 +10,7 @@ import dataclasses
 import glob
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +156,7 @@ class _InWorker:
             job.dst.parent.mkdir(parents=True, exist_ok=True)
             result = self.work(job)
         if self.hash_source:
+            # lazy: off the start-up path of the mcz command (mcz.cli.main)
             from mcz.executors.manifest import sha256_of
 
             result.sha256 = sha256_of(job.src)
@@ -205,6 +207,7 @@ def run_jobs(
         The batch's exit code (8 when some but not all failed) and the result record of
         every job that succeeded in this run, by ``Job.src``.
     """
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from rich.progress import Progress
 
     todo = _resume(jobs, manifest, adopt, executor.name) if manifest is not None else jobs
@@ -258,6 +261,7 @@ def _resume(jobs: list[Job], manifest: Manifest, adopt: Callable[[Job], dict] | 
 
 
 def _adopted(job: Job, adopt: Callable[[Job], dict], engine: str) -> Row:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.executors.base import Outcome
     from mcz.executors.manifest import sha256_of
 
@@ -265,8 +269,7 @@ def _adopted(job: Job, adopt: Callable[[Job], dict], engine: str) -> Row:
 
 
 def _row(job: Job, outcome: Outcome, engine: str) -> Row:
-    import time
-
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.executors.manifest import Row
 
     record = outcome.value.record if outcome.ok else {}

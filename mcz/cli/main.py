@@ -18,11 +18,15 @@ from mcz import __version__, profiling, remote
 from mcz.cli import batch
 from mcz.cli.bench import add_parser as _add_bench
 from mcz.cli.gpu import add_parser as _add_engine
-from mcz.errors import ExitCode, McZError, OutputError, UsageError
+from mcz.errors import ExitCode, McZError, OutputError, UsageError, require
+from mcz.fsutil import atomic_write_bytes
+from mcz.io import read_image
 from mcz.io.dispatch import WRITE_FORMATS
 from mcz.io.sniff import IMAGE_SUFFIXES
+from mcz.training.config import TrainConfig, parse_duration
 
 if TYPE_CHECKING:  # pragma: no cover
+    from mcz.api import EncodeOptions
     from mcz.search import Notice
 
 
@@ -157,8 +161,6 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from mcz.training.config import TrainConfig
-
     d = TrainConfig(model="cae-compact")
     p = sub.add_parser("train", help="train a registered model on a named data set or a folder (mcz[train])")
     p.add_argument("--model", required=True, help="registered model id to train (architecture)")
@@ -236,27 +238,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_encode(args: argparse.Namespace) -> ExitCode:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz import api
     from mcz.dicom.guard import RatioPolicy
-
     from mcz.ratecontrol import Target
 
     policy = RatioPolicy.parse(args.max_ratio, args.strict)  # a bad --max-ratio fails before any work
     target = Target.from_options(args.target_bpp, args.target_ratio, args.target_psnr)
     summary: dict[Path, str] = {}
-    options = {
-        "model": args.model,
-        "quality": args.quality,
-        "target": target,
-        "overwrite": args.force,
-        "metadata": "none" if args.no_metadata else (args.metadata or "keep"),
-        "max_ratio": policy.max_ratio,
-        "strict": args.strict,
-        "new_series": args.new_series,
-        "threads": args.threads,
-    }
-    if args.lossless or args.max_error is not None:
-        options["max_error"] = _bound(args, target)
+    options = api.EncodeOptions(  # a bad option fails here, before any work
+        model=args.model,
+        quality=args.quality,
+        target=target,
+        metadata="none" if args.no_metadata else (args.metadata or "keep"),
+        max_ratio=policy.max_ratio,
+        strict=args.strict,
+        new_series=args.new_series,
+        threads=args.threads,
+        max_error=_bound(args, target) if args.lossless or args.max_error is not None else None,
+    )
     if "-" in (args.inputs[0], args.output):
         return _encode_stdio(args, options)
     jobs, members = _encode_jobs(args)
@@ -268,10 +268,11 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
         files = members[job.src]
         lines: list[str] = []
         if len(files) > 1:
-            dst = api.encode_series(files, job.dst, report=_reporter(job.dst, summary, job.src, lines), **options)
+            dst = api.encode_series(files, job.dst, options, overwrite=args.force,
+                                    report=_reporter(job.dst, summary, job.src, lines))
         else:
-            dst = api.encode_file(job.src, job.dst, grey=args.grey, report=_reporter(job.src, summary, None, lines),
-                                  **options)
+            dst = api.encode_file(job.src, job.dst, options, overwrite=args.force, grey=args.grey,
+                                  report=_reporter(job.src, summary, None, lines))
         return batch.Result(_result(job.src, dst, dst, summary.get(job.src)), lines)
 
     return _run_batch(jobs, work, args,
@@ -281,7 +282,7 @@ def _run_encode(args: argparse.Namespace) -> ExitCode:
 def _run_batch(jobs: list[batch.Job], work: Callable[[batch.Job], batch.Result], args: argparse.Namespace,
                adopt: Callable[[batch.Job], dict] | None = None) -> ExitCode:
     """Run the batch on the chosen engine; then one line (or JSON object) per file that succeeded, in job order."""
-    from mcz.executors import get_executor
+    from mcz.executors import get_executor  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     engine_options = {k: v for k, v in (("address", args.address), ("gpus_per_worker", args.gpus_per_worker))
                       if v is not None}
@@ -300,6 +301,7 @@ def _manifest(args: argparse.Namespace):
 
     The manifest is a local folder: an output at a URL gets none unless --manifest names one.
     """
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.executors.manifest import Manifest
 
     if args.manifest == "":
@@ -321,7 +323,7 @@ _MEASURED_PSNR: dict[Path, float] = {}
 
 def _result(src: Path | str, dst: Path | str, coded: Path | bytes, note: str | None) -> dict:
     """What one coded file achieved: sizes and rate from its .mcz file (path or bytes), and any target's note."""
-    from mcz import api
+    from mcz import api  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     info = api.read_info(coded)
     out = {"input": str(src), "output": str(dst), "bytes": info.file_bytes, "bpp": round(info.bpp, 4),
@@ -382,15 +384,13 @@ def _bound(args: argparse.Namespace, target: object) -> int:
     return 0 if args.lossless else int(args.max_error)
 
 
-def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
+def _encode_stdio(args: argparse.Namespace, options: EncodeOptions) -> ExitCode:
     """``mcz encode - ...`` (image from stdin) and/or ``-o -`` (.mcz to stdout): one image."""
-    from mcz import api
-    from mcz.io import read_image
+    from mcz import api  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     if len(args.inputs) != 1:
         raise UsageError(f"found {len(args.inputs)} inputs with '-'; stdin/stdout take one image. "
                          "Give one input, or an output folder for several")
-    options = {k: v for k, v in options.items() if k != "overwrite"}
     if args.inputs[0] == "-":
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "stdin"
@@ -405,14 +405,12 @@ def _encode_stdio(args: argparse.Namespace, options: dict) -> ExitCode:
             remote.check_new(dst, args.force)
         else:
             _check_new(Path(dst), args.force)
-    outcome = api.encode_with_report(image, **options)
+    outcome = api.encode_with_report(image, options)
     api.report_outcome(outcome, _reporter(Path(args.inputs[0])))
     if dst == "-":
         sys.stdout.buffer.write(outcome.data)
         sys.stdout.buffer.flush()
         return ExitCode.OK
-    from mcz.fsutil import atomic_write_bytes
-
     if remote.is_url(dst):
         remote.write_bytes(dst, outcome.data, overwrite=args.force)
     else:
@@ -440,6 +438,7 @@ def _encode_jobs(args: argparse.Namespace) -> tuple[list[batch.Job], dict[Path, 
 
     Returns the jobs, each keyed by its first file, and the files of each job.
     """
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.dicom.series import group_files, series_file_name
 
     inputs = batch.expand_inputs(args.inputs, IMAGE_SUFFIXES)
@@ -451,7 +450,7 @@ def _encode_jobs(args: argparse.Namespace) -> tuple[list[batch.Job], dict[Path, 
 
 def _plan_encode(firsts: list, output: str | None, series_names: dict[Path, str]) -> list[batch.Job]:
     """Output paths as for any batch, except that one series given as a folder may go to a named .mcz file."""
-    from mcz import api
+    from mcz import api  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     def name_for(src: Path) -> str:
         return series_names.get(src) or api.default_output(src, "mcz").name
@@ -473,7 +472,7 @@ def _reporter(
     target is also a warning line.  With ``lines``, the lines are appended there (a batch
     worker returns them to the driver) instead of printed.
     """
-    from mcz.ratecontrol import RateNotice
+    from mcz.ratecontrol import RateNotice  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     def report(notice: Notice) -> None:
         if isinstance(notice, RateNotice) and summary is not None:
@@ -494,6 +493,7 @@ def _reporter(
 
 
 def _run_decode(args: argparse.Namespace) -> ExitCode:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz import api
     from mcz.container import read_header
 
@@ -543,7 +543,7 @@ def _decode_report(args: argparse.Namespace, src: Path | str,
 
 def _decode_stdio(args: argparse.Namespace) -> ExitCode:
     """``mcz decode - ...`` (.mcz from stdin) and/or ``-o - --to FMT`` (image to stdout): one file."""
-    from mcz import api
+    from mcz import api  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     if len(args.inputs) != 1:
         raise UsageError(f"found {len(args.inputs)} inputs with '-'; stdin/stdout take one file")
@@ -585,7 +585,7 @@ def _local_target(dst: str, folder: Path, force: bool) -> Path:
 
 
 def _run_info(args: argparse.Namespace) -> ExitCode:
-    from mcz import api
+    from mcz import api  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     info = api.read_info(args.file)
     if args.json:
@@ -612,6 +612,7 @@ def _run_info(args: argparse.Namespace) -> ExitCode:
 
 def _quality_note(codec_id: str, quality: int) -> str | None:
     """What the model's family guarantees at ``quality`` (near-lossless: the bound), for ``mcz info``."""
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.codec import registry
     from mcz.codec.families import family_for
 
@@ -621,20 +622,19 @@ def _quality_note(codec_id: str, quality: int) -> str | None:
 
 
 def _run_models(args: argparse.Namespace) -> ExitCode:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz import api
+    from mcz.codec.decoders import installed_decoders
+    from mcz.codec.zoo import user_model_dir
 
     models = api.list_models()
     if args.json:
         print(json.dumps([m.__dict__ for m in models], indent=2, default=str))
         return ExitCode.OK
-    from mcz.codec.zoo import user_model_dir
-
     print(f"{'model':<24} {'weights':<11} {'from':<16} description")
     for m in models:
         state = "installed" if m.available else "no weights"
         print(f"{m.id:<24} {state:<11} {m.source or '-':<16} {m.description}")
-    from mcz.codec.decoders import installed_decoders
-
     for d in installed_decoders():  # decoders of another model's files (mcz decode --decoder ...)
         print(f"{d['id']:<24} {'decoder':<11} {'-':<16} {d.get('kind')} decoder of {d.get('base')} files: "
               "NON-DIAGNOSTIC PREVIEW (docs/ganvae.md)")
@@ -644,9 +644,9 @@ def _run_models(args: argparse.Namespace) -> ExitCode:
 
 
 def _run_export(args: argparse.Namespace) -> ExitCode:
+    # lazy: off the start-up path of the mcz command (mcz.cli.main)
     from mcz.codec import engine
     from mcz.codec.families import onnx_families
-    from mcz.errors import OutputError, UsageError
 
     codec = engine.load_codec(args.model)
     if not codec.family.onnx_export:
@@ -661,7 +661,7 @@ def _run_export(args: argparse.Namespace) -> ExitCode:
 
 
 def _run_demo(args: argparse.Namespace) -> ExitCode:
-    from mcz import demo
+    from mcz import demo  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     notes: list[str] = []
     rows = demo.run(args.image, args.model, args.output, overwrite=args.force, notes=notes)
@@ -679,17 +679,11 @@ def _run_demo(args: argparse.Namespace) -> ExitCode:
 
 
 def _run_train(args: argparse.Namespace) -> ExitCode:
-    from mcz.errors import require
-
     require("lightning", "train")
-    from mcz.training.config import TrainConfig
-    from mcz.training.run import train
-
-    from mcz.codec.zoo import user_model_dir
+    from mcz.training.run import train  # lazy: optional extra mcz[train] (lightning, required just above)
+    from mcz.codec.zoo import user_model_dir  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     if args.time_budget:
-        from mcz.training.config import parse_duration
-
         parse_duration(args.time_budget)  # a bad duration fails before any data is read
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
     fields["export_to"] = str(user_model_dir()) if args.export_to is None else (args.export_to or None)
@@ -707,7 +701,7 @@ def _run_train(args: argparse.Namespace) -> ExitCode:
 
 def _print_usage_hint(entry: dict, folder: Path) -> None:
     """After `mcz train`: where the weights went and how to use them (stderr; stdout stays JSON)."""
-    from mcz.codec.zoo import checkpoint_dirs
+    from mcz.codec.zoo import checkpoint_dirs  # lazy: off the start-up path of the mcz command (mcz.cli.main)
 
     model_id = entry["id"]
     found = folder.resolve() in {d.resolve() for d in checkpoint_dirs()}

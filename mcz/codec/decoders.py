@@ -90,7 +90,7 @@ def installed_decoders() -> list[dict[str, Any]]:
 
 def load_synthesis(entry: DecoderEntry, template: Any) -> Any:
     """``template`` (a copy of the base ``g_s``) with the decoder's verified weights loaded, in eval mode."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file  # lazy: keeps torch, safetensors out of import mcz.codec.decoders
 
     if not entry.path.is_file():
         raise ModelError(f"weights of decoder {entry.id!r} are missing: {entry.path} does not exist, though "
@@ -108,6 +108,7 @@ def load_synthesis(entry: DecoderEntry, template: Any) -> Any:
 
 def save_decoder(synthesis: Any, folder: Path, entry: dict[str, Any]) -> dict[str, Any]:
     """Write ``<id>-<sha256[:8]>.safetensors`` (parameters fp16, buffers exact) and its manifest entry."""
+    # lazy: keeps torch, safetensors out of import mcz.codec.decoders
     import torch
     from safetensors.torch import save_file
 

@@ -26,8 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from mcz.codec import engine
+from mcz.codec.blobguard import guard
+from mcz.codec.decoders import find_decoder, load_synthesis
+from mcz.codec.families.wavelet import range_per_unit
 from mcz.container import Container
-from mcz.errors import UsageError
+from mcz.errors import McZError, UsageError
 
 #: The decoders :func:`decode_pixels` knows: the model's own (MSE-trained) synthesis, or the realistic one.
 DECODERS = ("mse", "realistic")
@@ -50,9 +54,6 @@ def realistic_codec(model_id: str, sha256: str) -> Any:
     (the file's), and shares every module except ``g_s`` with the cached base model, which
     is left untouched.
     """
-    from mcz.codec import engine
-    from mcz.codec.decoders import find_decoder, load_synthesis
-
     base = engine.load_codec(model_id, sha256)
     if base.spec.family not in ("hyperprior", "factorized"):
         raise UsageError(f"model {model_id!r} ({base.spec.family}) has no realistic decoder; the hyperprior and "
@@ -78,8 +79,7 @@ def realistic_filter(model_id: str, sha256: str) -> tuple[Any, str]:
     ModelError
         No realistic decoder is installed for these base weights, or its weights fail their check.
     """
-    from mcz.codec.decoders import find_decoder, load_synthesis
-    from mcz.codec.postfilter import PostFilter
+    from mcz.codec.postfilter import PostFilter  # lazy: keeps torch out of import mcz.codec.realistic
 
     entry = find_decoder(model_id, sha256)
     network = PostFilter(int(entry.info.get("width", 32)), int(entry.info.get("depth", 4)))
@@ -87,8 +87,6 @@ def realistic_filter(model_id: str, sha256: str) -> tuple[Any, str]:
 
 
 def _family(header: Any) -> str:
-    from mcz.codec import engine
-
     return engine.load_codec(header.codec_id, header.checkpoint_sha256).spec.family
 
 
@@ -102,8 +100,6 @@ def realistic_id(model_id: str, sha256: str) -> str:
     UsageError
         The model's family can have none.
     """
-    from mcz.codec import engine
-
     if engine.load_codec(model_id, sha256).spec.family in FILTERED_FAMILIES:
         return realistic_filter(model_id, sha256)[1]
     return realistic_codec(model_id, sha256)[1]
@@ -111,10 +107,7 @@ def realistic_id(model_id: str, sha256: str) -> str:
 
 def _filtered(container: Container, pixels: np.ndarray) -> np.ndarray:
     """``pixels`` (the MSE decoder's, checked) through the file's model's post-filter, frame by frame."""
-    from mcz.codec import engine
-    from mcz.codec.families.wavelet import range_per_unit
-    from mcz.codec.blobguard import guard
-    from mcz.codec.postfilter import apply
+    from mcz.codec.postfilter import apply  # lazy: keeps torch out of import mcz.codec.realistic
 
     header = container.header
     network, _ = realistic_filter(header.codec_id, header.checkpoint_sha256)
@@ -141,8 +134,6 @@ def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = 
     a damaged or edited header is refused, then synthesised again by the realistic decoder, whose
     own pixels no digest describes (see the module docstring); that costs a second synthesis.
     """
-    from mcz.codec import engine
-
     check_decoder(decoder)
     if decoder == "mse":
         return engine.decode_container(container, verify=verify, progress=progress, backend=backend,
@@ -180,9 +171,6 @@ def available_decoders(header: Any) -> list[dict[str, Any]]:
     Always the MSE decoder (the default, its pixels checked against the encoder's); and a
     realistic decoder where one is installed for the file's model and weights.
     """
-    from mcz.errors import McZError
-    from mcz.codec.decoders import find_decoder
-
     found = [{"decoder": "mse", "id": header.codec_id, "default": True, "pixels_checked": True,
               "label": "the model's own synthesis"}]
     try:

@@ -117,11 +117,11 @@ def get_executor(engine: str = "local", workers: int | None = None, **options: A
     if engine == "local":
         if options:
             raise UsageError(f"found {', '.join(sorted(options))} with --engine local; these apply to --engine ray")
-        from mcz.executors.local import LocalExecutor
+        from mcz.executors.local import LocalExecutor  # lazy: cycle executors.base <-> executors.local
 
         return LocalExecutor(1 if workers is None else workers)
     if engine == "ray":
-        from mcz.executors.ray import RayExecutor
+        from mcz.executors.ray import RayExecutor  # lazy: cycle executors.base <-> executors.ray
 
         return RayExecutor(workers, **options)
     raise UsageError(f"found engine {engine!r}; expected one of {', '.join(ENGINES)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcz.codec.realistic import PREVIEW_LABEL
+from mcz.io.nifti import mark_lossy
 
 #: The Image Type values the realistic decoder adds.
 IMAGE_TYPE_VALUES = ("NON DIAGNOSTIC", "PREVIEW")
@@ -57,8 +58,6 @@ def mark_image(image: Any, decoder_id: str) -> Any:
         if ds is not None:
             mark_dataset(ds, decoder_id)
     if image.nifti_header:
-        from mcz.io.nifti import mark_lossy
-
         image.nifti_header = mark_lossy(image.nifti_header, f"{PREVIEW_LABEL.upper()} GAN {decoder_id}")
     image.decoder, image.decoder_id = "realistic", decoder_id
     return image

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mcz.codec.learned import MEAN_DENOMINATOR
 from mcz.gan.networks import PatchDiscriminator, discriminator_loss, generator_loss
 from mcz.metrics import psnr
 
@@ -96,8 +97,6 @@ def decoder_latent(model, x: torch.Tensor, level: int) -> torch.Tensor:
     multiplied by the level's inverse gain.  :func:`mcz.codec.learned_coding.encode_tile`
     codes the same ``y_hat`` (tested in ``tests/gan``).
     """
-    from mcz.codec.learned import MEAN_DENOMINATOR
-
     y = model.g_a(x) * model.gain(level)
     if model.hyperprior:
         _, mean_codes = model.h_s(torch.round(model.h_a(y)))

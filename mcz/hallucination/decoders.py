@@ -12,6 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import mcz
+from mcz.baselines.matching import code_at_size
+from mcz.baselines.standard import JPEG2000
+from mcz.dicom.guard import GuidelineWarning
+from mcz.io import from_array
+
 #: The base model of the realistic decoder, and the decoders compared.
 BASE_MODEL = "wavelet-ctx"
 NAMES = ("mse", "realistic", "j2k")
@@ -27,12 +33,6 @@ class Coded:
 
 def code_frame(frame: np.ndarray, bits_stored: int, quality: int, model: str = BASE_MODEL) -> Coded:
     """Code ``frame`` with ``model`` at ``quality`` and decode it with both decoders, and JPEG 2000 at equal bytes."""
-    import mcz
-    from mcz.baselines.matching import code_at_size
-    from mcz.baselines.standard import JPEG2000
-    from mcz.dicom.guard import GuidelineWarning
-    from mcz.io import from_array
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GuidelineWarning)  # research rates, far beyond clinical guidance
         data = mcz.encode(frame, bits_stored=bits_stored, model=model, quality=quality)

@@ -18,14 +18,14 @@ K_SIGMA, MIN_AREA = 3.0, 9
 
 def noise_sigma(image: np.ndarray) -> float:
     """Robust noise standard deviation of a 2-D image, in its own units (at least 0.5 unit: quantisation)."""
-    from skimage.restoration import estimate_sigma
+    from skimage.restoration import estimate_sigma  # lazy: keeps skimage out of import mcz.hallucination.maps
 
     return max(float(estimate_sigma(np.asarray(image, np.float64))), 0.5)
 
 
 def components(difference: np.ndarray, sigma: float, k: float = K_SIGMA, min_area: int = MIN_AREA) -> list[int]:
     """Areas of the connected components of ``|difference| > k * sigma`` with at least ``min_area`` pixels."""
-    from scipy import ndimage
+    from scipy import ndimage  # lazy: keeps scipy out of import mcz.hallucination.maps
 
     mask = np.abs(np.asarray(difference, np.float64)) > k * sigma
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))

@@ -15,7 +15,7 @@ def flips(labels: np.ndarray, original: np.ndarray, decoded: np.ndarray) -> dict
     original, decoded : array of int
         Predicted labels on the original and on the decoded images.
     """
-    from scipy.stats import binomtest
+    from scipy.stats import binomtest  # lazy: keeps scipy out of import mcz.hallucination.mcnemar
 
     labels, original, decoded = (np.asarray(a).astype(int) for a in (labels, original, decoded))
     right_orig, right_dec = original == labels, decoded == labels

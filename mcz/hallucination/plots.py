@@ -12,10 +12,10 @@ from mcz.hallucination import maps
 
 def maps_figure(figures: list[tuple[str, np.ndarray, Any, dict]], out: Path) -> Path:
     """One row per image; the H map in units of the image noise sigma, components above 3 sigma outlined."""
-    import matplotlib
+    import matplotlib  # lazy: optional extra mcz[bench] (matplotlib)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: optional extra mcz[bench] (matplotlib)
 
     fig, axes = plt.subplots(len(figures), 4, figsize=(10, 2.6 * len(figures)), squeeze=False)
     for row, (name, original, coded, record) in zip(axes, figures):
@@ -44,7 +44,7 @@ def maps_figure(figures: list[tuple[str, np.ndarray, Any, dict]], out: Path) -> 
 
 def _palette(path: Path) -> None:
     """Re-save as a 128-colour palette PNG: the noisy H maps make a full-colour file about 3x larger."""
-    from PIL import Image
+    from PIL import Image  # lazy: keeps PIL out of import mcz.hallucination.plots
 
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=128)

@@ -24,8 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from mcz.hallucination import lesions, maps, mcnemar
+from mcz.baselines.contract import coding_bits, to_unsigned
+from mcz.codec import engine
+from mcz.codec.realistic import realistic_id
+from mcz.datasets.br35h import load_grey
+from mcz.demo import bundled_image
+from mcz.downstream.data import resize_grey, samples, subset
+from mcz.fsutil import atomic_write_bytes
+from mcz.hallucination import lesions, maps, mcnemar, plots
 from mcz.hallucination.decoders import BASE_MODEL, NAMES, code_frame
+from mcz.io import read_image
 from mcz.metrics import psnr
 
 #: The PSNR bound (dB) the realistic decoder must meet against the MSE decoder.
@@ -50,9 +58,6 @@ FULL = Preset(images=20, lesions=12, qualities=(4, 8, 12), classifier_train=2101
 
 
 def _lesion_free(count: int) -> list[tuple[str, np.ndarray]]:
-    from mcz.datasets.br35h import load_grey
-    from mcz.downstream.data import resize_grey, samples, subset
-
     items = [s for s in samples("test") if s.label == 0]
     # One image per near-duplicate group (duplicates would count one anatomy twice), in a seeded group order.
     seen, out = set(), []
@@ -64,14 +69,9 @@ def _lesion_free(count: int) -> list[tuple[str, np.ndarray]]:
 
 
 def _demo_ct() -> tuple[str, np.ndarray, int]:
-    from mcz.demo import bundled_image
-    from mcz.io import read_image
-
     image = read_image(bundled_image())
     frame = image.pixels[0]
     # The CT is signed (HU); code its unsigned stored domain as the benchmark contract does.
-    from mcz.baselines.contract import coding_bits, to_unsigned
-
     unsigned, _ = to_unsigned(frame, image.intensity)
     return bundled_image().name, unsigned, coding_bits(image.intensity)
 
@@ -130,9 +130,7 @@ def lesion_study(frames: list[tuple[str, np.ndarray]], count: int, quality: int,
 
 def downstream(preset: Preset, quality: int, log: Callable[[str], None]) -> dict[str, Any]:
     """McNemar flips of a small CNN (trained on originals) between originals and each decoder."""
-    from mcz.datasets.br35h import load_grey
-    from mcz.downstream import protocols
-    from mcz.downstream.data import resize_grey, samples, subset
+    from mcz.downstream import protocols  # lazy: keeps torch out of import mcz.hallucination.report
 
     train = subset(samples("train"), preset.classifier_train)
     test = subset(samples("test"), preset.classifier_test)
@@ -158,11 +156,6 @@ def downstream(preset: Preset, quality: int, log: Callable[[str], None]) -> dict
 
 def run(out: Path, quick: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every safeguard and write ``hallucination.json``, ``hallucination.md`` and the plots into ``out``."""
-    from mcz.codec.realistic import realistic_id
-    from mcz.codec import engine
-    from mcz.fsutil import atomic_write_bytes
-    from mcz.hallucination import plots
-
     preset = QUICK if quick else FULL
     start = time.perf_counter()
     base = engine.load_codec(BASE_MODEL)

@@ -39,12 +39,15 @@ from tests.hardening import mutate
 BLOCK_MODE = "wavelet-ctx#block"
 #: The hyperprior file decoded by the GAN-fine-tuned decoder (``decode(..., decoder="realistic")``).
 REALISTIC = "hyperprior-compact#realistic"
+#: The wavelet file decoded by its realistic decoder (post-filter and blob guard after the checked MSE decode).
+REALISTIC_WAVELET = "wavelet-ctx#realistic"
 #: The wavelet model's packet mode (finest bands split once more), on a CT-like noise image.
 PACKET_MODE = "wavelet-ctx#packet"
 #: The wavelet model's pixel mode (stored integers through JPEG-XL), on the same image at a step of 4 units.
 PIXEL_MODE = "wavelet-ctx#pixel"
 TILE_MODELS = {"cae": "cae-compact", **mutate.FAMILY_MODELS, "wavelet-block": BLOCK_MODE,
-               "wavelet-packet": PACKET_MODE, "wavelet-pixel": PIXEL_MODE, "realistic": REALISTIC}
+               "wavelet-packet": PACKET_MODE, "wavelet-pixel": PIXEL_MODE, "realistic": REALISTIC,
+               "wavelet-realistic": REALISTIC_WAVELET}
 INTERESTING_INTS = (0, 1, -1, 2, 7, 8, 15, 16, 255, 256, 512, 4096, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1,
                     2**32, 2**63 - 1, 2**64 - 1, -(2**63))
 INTERESTING_FLOATS = (0.0, -0.0, 0.5, 1e-300, 1e300, -1e308, 3.4e38, 1.5)
@@ -80,7 +83,7 @@ def base_file(model: str) -> bytes:
     image, quality = mutate.ramp(40, 72), 2
     if model == "cae-compact":
         image = np.stack([image, image[::-1]])
-    if model == "wavelet-ctx":
+    if model in ("wavelet-ctx", REALISTIC_WAVELET):
         rows, cols = np.mgrid[0:40, 0:72]
         image = np.where(np.hypot(rows - 20, cols - 36) < 15, 200, 30).astype(np.uint8)
     if model == BLOCK_MODE:
@@ -92,7 +95,8 @@ def base_file(model: str) -> bytes:
     if model.startswith("wavelet-ctx"):
         params = read_container(data).tiles[0].params
         mode = {(): "wavelet-ctx", (8.0,): BLOCK_MODE}.get(params, {(2.0,): PACKET_MODE, (1.0,): PIXEL_MODE}.get(params[:1], "?"))
-        assert mode == model, f"the {model} fuzz base took another tile mode ({params})"
+        expected = "wavelet-ctx" if model == REALISTIC_WAVELET else model
+        assert mode == expected, f"the {model} fuzz base took another tile mode ({params})"
     return data
 
 
@@ -116,7 +120,7 @@ def reference(model: str) -> np.ndarray:
 
 
 def _decoder(model: str) -> str:
-    return "realistic" if model == REALISTIC else "mse"
+    return "realistic" if model in (REALISTIC, REALISTIC_WAVELET) else "mse"
 
 
 # -- generic byte mutations -------------------------------------------------------------------------

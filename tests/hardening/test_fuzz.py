@@ -21,7 +21,7 @@ pytest.importorskip("compressai")
 
 #: Examples per target: about 2-5 s each on one loaded core.
 EXAMPLES = {"container": 300, "header": 40, "tile-cae": 40, "tile-factorized": 60, "tile-hyperprior": 30,
-            "tile-wavelet": 60, "tile-wavelet-block": 60, "tile-wavelet-packet": 40, "tile-wavelet-pixel": 40, "tile-hvae": 30, "tile-realistic": 20, "dicom": 60,
+            "tile-wavelet": 60, "tile-wavelet-block": 60, "tile-wavelet-packet": 40, "tile-wavelet-pixel": 40, "tile-hvae": 30, "tile-realistic": 20, "tile-wavelet-realistic": 15, "dicom": 60,
             "encode": 30}
 
 

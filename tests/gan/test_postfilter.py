@@ -9,7 +9,6 @@ MSE decoder or JPEG 2000 at equal bytes.
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from pathlib import Path
 
@@ -19,31 +18,16 @@ import pytest
 import mcz
 from mcz.codec import decoders, engine, realistic
 from mcz.codec.postfilter import PostFilter, apply
-from mcz.container import read_container, write_container
 from mcz.errors import ChecksumError, FormatError, ModelError
 from mcz.hallucination import lesions
 from mcz.hallucination.decoders import code_frame
 from mcz.hallucination.report import QUICK
 from mcz.metrics import psnr
+from tests.gan.conftest import tampered_decoder, with_damaged_payload
 
 torch = pytest.importorskip("torch")
 BASE = "wavelet-ctx"
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
-
-
-@pytest.fixture(scope="module")
-def demo_ct():
-    from mcz.baselines.contract import coding_bits, to_unsigned
-    from mcz.demo import bundled_image
-    from mcz.io import read_image
-
-    try:
-        path = bundled_image()
-    except Exception as exc:  # pydicom-data missing
-        pytest.skip(str(exc))
-    image = read_image(path)
-    unsigned, _ = to_unsigned(image.pixels[0], image.intensity)
-    return unsigned, coding_bits(image.intensity)
 
 
 @pytest.fixture(scope="module")
@@ -133,25 +117,12 @@ def test_a_volume_is_filtered_frame_by_frame() -> None:
 
 def test_a_corrupt_latent_is_refused_before_the_filter(demo_ct) -> None:
     frame, bits = demo_ct
-    parsed = read_container(_encode(frame, bits))
-    tile = parsed.tiles[0]
-    payload = bytearray(tile.payload)
-    payload[len(payload) // 2] ^= 0x5A
-    bad = type(tile)(frame=tile.frame, index=tile.index, params=tile.params, side=tile.side, payload=bytes(payload))
-    damaged = write_container(type(parsed)(header=parsed.header, tiles=(bad, *parsed.tiles[1:]), metadata=parsed.metadata))
     with pytest.raises((ChecksumError, FormatError)):
-        mcz.decode(damaged, decoder="realistic")
+        mcz.decode(with_damaged_payload(_encode(frame, bits)), decoder="realistic")
 
 
 def test_tampered_filter_weights_are_refused(tmp_path, monkeypatch) -> None:
-    manifest = json.loads((CHECKPOINTS / "manifest.json").read_text())
-    (entry,) = [d for d in manifest[decoders.DECODERS_KEY] if d["base"] == BASE]
-    shutil.copy(CHECKPOINTS / entry["file"], tmp_path / entry["file"])
-    with open(tmp_path / entry["file"], "r+b") as fh:
-        fh.seek(-3, 2)
-        fh.write(b"\x00\x01\x02")
-    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [], "decoders": [entry]}))
-    monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
+    entry = tampered_decoder(BASE, tmp_path, monkeypatch)
     with pytest.raises(ModelError, match="never load unverified weights"):
         realistic.realistic_filter(BASE, entry["base_sha256"])
 

@@ -8,7 +8,6 @@ decoder the hallucination report now measures) is tested in ``test_postfilter.py
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from pathlib import Path
 
@@ -17,31 +16,16 @@ import pytest
 
 import mcz
 from mcz.codec import engine, realistic
-from mcz.container import read_container, write_container
 from mcz.errors import ChecksumError, ModelError, UsageError
 from mcz.codec import decoders
 from mcz.hallucination import lesions
 from mcz.hallucination.decoders import code_frame
 from mcz.metrics import psnr
+from tests.gan.conftest import tampered_decoder, with_damaged_payload
 
 pytest.importorskip("compressai")
 BASE_MODEL = "hyperprior-compact"
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
-
-
-@pytest.fixture(scope="module")
-def demo_ct():
-    from mcz.baselines.contract import coding_bits, to_unsigned
-    from mcz.demo import bundled_image
-    from mcz.io import read_image
-
-    try:
-        path = bundled_image()
-    except Exception as exc:  # pydicom-data missing
-        pytest.skip(str(exc))
-    image = read_image(path)
-    unsigned, _ = to_unsigned(image.pixels[0], image.intensity)
-    return unsigned, coding_bits(image.intensity)
 
 
 @pytest.fixture(scope="module")
@@ -136,14 +120,8 @@ def test_info_lists_the_decoders(demo_ct) -> None:
 
 def test_a_corrupt_latent_is_refused_before_the_realistic_synthesis(demo_ct) -> None:
     frame, bits = demo_ct
-    parsed = read_container(_encode(frame, bits))
-    tile = parsed.tiles[0]
-    payload = bytearray(tile.payload)
-    payload[len(payload) // 2] ^= 0x5A
-    bad = type(tile)(frame=tile.frame, index=tile.index, params=tile.params, side=tile.side, payload=bytes(payload))
-    damaged = write_container(type(parsed)(header=parsed.header, tiles=(bad, *parsed.tiles[1:]), metadata=parsed.metadata))
     with pytest.raises(ChecksumError, match="latents"):
-        mcz.decode(damaged, decoder="realistic")
+        mcz.decode(with_damaged_payload(_encode(frame, bits)), decoder="realistic")
 
 
 def test_refusals() -> None:
@@ -158,14 +136,7 @@ def test_refusals() -> None:
 
 
 def test_tampered_weights_are_refused(tmp_path, monkeypatch) -> None:
-    manifest = json.loads((CHECKPOINTS / "manifest.json").read_text())
-    (entry,) = [d for d in manifest[decoders.DECODERS_KEY] if d["base"] == BASE_MODEL]
-    shutil.copy(CHECKPOINTS / entry["file"], tmp_path / entry["file"])
-    with open(tmp_path / entry["file"], "r+b") as fh:
-        fh.seek(-3, 2)
-        fh.write(b"\x00\x01\x02")
-    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "models": [], "decoders": [entry]}))
-    monkeypatch.setenv("MCZ_CHECKPOINTS", str(tmp_path))
+    tampered_decoder(BASE_MODEL, tmp_path, monkeypatch)
     base = engine.load_codec(BASE_MODEL)
     with pytest.raises(ModelError, match="never load unverified weights"):
         realistic.realistic_codec(BASE_MODEL, base.checkpoint_sha256)

@@ -31,6 +31,7 @@ import torch
 
 from mcz.codec import engine
 from mcz.codec import decoders
+from mcz.codec.realistic import FILTERED_FAMILIES
 from mcz.codec.postfilter import DEPTH, WIDTH, PostFilter, condition
 from mcz.gan.networks import PatchDiscriminator
 from mcz.gan.train import GanConfig, LatentSet, adversarial, fine_tune, latent_set, validate
@@ -66,7 +67,7 @@ def main() -> None:
         args.results = RESULTS.with_name(f"gan-sweep-{args.base}.json")
     torch.set_num_threads(1)
     codec = engine.load_codec(args.base)
-    filtered = codec.spec.family == "wavelet"
+    filtered = codec.spec.family in FILTERED_FAMILIES
     model = codec if filtered else codec.model.eval()
     if args.select is not None:
         _finish(codec, _kept_runs(model, args.select, filtered), args)
@@ -132,14 +133,16 @@ def _blobs_ok(record: dict) -> bool:
     return blobs is None or blobs["realistic"] <= blobs["mse"]
 
 
-def _coded_pairs(frames, count: int, rng: np.random.Generator, centre: bool = False) -> LatentSet:
-    """``count`` 128x128 patches per frame of (original, condition), each frame coded at a random quality."""
+def _coded_pairs(model: str, frames, count: int, rng: np.random.Generator, centre: bool = False) -> LatentSet:
+    """``count`` 128x128 patches per frame of (original, condition), each frame coded by ``model`` at a random quality."""
     import warnings
 
     import mcz
-    from mcz.container import read_header
     from mcz.codec.families.wavelet import range_per_unit
+    from mcz.codec.wavelet.coder import step_size
+    from mcz.container import read_header
     from mcz.dicom.guard import GuidelineWarning
+    from mcz.intensity import to_unit
 
     images, conditions, levels = [], [], []
     for frame in frames:
@@ -150,27 +153,20 @@ def _coded_pairs(frames, count: int, rng: np.random.Generator, centre: bool = Fa
         quality = int(rng.integers(WAVELET_QUALITIES[0], WAVELET_QUALITIES[1] + 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GuidelineWarning)
-            data = mcz.encode(stored, bits_stored=bits, model=BASE_WAVELET, quality=quality)
-        decoded = mcz.decode(data).astype(np.float64)
-        header = read_header(data)
-        low, high = (float(v) for v in header.extra["window"])
-        window = engine.window_of(header)
-        step = 2.0 ** (-quality / 4) * range_per_unit(bits, window)
-        unit = (stored - low) / (high - low)
-        unit_hat = (decoded - low) / (high - low)
+            data = mcz.encode(stored, bits_stored=bits, model=model, quality=quality)
+        window = engine.window_of(read_header(data))  # the coding window the decoder maps with
+        step = step_size(quality, range_per_unit(bits, window))
+        unit, unit_hat = to_unit(stored, window), to_unit(mcz.decode(data), window)
         for _ in range(count):
             rows, cols = stored.shape
             top = (rows - PATCH) // 2 if centre else int(rng.integers(rows - PATCH + 1))
             left = (cols - PATCH) // 2 if centre else int(rng.integers(cols - PATCH + 1))
             crop = (slice(top, top + PATCH), slice(left, left + PATCH))
-            images.append(torch.from_numpy(unit[crop].astype(np.float32))[None])
-            hat = torch.from_numpy(unit_hat[crop].astype(np.float32))[None, None]
+            images.append(torch.from_numpy(np.asarray(unit[crop], np.float32))[None])
+            hat = torch.from_numpy(np.asarray(unit_hat[crop], np.float32))[None, None]
             conditions.append(condition(hat, step)[0])
             levels.append(quality)
     return LatentSet(torch.stack(images), torch.stack(conditions), torch.as_tensor(levels))
-
-
-BASE_WAVELET = "wavelet-ctx"
 
 
 def _pair_sets(args) -> tuple[LatentSet, LatentSet, str]:
@@ -181,8 +177,8 @@ def _pair_sets(args) -> tuple[LatentSet, LatentSet, str]:
     train = br35h_frames("train", args.train_images) + ctmr_frames("train", per_volume)
     per_frame = max(1, args.patches // len(train))
     val = br35h_frames("val", args.val_images) + ctmr_frames("val", 8)
-    train_set = _coded_pairs(train, per_frame, rng)
-    val_set = _coded_pairs(val, 1, np.random.default_rng(1), centre=True)
+    train_set = _coded_pairs(args.base, train, per_frame, rng)
+    val_set = _coded_pairs(args.base, val, 1, np.random.default_rng(1), centre=True)
     data = (f"frames coded by {args.base} at qualities {WAVELET_QUALITIES[0]}..{WAVELET_QUALITIES[1]} (one random "
             f"quality per frame): first {args.train_images} Br35H train-split images and {per_volume} slices of each "
             f"CT/MR training volume, {per_frame} random 128x128 patches each ({len(train_set.images)} patches); "

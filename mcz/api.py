@@ -593,14 +593,14 @@ def read_info(data_or_path: DataLike) -> FileInfo:
 
 
 def _decoders(header: container.Header) -> list[dict[str, Any]]:
-    return available_decoders(header) if header.codec_id in _learned_ids() else [
+    return available_decoders(header) if header.codec_id in _realistic_ids() else [
         {"decoder": "mse", "id": header.codec_id, "default": True, "pixels_checked": True,
          "label": "the model's own decoder"}]
 
 
-def _learned_ids() -> set[str]:
-    # The families a realistic decoder can exist for (mcz.codec.realistic): a fine-tuned synthesis or a post-filter.
-    return {s.id for s in registry.registered() if s.family in ("hyperprior", "factorized", "wavelet")}
+def _realistic_ids() -> set[str]:
+    """The registered models whose family can have a realistic decoder."""
+    return {s.id for s in registry.registered() if s.family in realistic.FAMILIES}
 
 
 def _warn_if_suspicious(header: container.Header, chunks: list[container.ChunkInfo], per_frame: int,

@@ -61,12 +61,12 @@ def blobs(image: np.ndarray, value_range: float, threshold: float = BLOB_THRESHO
     return found
 
 
-def unmatched(found: np.ndarray, reference: np.ndarray, reach: float = REACH) -> np.ndarray:
-    """Which rows of ``found`` have no blob of ``reference`` within the larger radius + ``reach`` px."""
+def unmatched(found: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Which rows of ``found`` have no blob of ``reference`` within the larger radius + :data:`REACH` px."""
     if len(found) == 0 or len(reference) == 0:
         return np.ones(len(found), bool)
     dist = np.hypot(found[:, None, 0] - reference[None, :, 0], found[:, None, 1] - reference[None, :, 1])
-    within = np.maximum(found[:, None, 2], reference[None, :, 2]) + reach
+    within = np.maximum(found[:, None, 2], reference[None, :, 2]) + REACH
     return ~(dist <= within).any(axis=1)
 
 
@@ -86,27 +86,36 @@ def _unvouched(found: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
+def _around(shape: tuple[int, ...], spot: np.ndarray, extent: float) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The box of ``shape`` holding every pixel within ``extent`` px of ``spot``'s centre, and their distances."""
+    r, c = float(spot[0]), float(spot[1])
+    top, bottom = max(0, int(np.floor(r - extent))), min(shape[0], int(np.ceil(r + extent)) + 1)
+    left, right = max(0, int(np.floor(c - extent))), min(shape[1], int(np.ceil(c + extent)) + 1)
+    rows, cols = np.ogrid[top:bottom, left:right]
+    return (slice(top, bottom), slice(left, right)), np.hypot(rows - r, cols - c)
+
+
+def _extent(spot: np.ndarray) -> float:
+    """How far a spot's revert reaches: SUPPORT radii + REACH px."""
+    return SUPPORT * float(spot[2]) + REACH
+
+
 def _weights(shape: tuple[int, ...], spots: np.ndarray, feather: float) -> np.ndarray:
-    """1 within each spot's SUPPORT radii + REACH, falling linearly to 0 over ``feather`` px; the maximum over spots."""
-    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    """1 within each spot's :func:`_extent`, falling linearly to 0 over ``feather`` px; the maximum over spots."""
     weight = np.zeros(shape)
-    for r, c, radius in spots:
-        dist = np.hypot(rows - r, cols - c) - (SUPPORT * radius + REACH)
-        ramp = np.ones(shape) * (dist <= 0) if feather <= 0 else np.clip(1.0 - dist / feather, 0.0, 1.0)
-        np.maximum(weight, ramp, out=weight)
+    for spot in spots:
+        extent = _extent(spot)
+        box, dist = _around(shape, spot, extent + feather)
+        ramp = (dist <= extent).astype(float) if feather <= 0 else np.clip(1.0 - (dist - extent) / feather, 0.0, 1.0)
+        np.maximum(weight[box], ramp, out=weight[box])
     return weight
 
 
 def _covered(reverted: np.ndarray, spot: np.ndarray) -> bool:
-    """Whether every pixel within ``spot``'s SUPPORT radii + REACH is wholly the MSE decoder's already."""
-    r, c, radius = spot
-    extent = SUPPORT * radius + REACH
-    reach = int(np.ceil(extent))
-    top, left = max(0, int(r) - reach), max(0, int(c) - reach)
-    window = reverted[top : int(r) + reach + 1, left : int(c) + reach + 1]
-    rows, cols = np.ogrid[top : top + window.shape[0], left : left + window.shape[1]]
-    inside = np.hypot(rows - r, cols - c) <= extent
-    return bool(np.all(window[inside] >= 1.0))
+    """Whether every pixel within ``spot``'s :func:`_extent` is wholly the MSE decoder's already."""
+    extent = _extent(spot)
+    box, dist = _around(reverted.shape, spot, extent)
+    return bool(np.all(reverted[box][dist <= extent] >= 1.0))
 
 
 def guard(realistic: np.ndarray, mse: np.ndarray) -> tuple[np.ndarray, int]:

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mcz.intensity import Intensity, from_unit, to_unit
+
 #: Channels of the filter's hidden layers, and how many hidden 3x3 layers it has.
 WIDTH = 32
 DEPTH = 4
@@ -67,16 +69,11 @@ def condition(unit: torch.Tensor, step_unit: float | Sequence[float] | torch.Ten
 
 
 @torch.no_grad()
-def apply(network: PostFilter, stored: np.ndarray, low: float, high: float, step_unit: float) -> np.ndarray:
-    """Filter one frame of stored values (coding window ``low..high``); same dtype, rounded and clipped.
+def apply(network: PostFilter, stored: np.ndarray, window: Intensity, step_unit: float) -> np.ndarray:
+    """Filter one frame of stored values in its coding ``window``; same dtype, rounded and clipped.
 
-    The frame is mapped to the unit window as the engine maps it, filtered in float32 and
-    mapped back; integer images are rounded to their stored levels and every image is clipped
-    to the window, as the engine does with its own reconstructions.
+    The frame goes to the unit window and back exactly as the engine maps it
+    (:func:`~mcz.intensity.to_unit`, :func:`~mcz.intensity.from_unit`), filtered in float32.
     """
-    span = high - low
-    unit = torch.from_numpy(((stored.astype(np.float64) - low) / span).astype(np.float32))[None, None]
-    out = network(condition(unit, step_unit))[0, 0].double().numpy() * span + low
-    if np.issubdtype(stored.dtype, np.integer):
-        out = np.rint(out)
-    return np.clip(out, low, high).astype(stored.dtype)
+    unit = torch.from_numpy(np.asarray(to_unit(stored, window), np.float32))[None, None]
+    return from_unit(network(condition(unit, step_unit))[0, 0].numpy(), window)

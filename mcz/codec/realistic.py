@@ -26,13 +26,20 @@ from typing import Any
 
 import numpy as np
 
-from mcz.codec import engine
+from mcz.codec import engine, padding
 from mcz.codec.blobguard import guard
 from mcz.codec.decoders import find_decoder, load_synthesis
 from mcz.codec.families.wavelet import range_per_unit
+from mcz.codec.wavelet.coder import step_size
 from mcz.container import Container
 from mcz.errors import McZError, UsageError
 
+#: Families whose realistic decoder is a fine-tuned copy of the synthesis ``g_s``.
+SYNTHESIS_FAMILIES = ("hyperprior", "factorized")
+#: Families whose realistic decoder is a post-filter on the MSE decoder's pixels (no synthesis network).
+FILTERED_FAMILIES = ("wavelet",)
+#: Every family a realistic decoder can exist for.
+FAMILIES = SYNTHESIS_FAMILIES + FILTERED_FAMILIES
 #: The decoders :func:`decode_pixels` knows: the model's own (MSE-trained) synthesis, or the realistic one.
 DECODERS = ("mse", "realistic")
 #: What the realistic decoder's output is, wherever it is labelled.
@@ -55,7 +62,7 @@ def realistic_codec(model_id: str, sha256: str) -> Any:
     is left untouched.
     """
     base = engine.load_codec(model_id, sha256)
-    if base.spec.family not in ("hyperprior", "factorized"):
+    if base.spec.family not in SYNTHESIS_FAMILIES:
         raise UsageError(f"model {model_id!r} ({base.spec.family}) has no realistic decoder; the hyperprior and "
                          "factorized families can have one (a fine-tuned synthesis), and the wavelet family (a "
                          "post-filter). Decode without --decoder")
@@ -66,8 +73,7 @@ def realistic_codec(model_id: str, sha256: str) -> Any:
     return engine.Codec(base.spec, model, base.checkpoint_sha256), entry.id
 
 
-#: Families whose realistic decoder is a post-filter on the MSE decoder's pixels (no synthesis network).
-FILTERED_FAMILIES = ("wavelet",)
+
 
 
 @functools.lru_cache(maxsize=4)
@@ -105,22 +111,30 @@ def realistic_id(model_id: str, sha256: str) -> str:
     return realistic_codec(model_id, sha256)[1]
 
 
-def _filtered(container: Container, pixels: np.ndarray) -> np.ndarray:
-    """``pixels`` (the MSE decoder's, checked) through the file's model's post-filter, frame by frame."""
+def _filtered(container: Container, pixels: np.ndarray, frames: Sequence[int] | None) -> np.ndarray:
+    """``pixels`` (the MSE decoder's ``frames``, checked) through the file's model's post-filter, frame by frame.
+
+    DICOM padding (values outside the coding window, kept losslessly beside the image) is not
+    filtered: the filter sees it as the encoder coded it (the window's floor) and the stored
+    padding is put back afterwards, exactly as the MSE decoder does.
+    """
     from mcz.codec.postfilter import apply  # lazy: keeps torch out of import mcz.codec.realistic
 
     header = container.header
     network, _ = realistic_filter(header.codec_id, header.checkpoint_sha256)
     window = engine.window_of(header)
-    # The quantiser step in window units, as the wavelet family sets it (2^(-q/4) of R).
-    step = 2.0 ** (-header.quality / 4) * range_per_unit(header.bits_stored, window)
+    step = step_size(header.quality, range_per_unit(header.bits_stored, window))  # the wavelet family's own step
     out = np.empty_like(pixels)
     for i in range(len(pixels)):
+        coded = np.clip(pixels[i], window.low, window.high).astype(pixels.dtype)  # what the encoder coded
         # The filter's pixels, then the blob guard: no spot the MSE decoder's image lacks (mcz.codec.blobguard).
-        guarded, _ = guard(apply(network, pixels[i], window.low, window.high, step), pixels[i])
+        guarded, _ = guard(apply(network, coded, window, step), coded)
         if np.issubdtype(pixels.dtype, np.integer):
             guarded = np.rint(guarded)
         out[i] = np.clip(guarded, window.low, window.high).astype(pixels.dtype)
+    if padding.META_NAME in container.metadata:
+        wanted = list(range(header.frames)) if frames is None else list(frames)
+        padding.restore(out, container.metadata[padding.META_NAME], wanted, header.frames)
     return out
 
 
@@ -145,7 +159,7 @@ def decode_pixels(container: Container, decoder: str = "mse", *, verify: bool = 
         # The MSE decoder's pixels, checked against the file's digests, then filtered.
         mse = engine.decode_container(container, verify=verify, progress=progress, backend=backend,
                                       threads=threads, frames=frames)
-        return _filtered(container, mse)
+        return _filtered(container, mse, frames)
     codec, _ = realistic_codec(header.codec_id, header.checkpoint_sha256)
     if verify:
         # The latent digest covers the symbols, not how the header says to read them (quality,

@@ -22,6 +22,7 @@ from mcz.errors import ChecksumError, FormatError, ModelError
 from mcz.hallucination import lesions
 from mcz.hallucination.decoders import code_frame
 from mcz.hallucination.report import QUICK
+from mcz.intensity import Intensity
 from mcz.metrics import psnr
 from tests.gan.conftest import tampered_decoder, with_damaged_payload
 
@@ -42,6 +43,20 @@ def _fresh_caches():
     realistic.realistic_filter.cache_clear()
 
 
+@pytest.fixture(scope="module")
+def demo_dicom_file() -> bytes:
+    """The bundled CT DICOM (with its field-of-view padding and header) coded at the quick run's quality."""
+    from mcz.demo import bundled_image
+
+    try:
+        source = bundled_image()
+    except Exception as exc:  # pydicom-data missing
+        pytest.skip(str(exc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mcz.encode(str(source), model=BASE, quality=QUICK.qualities[0])
+
+
 def _encode(frame: np.ndarray, bits: int, quality: int = QUICK.qualities[0]) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -51,9 +66,11 @@ def _encode(frame: np.ndarray, bits: int, quality: int = QUICK.qualities[0]) -> 
 def test_an_untrained_filter_is_the_mse_decoder() -> None:
     rng = np.random.default_rng(0)
     frame = rng.integers(100, 4000, (40, 56)).astype(np.uint16)
-    assert np.array_equal(apply(PostFilter(), frame, 100.0, 3999.0, 2.0**-6), frame)
+    window = Intensity("uint16", 12, False, 100.0, 3999.0)
+    assert np.array_equal(apply(PostFilter(), frame, window, 2.0**-6), frame)
     floats = rng.random((33, 17)).astype(np.float32)
-    assert np.allclose(apply(PostFilter(), floats, 0.0, 1.0, 2.0**-6), floats, atol=1e-6)
+    unit_window = Intensity("float32", 32, True, 0.0, 1.0)
+    assert np.allclose(apply(PostFilter(), floats, unit_window, 2.0**-6), floats, atol=1e-6)
 
 
 def test_the_filter_sees_the_step() -> None:
@@ -127,18 +144,10 @@ def test_tampered_filter_weights_are_refused(tmp_path, monkeypatch) -> None:
         realistic.realistic_filter(BASE, entry["base_sha256"])
 
 
-def test_preview_dicom_is_labelled(tmp_path) -> None:
+def test_preview_dicom_is_labelled(demo_dicom_file, tmp_path) -> None:
     import pydicom
 
-    from mcz.demo import bundled_image
-
-    try:
-        source = bundled_image()
-    except Exception as exc:  # pydicom-data missing
-        pytest.skip(str(exc))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = mcz.encode(str(source), model=BASE, quality=QUICK.qualities[0])
+    data = demo_dicom_file
     src = tmp_path / "ct.mcz"
     src.write_bytes(data)
     ds = pydicom.dcmread(mcz.api.decode_file(src, tmp_path / "preview.dcm", decoder="realistic"))
@@ -161,3 +170,11 @@ def test_the_blob_guard_removes_a_drawn_spot_and_keeps_the_mse_decoders_own() ->
     assert np.any(np.hypot(found[:, 0] - 30, found[:, 1] - 30) < 3)  # the MSE decoder's own stays
     assert np.allclose(out[:20, 70:], drawn[:20, 70:])  # far from the spot, the realistic pixels stay
     assert guard(mse, mse)[1] == 0 and np.array_equal(guard(mse, mse)[0], mse)
+
+
+def test_dicom_padding_is_kept_exactly(demo_dicom_file) -> None:
+    """Padding outside the coding window is not filtered: the realistic decode has the MSE decoder's padding."""
+    mse, real = mcz.decode(demo_dicom_file), mcz.decode(demo_dicom_file, decoder="realistic")
+    padded = mse == mse.min()
+    assert padded.sum() > 1000  # the bundled CT's field-of-view padding
+    assert np.array_equal(real[padded], mse[padded]) and np.any(real != mse)

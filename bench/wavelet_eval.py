@@ -30,7 +30,10 @@ def load_frames(spec: str, limit: int) -> list[fr.UnitFrame]:
     out = []
     for part in spec.split(","):
         name, _, split = part.partition(":")
-        out += fr.br35h_frames(split, limit) if name == "br35h" else fr.ctmr_frames(split, 4)
+        if name == "br35h":
+            out += fr.br35h_frames(split, limit)
+        else:
+            out += fr.ctmr_tuning_frames() if split == "tuning" else fr.ctmr_frames(split, 4)
     return out
 
 
@@ -100,7 +103,8 @@ def evaluate(model: WaveletModel, frames: list, overhead: int = 60, avif: bool =
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="safetensors of a WaveletModel (default: the untrained model)")
-    parser.add_argument("--sets", default="br35h:val,ctmr:val")
+    parser.add_argument("--sets", default="br35h:val,ctmr:val",
+                        help="comma-separated br35h:SPLIT, ctmr:SPLIT or ctmr:tuning (see frames.ctmr_tuning_frames)")
     parser.add_argument("--limit", type=int, default=12)
     parser.add_argument("--overhead", type=int, default=60, help="container bytes added per image")
     parser.add_argument("--avif", action="store_true")

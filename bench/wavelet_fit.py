@@ -45,7 +45,13 @@ def export(model: WaveletModel, args: argparse.Namespace, frames: int, seconds: 
                    **({"refitted_from": Path(args.refit_from).name,
                        "refit_note": "every class, offset and table refitted on the symbols of the tiles the "
                                      "encoder writes (its own wavelet-packet splits per frame)"}
-                      if args.refit_from else {})},
+                      if args.refit_from else {}),
+                   **({"predictor_trained_on": Path(args.predict_from).name,
+                       "predictor": {"levels": args.predict_levels, "channels": args.predict_channels,
+                                     "adam_steps_per_level": args.predict_steps, "loss": "mean |residual|"},
+                       "predict_note": "inter-scale predictor trained, then every class, offset and table "
+                                       "refitted on the tiles the encoder writes with it"}
+                      if args.predict_from else {})},
         "steps": args.rounds,
         "train_seconds": round(seconds, 1),
         "machine": f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}, cpu",
@@ -68,6 +74,12 @@ def main() -> None:
     parser.add_argument("--id", default="wavelet-ctx")
     parser.add_argument("--packet-from", metavar="CHECKPOINT",
                         help="keep this checkpoint's model and fit only the wavelet-packet children's classes")
+    parser.add_argument("--predict-from", metavar="CHECKPOINT",
+                        help="start from this checkpoint, train an inter-scale predictor for its finest levels, "
+                             "then refit everything on the tiles the encoder writes with it")
+    parser.add_argument("--predict-levels", type=int, default=2, help="finest levels predicted")
+    parser.add_argument("--predict-channels", type=int, default=16)
+    parser.add_argument("--predict-steps", type=int, default=4000, help="Adam steps per predicted level")
     parser.add_argument("--refit-from", metavar="CHECKPOINT",
                         help="start from this checkpoint (with packet classes) and refit everything on the "
                              "tiles the encoder writes, wavelet-packet splits included")
@@ -75,12 +87,17 @@ def main() -> None:
     start = time.time()
     frames = fr.br35h_frames("train", args.br35h) + fr.ctmr_frames("train", args.ctmr)
     qualities = fit.training_qualities(frames, 0)
-    if args.packet_from or args.refit_from:
+    if args.packet_from or args.refit_from or args.predict_from:
         from safetensors.torch import load_file
 
         model = WaveletModel()
-        model.load_state_dict(load_file(args.packet_from or args.refit_from))
+        model.load_state_dict(load_file(args.packet_from or args.refit_from or args.predict_from))
         args.kappa, args.rho = float(model.kappa[0]), 0.5
+        if args.predict_from:
+            from mcz.codec.wavelet import predict_fit
+
+            model.add_predictor(predict_fit.train(frames, args.predict_levels, args.predict_channels,
+                                                  args.predict_steps))
         if args.packet_from:
             fit.fit_packet_classes(model, frames, qualities, rounds=args.rounds, rho=args.rho)
         else:

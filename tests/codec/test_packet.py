@@ -52,7 +52,8 @@ def test_the_packet_split_is_invertible():
         bands.append(tuple(split.coarse[depth][o] / np.sqrt(gains[depth][o]) for o in range(3)))
     finest = []
     for o in range(3):
-        parts = [c / np.sqrt(g) for c, g in zip(split.children[o], split.child_gains[o])]
+        kids = packet.children(split.finest[o], gains[levels][o], 1.0)
+        parts = [c / np.sqrt(g) for c, g in zip(kids, split.child_gains[o])]
         finest.append(lifting.inverse([parts[0], tuple(parts[1:])]))
         assert np.abs(finest[-1] - split.finest[o] / np.sqrt(gains[levels][o])).max() < 1e-12
     bands.append(tuple(finest))
@@ -177,7 +178,9 @@ def test_collect_in_the_chosen_layout_samples_what_the_encoder_codes():
     shipped = load_codec("wavelet-ctx").model.state_dict()
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in shipped.items()})
     frames, qualities = _ct_frames(), [40, 40]
-    masks = [fit._mask(model.tables(), f, coder.step_size(q, f.range_per_unit), "chosen") for f, q in zip(frames, qualities)]
+    coded = [packet.encode(model.tables(), f.unit, coder.step_size(q, f.range_per_unit), 0, 0)[0]
+             for f, q in zip(frames, qualities)]
+    masks = [int(c.params[1]) if packet.is_packet(c.params) else 0 for c in coded]
     chosen = fit.collect(model, frames, qualities, layout="chosen")
     dyadic = fit.collect(model, frames, qualities, layout="dyadic")
     children = {cls for cls, _ in chosen if cls >= CLASSES}

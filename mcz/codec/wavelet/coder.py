@@ -7,7 +7,9 @@ coarsest first, in three passes per detail band (two for LL); each symbol's Lapl
 scale comes from the integer context of :mod:`mcz.codec.wavelet.context`.  The
 encoder chooses each symbol by rate-distortion (nearest, one lower or zero,
 whichever minimises squared error + kappa * bits), and the decoder reconstructs
-with learned offsets toward zero.
+with learned offsets toward zero.  Where the model has a predictor
+(:mod:`mcz.codec.wavelet.predict`), a predicted level's detail bands are coded as residuals
+from a prediction computed from the low band decoded so far (:class:`Prediction`).
 
 Tile ``side``: ``>iII`` LL mean, LL anchor scale (fixed point), rANS length.
 Payload: the rANS string, then the raw low bits of symbols whose scale was
@@ -58,6 +60,54 @@ class Pass:
 
 
 Coder = Callable[[Pass], np.ndarray]
+#: Sees each detail pass an encoder codes: the pass, its symbols and the values they quantise.
+Observer = Callable[[Pass, np.ndarray, np.ndarray], None]
+
+
+class Prediction:
+    """One tile's predicted detail bands, computed level by level from what has been decoded.
+
+    Encoder and decoder call :meth:`before` as they reach a level (the bands coarser than it
+    decoded), so both predict from the same dequantised data; with a model without predictor it
+    predicts nothing and the tile codes exactly as a model without one.
+
+    Parameters
+    ----------
+    t : Tables
+        The model's tables (``t.predictor`` may be None).
+    step : float
+        The tile's quantiser step.
+    levels : int
+        The tile's decomposition depth (``depth`` 1 is its coarsest detail level).
+    """
+
+    def __init__(self, t: Tables, step: float, levels: int) -> None:
+        self.t, self.step, self.levels = t, step, levels
+        self.gains = lifting.band_gains(levels)
+        self.detail: dict[int, tuple[np.ndarray, ...]] = {}
+
+    def before(self, depth: int, q: list, maps: list, shapes: tuple) -> None:
+        """Predict the bands of ``depth`` (of ``shapes``) from the dequantised ``q[:depth]``."""
+        level = self.levels - depth + 1
+        predictor = self.t.predictor
+        if predictor is None or level > predictor.levels:
+            return
+        low = lifting.inverse(dequantised(self.t, q[:depth], maps[:depth], self.gains, self.step, self))
+        low *= math.sqrt(lifting.band_gains(level)[0]) / self.step  # normalised like the details
+        bands = predictor.predict(level, low)
+        self.detail[depth] = tuple(bands[o][: s[0], : s[1]] for o, s in enumerate(shapes))
+
+    def of(self, depth: int, orientation: int) -> np.ndarray | float:
+        """The prediction (normalised steps) of a band, or 0.0 where its level is not predicted."""
+        bands = self.detail.get(depth)
+        return 0.0 if bands is None else bands[orientation]
+
+    def at(self, band: int, mask: np.ndarray) -> np.ndarray | float:
+        """The prediction at ``mask`` of dyadic band ``band`` (:func:`band_list`'s numbering)."""
+        if band == 0:
+            return 0.0
+        value = self.of((band - 1) // 3 + 1, (band - 1) % 3)
+        return value if isinstance(value, float) else value[mask]
 
 
 def split(values: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,12 +156,12 @@ class RawBits:
 
 
 def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: Coder,
-         finest_level: int = 1) -> tuple[list, list]:
+         finest_level: int = 1, prediction: Prediction | None = None) -> tuple[list, list]:
     """Visit every pass in coding order; ``code`` returns each pass's symbols.
 
     ``finest_level`` is the level of the last bands in ``shapes`` (2 when a wavelet-packet tile
-    codes its finest level itself). Returns the symbol bands and, per band, (table index, shift)
-    maps for dequantisation.
+    codes its finest level itself). ``prediction`` is told when each level is reached. Returns
+    the symbol bands and, per band, (table index, shift) maps for dequantisation.
     """
     q: list[Any] = [  # the LL band, then (HL, LH, HH) per level
         np.zeros(s, np.int64) if i == 0 else tuple(np.zeros(x, np.int64) for x in s)
@@ -122,6 +172,8 @@ def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], code: C
     levels = len(shapes) - 1
     for depth in range(1, levels + 1):
         level = levels - depth + finest_level
+        if prediction is not None:
+            prediction.before(depth, q, maps, shapes[depth])
         level_maps = []
         for o in range(3):
             parent = np.abs(q[depth - 1][o]) if depth >= 2 else None
@@ -200,8 +252,12 @@ def dequantise(t: Tables, q: np.ndarray, index: np.ndarray, shift: np.ndarray, d
     return value
 
 
-def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float) -> np.ndarray:
-    """Dequantise the symbol bands and run the inverse transform."""
+def dequantised(t: Tables, q: list, maps: list, gains: list, step: float,
+                prediction: Prediction | None = None) -> lifting.Bands:
+    """The transform coefficients of the symbol bands ``q`` (LL, then the details of each depth).
+
+    A predicted band's coefficients are its dequantised residual plus its prediction.
+    """
     # maps[0] and every maps[depth][o] is an (index, shift) pair: indexed, not *-unpacked, so that a type
     # checker sees that they cannot also fill ``detail``.
     bands: lifting.Bands = [
@@ -209,11 +265,17 @@ def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float) -> np.
     ]
     for depth in range(1, len(q)):
         bands.append(tuple(
-            dequantise(t, q[depth][o], maps[depth][o][0], maps[depth][o][1], detail=True) * step
-            / math.sqrt(gains[depth][o])
+            (dequantise(t, q[depth][o], maps[depth][o][0], maps[depth][o][1], detail=True)
+             + (0.0 if prediction is None else prediction.of(depth, o))) * step / math.sqrt(gains[depth][o])
             for o in range(3)
         ))
-    return lifting.inverse(bands)
+    return bands
+
+
+def reconstruct(t: Tables, q: list, maps: list, gains: list, step: float,
+                prediction: Prediction | None = None) -> np.ndarray:
+    """Dequantise the symbol bands (adding their predictions) and run the inverse transform."""
+    return lifting.inverse(dequantised(t, q, maps, gains, step, prediction))
 
 
 def _bits(t: Tables, symbol: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -285,8 +347,11 @@ def band_shapes(rows: int, cols: int, levels: int) -> list:
 
 
 def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: float,
-                    frame: int, index: int) -> tuple[Tile, np.ndarray, list]:
-    """The dyadic wavelet mode of :func:`mcz.codec.wavelet.tiles.encode_tile` (reconstruction in float64)."""
+                    frame: int, index: int, observe: Observer | None = None) -> tuple[Tile, np.ndarray, list]:
+    """The dyadic wavelet mode of :func:`mcz.codec.wavelet.tiles.encode_tile` (reconstruction in float64).
+
+    ``observe`` is shown every detail pass coded (model fitting samples them).
+    """
     BufferedRansEncoder = native.extension("ans").BufferedRansEncoder  # noqa: N806 - a class
 
     rows, columns = unit.shape
@@ -296,16 +361,22 @@ def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: fl
     flat_u = band_list(u)
     ll_side = ll_parameters(u[0])
     encoder, raw = BufferedRansEncoder(), RawBits()
+    prediction = Prediction(t, step, levels)
 
     def code(p: Pass) -> np.ndarray:
-        values = flat_u[p.band][p.mask]
-        q = np.rint(values).astype(np.int64) if p.band == 0 else choose(t, values, p.index, p.shift)
+        values = flat_u[p.band][p.mask] - prediction.at(p.band, p.mask)
+        if p.band == 0:
+            q = np.rint(values).astype(np.int64)
+        else:
+            q = choose(t, values, p.index, p.shift)
+            if observe is not None:
+                observe(p, q, values)
         hi, lo = split(q - p.mean, p.shift)
         encoder.encode_with_indexes(hi.tolist(), *t.using(p.index))
         raw.add(lo, p.shift)
         return q
 
-    q, maps = walk(t, band_shapes(rows, columns, levels), step, ll_side, code)
+    q, maps = walk(t, band_shapes(rows, columns, levels), step, ll_side, code, prediction=prediction)
     if unit.size < _FEW_SYMBOLS:
         # CompressAI's flush writes the string into a buffer of one 32-bit word per symbol, but a
         # string takes up to 2 words more (the final state): a 1-pixel tile corrupted the heap
@@ -315,7 +386,7 @@ def encode_wavelet(t: Tables, unit: np.ndarray, quality: int, range_per_unit: fl
     string = encoder.flush()
     side = SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=(), side=side, payload=string + raw.tobytes())
-    return chunk, reconstruct(t, q, maps, gains, step), band_list(q)
+    return chunk, reconstruct(t, q, maps, gains, step, prediction), band_list(q)
 
 
 def decode_wavelet(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
@@ -345,8 +416,8 @@ def decode_wavelet(t: Tables, chunk: Tile, shape: tuple[int, int], quality: int,
         hi = np.asarray(decoder.decode_stream(*t.using(p.index)), np.int64)
         return join(hi, raw.take(p.shift), p.shift) + p.mean
 
-    q, maps = walk(t, band_shapes(*shape, levels), step, (mean, sigma), code)
-    gains = lifting.band_gains(levels)
-    return reconstruct(t, q, maps, gains, step), band_list(q)
+    prediction = Prediction(t, step, levels)
+    q, maps = walk(t, band_shapes(*shape, levels), step, (mean, sigma), code, prediction=prediction)
+    return reconstruct(t, q, maps, prediction.gains, step, prediction), band_list(q)
 
 

@@ -59,50 +59,25 @@ def collect(model: WaveletModel, frames: Sequence[UnitFrame], qualities: Sequenc
     t = model.tables()
     store: dict = defaultdict(lambda: defaultdict(list))
     for frame, quality in zip(frames, qualities):
-        if layout == "children" and not packet.worth_trying(frame.pixels.shape):
+        shape = frame.pixels.shape
+        if layout == "children" and not packet.worth_trying(shape):
             continue
         step = coder.step_size(quality, frame.range_per_unit)
-        rows, columns = frame.pixels.shape
-        levels = coder.lifting.levels_for(rows, columns, t.max_levels)
-        shapes = coder.band_shapes(rows, columns, levels)
-        mask = _mask(t, frame, step, layout)
-        if mask:
-            split = packet.normalised(frame.unit, levels, step)
-            first = 1 + 3 * (levels - 1)  # the finest level's band ids (whole bands and children)
-            by_id = dict(enumerate(coder.band_list(split.coarse)))
-            for o in range(3):
-                kids = split.children[o] if mask >> o & 1 else [split.finest[o]]
-                by_id.update({first + 4 * o + c: x for c, x in enumerate(kids)})
-            first_kept = first if layout == "children" else 1
-            ll = split.coarse[0]
-        else:
-            u_bands, _ = coder.normalised(frame.unit, levels, step)
-            by_id, first_kept, ll = dict(enumerate(coder.band_list(u_bands))), 1, u_bands[0]
+        # Children's passes only, under "children": the bands after the coarser levels' ids.
+        first_kept = 1 + 3 * (coder.lifting.levels_for(shape[0], shape[1], t.max_levels) - 1) if layout == "children" else 1
 
-        def code(p: coder.Pass) -> np.ndarray:
-            values = by_id[p.band][p.mask]
-            if p.band == 0:
-                return np.rint(values).astype(np.int64)
-            q = coder.choose(t, values, p.index, p.shift)
-            if p.band >= first_kept:
+        def observe(p: coder.Pass, q: np.ndarray, values: np.ndarray, step: float = step, first: int = first_kept) -> None:
+            if p.band >= first:
                 _sample(store[(p.cls, p.order)], p, q, values, step, rng, per_pass)
-            return q
 
-        if mask:
-            packet.walk(t, shapes, step, coder.ll_parameters(ll), mask, code)
+        # The encoders themselves code each frame, so the samples are the symbols they emit
+        # (predicted levels included).
+        if layout == "dyadic" or not packet.worth_trying(shape):
+            coder.encode_wavelet(t, frame.unit, quality, frame.range_per_unit, 0, 0, observe=observe)
         else:
-            coder.walk(t, shapes, step, coder.ll_parameters(ll), code)
+            packet.encode(t, frame.unit, step, 0, 0, force_mask=packet.ALL if layout == "children" else None,
+                          observe=observe)
     return {k: {n: np.concatenate(v, axis=-1) for n, v in d.items()} for k, d in store.items()}
-
-
-def _mask(t, frame: UnitFrame, step: float, layout: str) -> int:
-    """The finest orientations split for this frame under ``layout`` (0: the dyadic layout)."""
-    if layout == "dyadic" or not packet.worth_trying(frame.pixels.shape):
-        return 0
-    if layout == "children":
-        return packet.ALL
-    chunk, _, _ = packet.encode(t, frame.unit, step, 0, 0)
-    return int(chunk.params[1]) if packet.is_packet(chunk.params) else 0
 
 
 def _sample(entry: dict, p: coder.Pass, q: np.ndarray, values: np.ndarray, step: float,

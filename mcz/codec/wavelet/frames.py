@@ -41,11 +41,11 @@ class UnitFrame:
         return float("inf") if mse == 0 else 10 * np.log10(self.peak**2 / mse)
 
 
-def _volume_frames(name: str, image, count: int) -> list[UnitFrame]:
+def _volume_frames(name: str, image, count: int, phase: float = 0.5) -> list[UnitFrame]:
     pixels = image.pixels.astype(np.float64)
     low, high = float(pixels.min()), float(pixels.max())
     peak = float(2**image.intensity.bits_stored - 1)
-    picks = sorted({int((i + 0.5) * len(pixels) / count) for i in range(min(count, len(pixels)))})
+    picks = sorted({int((i + phase) * len(pixels) / count) for i in range(min(count, len(pixels)))})
     return [UnitFrame(f"{name}[{k}]", pixels[k], low, high, peak) for k in picks]
 
 
@@ -64,3 +64,14 @@ def ctmr_frames(split: str, per_volume: int) -> list[UnitFrame]:
     """Evenly spaced slices of the CT/MR volumes of a split (12-bit ranges, R = 4095)."""
     names = volumes.CTMR_SPLITS[split]
     return [f for n in names for f in _volume_frames(f"ctmr/{n}", volumes.load_volume(n), per_volume)]
+
+
+def ctmr_tuning_frames(per_volume: int = 4) -> list[UnitFrame]:
+    """The CT/MR tuning set: slices of the *training* volumes between those any fit uses.
+
+    Slice ``int((i + 0.25) * n / per_volume)`` of each training volume (fits take
+    ``int((i + 0.5) * n / count)``): in-distribution, so it ranks ideas; only the test split's
+    benchmark says how far a model got.
+    """
+    return [f for n in volumes.CTMR_SPLITS["train"]
+            for f in _volume_frames(f"ctmr/{n}", volumes.load_volume(n), per_volume, phase=0.25)]

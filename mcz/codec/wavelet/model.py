@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from mcz.codec.wavelet import tables
+from mcz.codec.wavelet import predict, tables
 from mcz.errors import ModelError
 
 #: Orientations (HL, LH, HH) x levels 1, 2, 3, 4+.
@@ -37,8 +37,11 @@ PASSES = 3
 #: finest level's classes.
 CHILDREN = 4
 PACKET_CLASSES = ORIENTATIONS * CHILDREN
-#: Arrays a checkpoint may add (older checkpoints do not have them).
-OPTIONAL_BUFFERS: dict[str, Any] = {"packet_weights": np.float64, "packet_bias": np.float64}
+#: Groups of arrays a checkpoint may add, each all or none (older checkpoints do not have them):
+#: the wavelet-packet children's classes, and the inter-scale predictor (:mod:`.predict`).
+OPTIONAL_GROUPS: dict[str, tuple[str, ...]] = {"packet": ("packet_weights", "packet_bias"),
+                                              "predictor": predict.ARRAYS}
+OPTIONAL_BUFFERS: dict[str, Any] = {name: np.float64 for group in OPTIONAL_GROUPS.values() for name in group}
 #: A checkpoint's arrays and the dtype each has in the model.  ``cdfs`` and ``bits`` keep the
 #: dtype and width stored (a fit on another machine may build tables an entry wider).
 BUFFERS: dict[str, Any] = {
@@ -78,7 +81,18 @@ def _shapes(scales: int) -> dict[str, tuple[int | None, ...]]:
             "cdf_lengths": (scales,), "offsets": (scales,), "bits": (scales, None),
             "weights": (CLASSES, PASSES, len(FEATURES)), "bias": (CLASSES, PASSES), "ll_weight": (1,),
             "recon_offsets": (scales, 2), "kappa": (1,),
-            "packet_weights": (PACKET_CLASSES, PASSES, len(FEATURES)), "packet_bias": (PACKET_CLASSES, PASSES)}
+            "packet_weights": (PACKET_CLASSES, PASSES, len(FEATURES)), "packet_bias": (PACKET_CLASSES, PASSES),
+            **_predictor_shapes(None, None)}
+
+
+def _predictor_shapes(levels: int | None, channels: int | None) -> dict[str, tuple[int | None, ...]]:
+    """Shapes of the predictor's arrays for ``levels`` predicted levels of ``channels`` channels."""
+    wide = None if channels is None else channels * 9
+    first, inner, last = (predict.KERNELS[0] ** 2, *(k * k for k in predict.KERNELS[1:]))
+    assert inner == last == 9  # the 3 x 3 layers' widths below
+    return {"predict_w1": (levels, channels, first), "predict_b1": (levels, channels),
+            "predict_w2": (levels, channels, wide), "predict_b2": (levels, channels),
+            "predict_w3": (levels, 3, wide), "predict_b3": (levels, 3)}
 
 
 def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
@@ -114,13 +128,21 @@ class WaveletWeights:
         """
         names, expected = set(state), set(BUFFERS)
         optional = names & set(OPTIONAL_BUFFERS)
-        if names - optional != expected or optional not in (set(), set(OPTIONAL_BUFFERS)):
+        partial = [g for g, group in OPTIONAL_GROUPS.items() if optional & set(group) not in (set(), set(group))]
+        if names - optional != expected or partial:
             raise ModelError(
                 f"weights for {model_id!r} do not fit the wavelet model: missing {sorted(expected - names)}, "
                 f"unexpected {sorted(names - expected - set(OPTIONAL_BUFFERS))}, optional arrays "
-                f"{sorted(optional)} (expected all or none of {sorted(OPTIONAL_BUFFERS)})"
+                f"{sorted(optional)} (expected all or none of each group {OPTIONAL_GROUPS})"
             )
         shapes = _shapes(int(config.get("scales", 56)))
+        if "predict_w1" in optional:
+            w1 = np.shape(state["predict_w1"])
+            levels, channels = (w1[0], w1[1]) if len(w1) == 3 else (-1, -1)
+            if not 1 <= levels <= int(config.get("max_levels", 6)) or channels < 1:
+                raise ModelError(f"weights for {model_id!r}: predict_w1 has shape {w1}, expected "
+                                 f"(levels 1..max_levels, channels, {predict.KERNELS[0] ** 2})")
+            shapes.update(_predictor_shapes(levels, channels))
         arrays = {}
         for name, dtype in {**BUFFERS, **{k: OPTIONAL_BUFFERS[k] for k in sorted(optional)}}.items():
             array = np.asarray(state[name])
@@ -162,6 +184,7 @@ class Tables:
         self.recon_offsets = arrays["recon_offsets"]
         self.kappa = float(arrays["kappa"][0])
         self.count = len(self.thresholds) + 1
+        self.predictor = predict.Predictor(arrays) if "predict_w1" in arrays else None
 
     def using(self, index: np.ndarray) -> tuple[list, list, list, list]:
         """Arguments for CompressAI's coder calls with only the tables ``index`` uses.

@@ -8,10 +8,11 @@ without torch.  (``from mcz.codec.wavelet.model import WaveletModel`` still find
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from mcz.codec.wavelet import tables
+from mcz.codec.wavelet import predict, tables
 from mcz.codec.wavelet.model import (CHILDREN, CLASSES, ORIENTATIONS, PASSES, Tables, WaveletWeights, band_class,
                                      initial_weights)
 
@@ -65,9 +66,11 @@ class WaveletModel(nn.Module):
             stored = state_dict.get(prefix + name)
             if stored is not None and stored.shape != getattr(self, name).shape:
                 setattr(self, name, torch.empty_like(stored))
-        # A checkpoint with wavelet-packet classes gives this model those buffers too.
+        # A checkpoint with wavelet-packet classes or a predictor gives this model those buffers too.
         if prefix + "packet_weights" in state_dict and not self.has_packet_classes:
             self.add_packet_classes()
+        if prefix + "predict_w1" in state_dict:
+            self.add_predictor({name: state_dict[prefix + name].numpy() for name in predict.ARRAYS})
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
@@ -80,6 +83,16 @@ class WaveletModel(nn.Module):
         finest = [band_class(1, o) for o in range(ORIENTATIONS) for _ in range(CHILDREN)]
         self.register_buffer("packet_weights", self.weights[finest].clone())
         self.register_buffer("packet_bias", self.bias[finest].clone())
+
+    @property
+    def has_predictor(self) -> bool:
+        """Whether the finest levels are predicted from their low bands (:mod:`.predict`)."""
+        return "predict_w1" in self._buffers
+
+    def add_predictor(self, arrays: dict[str, np.ndarray]) -> None:
+        """Set the inter-scale predictor's arrays (:func:`mcz.codec.wavelet.predict_fit.arrays`)."""
+        for name in predict.ARRAYS:
+            self.register_buffer(name, torch.from_numpy(np.asarray(arrays[name], np.float64).copy()))
 
     def coding_weights(self) -> WaveletWeights:
         """The buffers as the torch-free coding form (NumPy copies)."""

@@ -22,6 +22,10 @@ one takes, as that sibling, the mean magnitude of the split band's four children
 over the 2 x 2 positions each covers.  Children have classes of their
 own in checkpoints with ``packet_weights`` (older ones use the finest level's).
 
+Where the model predicts the finest level (:mod:`mcz.codec.wavelet.predict`), a split band's
+children are those of its residual (the band minus its prediction), and the prediction is added
+back after the children are merged.
+
 Tile ``params``: (2.0, mask), bit ``o`` of the mask set where orientation ``o`` is split;
 ``side`` and payload as a dyadic wavelet tile.
 """
@@ -71,23 +75,21 @@ class Split:
 
     coarse: list  # dyadic bands down to level 2, as coder.normalised
     finest: list  # per orientation, the finest band
-    children: list  # per orientation, [ll, hl, lh, hh] of its split
     gains: list  # dyadic gains of the full depth
     child_gains: list = field(default_factory=list)  # per orientation, the 4 children's gains
 
 
 def normalised(unit: np.ndarray, levels: int, step: float) -> Split:
-    """Both layouts of the finest level: the bands and their children, each normalised by its own gain."""
+    """The coarser levels and the finest bands, each normalised by its own gain."""
     bands, gains = coder.normalised(unit, levels, step)
-    split = Split(bands[:levels], list(bands[levels]), [], gains)
-    for o in range(3):
-        g = gains[levels][o]
-        raw = bands[levels][o] * step / math.sqrt(g)  # undo the band's normalisation, split, renormalise
-        ll, details = lifting.forward(raw, 1)
-        cg = _children_gains(g)
-        split.children.append([c * math.sqrt(x) / step for c, x in zip((ll, *details), cg)])
-        split.child_gains.append(cg)
-    return split
+    return Split(bands[:levels], list(bands[levels]), gains, [_children_gains(g) for g in gains[levels]])
+
+
+def children(band: np.ndarray, gain: float, step: float) -> list:
+    """[ll, hl, lh, hh] of one more level on a normalised finest band, each normalised by its gain."""
+    raw = band * step / math.sqrt(gain)  # undo the band's normalisation, split, renormalise
+    ll, details = lifting.forward(raw, 1)
+    return [c * math.sqrt(x) / step for c, x in zip((ll, *details), _children_gains(gain))]
 
 
 def child_shapes(shape: tuple[int, int]) -> list:
@@ -148,10 +150,11 @@ class _Finest:
 
 
 def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], mask: int,
-         code: coder.Coder) -> tuple[list, list, _Finest]:
+         code: coder.Coder, prediction: coder.Prediction) -> tuple[list, list, _Finest]:
     """The decoder's visit: the coarser levels, then each orientation whole or split as ``mask`` says."""
     levels = len(shapes) - 1
-    q, maps = coder.walk(t, shapes[:levels], step, ll_side, code, finest_level=2)
+    q, maps = coder.walk(t, shapes[:levels], step, ll_side, code, finest_level=2, prediction=prediction)
+    prediction.before(levels, q, maps, shapes[levels])
     first = 1 + 3 * (levels - 1)
     finest = _Finest()
     for o in range(3):
@@ -163,24 +166,23 @@ def walk(t: Tables, shapes: list, step: float, ll_side: tuple[int, int], mask: i
     return q, maps, finest
 
 
-def reconstruct(t: Tables, q: list, maps: list, finest: _Finest, split: Split, step: float) -> np.ndarray:
-    """Dequantise, merge each split orientation's children back into its band, inverse transform."""
+def reconstruct(t: Tables, q: list, maps: list, finest: _Finest, split: Split, step: float,
+                prediction: coder.Prediction) -> np.ndarray:
+    """Dequantise, merge each split orientation's children back into its band, add the predictions,
+    inverse transform."""
     gains = split.gains
     levels = len(gains) - 1
-    bands: list = [coder.dequantise(t, q[0], maps[0][0], maps[0][1], detail=False) * step / math.sqrt(gains[0])]
-    for depth in range(1, len(q)):
-        bands.append(tuple(
-            coder.dequantise(t, q[depth][o], maps[depth][o][0], maps[depth][o][1], detail=True) * step / math.sqrt(gains[depth][o])
-            for o in range(3)
-        ))
+    bands = coder.dequantised(t, q, maps, gains, step, prediction)
     last = []
     for o, (kind, sym, band_maps) in enumerate(finest.parts):
-        if kind == "band":
-            last.append(coder.dequantise(t, sym, band_maps[0], band_maps[1], detail=True) * step / math.sqrt(gains[levels][o]))
+        if kind == "band":  # as coder.dequantised computes it: an unsplit tile decodes as a dyadic one
+            last.append((coder.dequantise(t, sym, band_maps[0], band_maps[1], detail=True)
+                         + prediction.of(levels, o)) * step / math.sqrt(gains[levels][o]))
             continue
+        predicted = prediction.of(levels, o) * step / math.sqrt(gains[levels][o])
         parts = [coder.dequantise(t, s, m[0], m[1], detail=True) * step / math.sqrt(g)
                  for s, m, g in zip(sym, band_maps, split.child_gains[o])]
-        last.append(lifting.inverse([parts[0], tuple(parts[1:])]))
+        last.append(lifting.inverse([parts[0], tuple(parts[1:])]) + predicted)
     bands.append(tuple(last))
     return lifting.inverse(bands)
 
@@ -194,33 +196,42 @@ def symbols_of(q: list, finest: _Finest) -> list:
 
 
 class _Recorder:
-    """Runs the quantiser for one part of a tile and keeps what it would code, with its cost."""
+    """Runs the quantiser for one part of a tile and keeps what it would code, with its cost.
 
-    def __init__(self, t: Tables, values: dict) -> None:
-        self.t, self.values = t, values
+    ``values`` by band id; bands below ``first`` (the coarser levels) have their predictions
+    subtracted as they are coded, the finest level's entries are residuals already.
+    """
+
+    def __init__(self, t: Tables, values: dict, prediction: coder.Prediction, first: int) -> None:
+        self.t, self.values, self.prediction, self.first = t, values, prediction, first
         self.calls: list = []
+        self.seen: list = []  # (pass, symbols, values) of each detail pass, for an observer
         self.cost = 0.0
 
     def code(self, p: coder.Pass) -> np.ndarray:
         values = self.values[p.band][p.mask]
+        if p.band < self.first:
+            values = values - self.prediction.at(p.band, p.mask)
         if p.band == 0:
             q = np.rint(values).astype(np.int64)
         else:
             q = coder.choose(self.t, values, p.index, p.shift)
             self.cost += coder.coded_cost(self.t, values, q, p.index, p.shift)
+            self.seen.append((p, q, values))
         hi, lo = coder.split(q - p.mean, p.shift)
         self.calls.append((hi, p.index, lo, p.shift))
         return q
 
 
 def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
-           force_mask: int | None = None) -> tuple[Tile, np.ndarray, list]:
+           force_mask: int | None = None, observe: coder.Observer | None = None) -> tuple[Tile, np.ndarray, list]:
     """Code one tile, splitting each finest orientation where that costs less, greedily in coding order.
 
     Returns the chunk, its reconstruction (float64) and the symbols. Where no orientation gains
     from a split, the chunk is the dyadic wavelet tile (``params`` empty), byte for byte what
     :func:`coder.encode_wavelet` writes: the dyadic coding is one of the two this function weighs.
-    ``force_mask`` (0..7) imposes the splits.
+    ``force_mask`` (0..7) imposes the splits; ``observe`` is shown every detail pass of the
+    coding kept (model fitting samples them).
     """
     rows, columns = unit.shape
     levels = lifting.levels_for(rows, columns, t.max_levels)
@@ -228,21 +239,25 @@ def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
     shapes = coder.band_shapes(rows, columns, levels)
     first = 1 + 3 * (levels - 1)
     values = dict(enumerate(coder.band_list(split.coarse)))
-    for o in range(3):
-        values[_band_id(first, o)] = split.finest[o]  # the whole band and its ll child are never both coded
-    coarse = _Recorder(t, values)
+    prediction = coder.Prediction(t, step, levels)
+    coarse = _Recorder(t, values, prediction, first)
     ll_side = coder.ll_parameters(split.coarse[0])
-    q, maps = coder.walk(t, shapes[:levels], step, ll_side, coarse.code, finest_level=2)
+    q, maps = coder.walk(t, shapes[:levels], step, ll_side, coarse.code, finest_level=2, prediction=prediction)
+    prediction.before(levels, q, maps, shapes[levels])
+    for o in range(3):  # the whole band and its ll child are never both coded
+        values[_band_id(first, o)] = split.finest[o] - prediction.of(levels, o)
     finest, chosen, mask = _Finest(), [coarse], 0
     for o in range(3):
         parent = np.abs(q[levels - 1][o]) if levels >= 2 else None
-        whole = _Recorder(t, values)
+        whole = _Recorder(t, values, prediction, first)
         band = _code_band(t, o, shapes[levels][o], parent, finest.siblings(shapes[levels][o]), first, step, whole.code)
-        kids = _Recorder(t, {**values, **{_band_id(first, o, c): x for c, x in enumerate(split.children[o])}})
-        children = _code_children(t, o, shapes[levels][o], parent, finest.children, first, step, kids.code)
+        kids_values = children(values[_band_id(first, o)], split.gains[levels][o], step)
+        kids = _Recorder(t, {**values, **{_band_id(first, o, c): x for c, x in enumerate(kids_values)}},
+                         prediction, first)
+        coded_kids = _code_children(t, o, shapes[levels][o], parent, finest.children, first, step, kids.code)
         if (kids.cost < whole.cost) if force_mask is None else bool(force_mask >> o & 1):
             mask |= 1 << o
-            finest.add("split", *children)
+            finest.add("split", *coded_kids)
             chosen.append(kids)
         else:
             finest.add("band", *band)
@@ -252,11 +267,14 @@ def encode(t: Tables, unit: np.ndarray, step: float, frame: int, index: int,
         for hi, idx, lo, shift in recorder.calls:
             encoder.encode_with_indexes(hi.tolist(), *t.using(idx))
             raw.add(lo, shift)
+        if observe is not None:
+            for seen in recorder.seen:
+                observe(*seen)
     string = encoder.flush()
     side = coder.SIDE.pack(ll_side[0], ll_side[1], len(string))
     chunk = Tile(frame=frame, index=index, params=params(mask) if mask else (), side=side,
                  payload=string + raw.tobytes())
-    return chunk, reconstruct(t, q, maps, finest, split, step), symbols_of(q, finest)
+    return chunk, reconstruct(t, q, maps, finest, split, step, prediction), symbols_of(q, finest)
 
 
 def decode(t: Tables, chunk: Tile, shape: tuple[int, int], step: float) -> tuple[np.ndarray, list]:
@@ -281,7 +299,8 @@ def decode(t: Tables, chunk: Tile, shape: tuple[int, int], step: float) -> tuple
         return coder.join(hi, raw.take(p.shift), p.shift) + p.mean
 
     levels = lifting.levels_for(*shape, t.max_levels)
-    q, maps, finest = walk(t, coder.band_shapes(*shape, levels), step, (mean, sigma), int(mask), code)
-    gains = lifting.band_gains(levels)
-    layout = Split([], [], [], gains, [_children_gains(gains[levels][o]) for o in range(3)])
-    return reconstruct(t, q, maps, finest, layout, step), symbols_of(q, finest)
+    prediction = coder.Prediction(t, step, levels)
+    q, maps, finest = walk(t, coder.band_shapes(*shape, levels), step, (mean, sigma), int(mask), code, prediction)
+    gains = prediction.gains
+    layout = Split([], [], gains, [_children_gains(gains[levels][o]) for o in range(3)])
+    return reconstruct(t, q, maps, finest, layout, step, prediction), symbols_of(q, finest)

@@ -137,9 +137,15 @@ def _update_manifest(folder: Path, entry: dict[str, Any]) -> None:
     data: dict[str, Any] = (
         json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"format": 1, "models": []}
     )
+    def replaced(old: dict[str, Any]) -> bool:
+        # A decoder is replaced only for the same base weights: one trained for the base's earlier
+        # weights stays, so files coded with those weights keep their decoder.
+        return old.get("id") == entry["id"] and old.get("base_sha256") == entry.get("base_sha256")
+
     for old in data.get(DECODERS_KEY, []):
-        if old.get("id") == entry["id"] and old.get("file") != entry["file"]:
+        if replaced(old) and old.get("file") != entry["file"]:
             (folder / str(old["file"])).unlink(missing_ok=True)
-    decoders = [d for d in data.get(DECODERS_KEY, []) if d.get("id") != entry["id"]]
-    data[DECODERS_KEY] = sorted(decoders + [entry], key=lambda d: d["id"])
+    decoders = [d for d in data.get(DECODERS_KEY, []) if not replaced(d)]
+    # Stable sort, new entry first among its id's: `mcz models` lists the first of each id.
+    data[DECODERS_KEY] = sorted([entry, *decoders], key=lambda d: d["id"])
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), overwrite=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mcz.codec import engine
 from mcz.container import read_container, write_container
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -45,7 +46,8 @@ def tampered_decoder(base: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -
     from mcz.codec import decoders
 
     manifest = json.loads((CHECKPOINTS / "manifest.json").read_text())
-    (entry,) = [d for d in manifest[decoders.DECODERS_KEY] if d["base"] == base]
+    current = engine.load_codec(base).checkpoint_sha256
+    (entry,) = [d for d in manifest[decoders.DECODERS_KEY] if d["base"] == base and d["base_sha256"] == current]
     shutil.copy(CHECKPOINTS / entry["file"], folder / entry["file"])
     with open(folder / entry["file"], "r+b") as fh:
         fh.seek(-3, 2)

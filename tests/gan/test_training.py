@@ -78,3 +78,22 @@ def test_a_post_filter_trains_from_the_identity_and_round_trips(tmp_path) -> Non
     found = decoders.DecoderEntry("w-realistic", "w", "cd" * 32, tmp_path / entry["file"], entry["sha256"], entry)
     loaded = decoders.load_synthesis(found, PostFilter())
     assert torch.allclose(loaded(data.latents[:2]), generator(data.latents[:2]), atol=2e-3)
+
+
+def test_a_new_decoder_replaces_only_the_one_for_the_same_base_weights(tmp_path) -> None:
+    """Files coded with a base model's earlier weights keep their realistic decoder."""
+    from mcz.codec.postfilter import PostFilter
+
+    torch.manual_seed(1)
+    entries = []
+    for base_sha, scale in (("aa" * 32, 0.1), ("bb" * 32, 0.2), ("bb" * 32, 0.3)):
+        net = PostFilter()
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(scale)
+        entries.append(decoders.save_decoder(net, tmp_path, {"id": "w-realistic", "kind": "realistic",
+                                                             "base": "w", "base_sha256": base_sha}))
+    listed = json.loads((tmp_path / "manifest.json").read_text())["decoders"]
+    # The second decoder for weights bb.. replaced the first (its file removed); the one for aa.. stays.
+    assert [d["file"] for d in listed] == [entries[2]["file"], entries[0]["file"]]
+    assert not (tmp_path / entries[1]["file"]).exists() and (tmp_path / entries[0]["file"]).exists()

@@ -3,7 +3,9 @@
 The transform is fixed, so "training" is the alternating fit of :func:`mcz.codec.wavelet.fit.fit`
 (encode -> maximum-likelihood weights -> centroid offsets -> symbol tables), one round per
 ``--rounds``. It starts from the installed model of the same id (or ``--init``), so a new
-modality refines a model that already codes well, and it runs in minutes on a CPU.
+modality refines a model that already codes well, and it runs in minutes on a CPU. The starting
+model's inter-scale predictor (:mod:`mcz.codec.wavelet.predict`) is kept as it is: the context
+model is refitted to the residuals it leaves (``bench/wavelet_fit.py --predict-from`` retrains it).
 """
 
 from __future__ import annotations

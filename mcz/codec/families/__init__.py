@@ -5,7 +5,7 @@
 ``register``       :func:`register_family`, :func:`family_for`, :func:`model_family_for`, ...
 ``cae``            convolutional autoencoder + min-max quantiser + Brotli
 ``learned``        ``factorized`` and ``hyperprior``: CompressAI entropy models, rANS
-``wavelet``        CDF 9/7 lifting + learned context model, rANS; no network
+``wavelet``        CDF 9/7 lifting + learned inter-scale predictor and context model, rANS; no torch
 ``nearlossless``   lossless / near-lossless, its own tile format (standalone)
 =================  =============================================================
 

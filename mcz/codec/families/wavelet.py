@@ -1,8 +1,9 @@
-"""The ``wavelet`` family: CDF 9/7 lifting + a learned context model, rANS; no network, no torch.
+"""The ``wavelet`` family: CDF 9/7 lifting + learned inter-scale prediction and context model, rANS; no torch.
 
 ``quality`` q sets the quantiser step to ``2**(-q/4)`` of R = 2**bits_stored - 1 (about
 1.5 dB per step).  Transform, coder and model: :mod:`mcz.codec.wavelet`; fitting:
-:mod:`mcz.training.wavelet`.  The decoder is integer context modelling plus float64 NumPy
+:mod:`mcz.training.wavelet`.  The decoder is integer context modelling, the inter-scale
+predictor's small CNN in integer arithmetic (:mod:`mcz.codec.wavelet.predict`) and float64 NumPy
 lifting, bit-identical on every machine, thread count and backend (the exact pixel policy).
 
 Coding never imports torch: the weights are read with ``safetensors.numpy`` into a
@@ -71,11 +72,11 @@ def tables(codec: Codec) -> Tables:
 
 @register_family
 class WaveletFamily(ModelFamily):
-    """CDF 9/7 wavelet + learned context model (no network: nothing runs in torch)."""
+    """CDF 9/7 wavelet + learned predictor and context model (nothing runs in torch)."""
 
     name = "wavelet"
     quality_meaning = "quantiser step 2^(-q/4) of R"
-    # No network: every backend runs the same NumPy code.
+    # No torch network: every backend runs the same NumPy code (the predictor's CNN included).
     backends = ("torch", "onnxruntime")
     training = "fit"  # the context model is refitted, not trained by gradient (mcz.training.wavelet)
     exact = True  # float64 NumPy lifting repeats exactly; float32 convolutions do not across threads/CPUs
@@ -139,7 +140,9 @@ class _WaveletDecoder(TileDecoder):
     """rANS + context model -> symbols (the digest) and, in the same pass, the lifting's pixels.
 
     :func:`mcz.codec.wavelet.tiles.decode_tile` reconstructs as it decodes, so :meth:`symbols`
-    returns the tile's pixels; no network runs, and the engine checks the digest after the last tile.
+    returns the tile's pixels, and the engine checks the digest after the last tile. The predictor's
+    integer CNN runs on decoded data before that check: its input is clipped and its cost fixed by
+    the tile's size, so no decoded value can make it misbehave (fuzzed, docs/security.md).
     """
 
     def __init__(self, t: Tables, quality: int, scale: float, span: int | None) -> None:

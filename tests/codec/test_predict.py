@@ -139,3 +139,21 @@ def test_training_lowers_the_residual_of_a_sharp_edge():
         before += float(np.abs(target[known]).sum())
         after += float(np.abs((target - predictor.predict(1, low))[known]).sum())
     assert after < 0.9 * before  # 400 steps: about -16 %
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (16, 200), (17, 33), (33, 17), (40, 64)])
+def test_the_shipped_predictor_codes_small_and_thin_tiles(shape):
+    """The smallest predicted low bands (8 pixels a side) exercise the edges of the box means and convolutions."""
+    import mcz
+
+    from mcz.codec.wavelet import lifting
+
+    assert lifting.levels_for(*shape) >= 1  # at least the finest level is predicted
+    unit = mutate.ct_like(max(shape))[: shape[0], : shape[1]]
+    pixels = np.rint(np.clip(unit, 0, 1) * 4095).astype(np.uint16)
+    for quality in (8, 40):
+        data = mcz.encode(pixels, model="wavelet-ctx", quality=quality, bits_stored=12, metadata="none")
+        decoded = mcz.decode(data)
+        assert decoded.shape == pixels.shape and decoded.dtype == pixels.dtype
+        if quality == 40:  # a step of about 1/1000 of the range
+            assert np.abs(decoded.astype(np.int64) - pixels).max() < 64

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mcz.codec import native, rans
-from mcz.codec.wavelet import context, lifting
+from mcz.codec.wavelet import context, lifting, predict
 from mcz.codec.wavelet.model import Tables, band_class
 from mcz.container import Tile
 from mcz.errors import FormatError
@@ -93,7 +93,7 @@ class Prediction:
         if predictor is None or level > predictor.levels:
             return
         low = lifting.inverse(dequantised(self.t, q[:depth], maps[:depth], self.gains, self.step, self))
-        low *= math.sqrt(lifting.band_gains(level)[0]) / self.step  # normalised like the details
+        low *= predict.input_scale(level, self.step)  # normalised like the details
         bands = predictor.predict(level, low)
         self.detail[depth] = tuple(bands[o][: s[0], : s[1]] for o, s in enumerate(shapes))
 

@@ -87,12 +87,14 @@ def _shapes(scales: int) -> dict[str, tuple[int | None, ...]]:
 
 def _predictor_shapes(levels: int | None, channels: int | None) -> dict[str, tuple[int | None, ...]]:
     """Shapes of the predictor's arrays for ``levels`` predicted levels of ``channels`` channels."""
-    wide = None if channels is None else channels * 9
-    first, inner, last = (predict.KERNELS[0] ** 2, *(k * k for k in predict.KERNELS[1:]))
-    assert inner == last == 9  # the 3 x 3 layers' widths below
-    return {"predict_w1": (levels, channels, first), "predict_b1": (levels, channels),
-            "predict_w2": (levels, channels, wide), "predict_b2": (levels, channels),
-            "predict_w3": (levels, 3, wide), "predict_b3": (levels, 3)}
+    k1, k2, k3 = predict.KERNELS
+
+    def columns(k: int) -> int | None:  # a layer's inputs: its input channels times its kernel's taps
+        return None if channels is None else channels * k * k
+
+    return {"predict_w1": (levels, channels, k1 * k1), "predict_b1": (levels, channels),
+            "predict_w2": (levels, channels, columns(k2)), "predict_b2": (levels, channels),
+            "predict_w3": (levels, 3, columns(k3)), "predict_b3": (levels, 3)}
 
 
 def _fits(shape: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:

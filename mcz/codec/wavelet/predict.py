@@ -25,9 +25,12 @@ form that is trained is :class:`mcz.codec.wavelet.predict_fit.PredictorNet`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
+
+from mcz.codec.wavelet import lifting
 
 #: Fractional bits of activations and of weights in the integer network.
 ACT_BITS = 8
@@ -41,6 +44,16 @@ INPUT_CLIP = float(BOX * BOX)
 #: Checkpoint arrays of a predictor, each with a leading axis of predicted levels (finest first).
 ARRAYS = ("predict_w1", "predict_b1", "predict_w2", "predict_b2", "predict_w3", "predict_b3")
 KERNELS = (5, 3, 3)
+
+
+def input_scale(level: int, step: float) -> float:
+    """What a level's low band (transform units) is multiplied by to be normalised like its details.
+
+    The low band of level ``level`` is the LL band of a ``level``-level decomposition: its synthesis
+    gain's square root over the quantiser step, as the detail bands are scaled (``coder.normalised``).
+    Coding and training both use it, so the network sees the same units in both.
+    """
+    return math.sqrt(lifting.band_gains(level)[0]) / step
 
 
 def box_mean(x: np.ndarray, side: int = BOX) -> np.ndarray:

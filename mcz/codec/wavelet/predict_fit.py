@@ -79,7 +79,7 @@ def _frame_pairs(f: UnitFrame, quality: int, levels: int) -> list[tuple[int, Pai
     for depth in range(1, depth_total + 1):
         level = depth_total - depth + 1
         if level <= levels:
-            low = lifting.inverse(decoded) * math.sqrt(lifting.band_gains(level)[0]) / step
+            low = lifting.inverse(decoded) * predict.input_scale(level, step)
             target = np.zeros((3, *low.shape), np.float32)
             known = np.zeros((3, *low.shape), bool)  # a detail band may be a row or column short
             for o in range(3):
